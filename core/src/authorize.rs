@@ -1,0 +1,492 @@
+//! The authorization request and its callback (RFC 6749 §4.1, RFC 7636, RFC 8252,
+//! RFC 9207).
+//!
+//! [`PendingAuthorization::start`] turns 64 bytes of entropy into a `state` and a PKCE
+//! verifier, and builds the authorize URL with a loopback `redirect_uri`
+//! (`http://127.0.0.1:PORT/callback`, RFC 8252 §7.3). When the callback arrives,
+//! [`PendingAuthorization::complete`] checks — in this order — that the login has not
+//! expired (default 5 minutes) or already completed, that `state` matches (constant
+//! time), that `iss` names the expected issuer when present or required (RFC 9207),
+//! and then yields the code with its verifier, exactly once.
+//!
+//! ```
+//! use cliauth_core::authorize::{AuthorizationConfig, CallbackParams, PendingAuthorization};
+//! use cliauth_core::Timestamp;
+//! let config = AuthorizationConfig::new("https://as.example/authorize", "my-cli")
+//!     .scopes(["openid", "offline_access"]);
+//! let now = Timestamp::from_unix_secs(1_000);
+//! let mut pending = PendingAuthorization::start(&config, 4711, &[7; 64], now).unwrap();
+//! assert!(pending.url().starts_with("https://as.example/authorize?response_type=code&client_id=my-cli"));
+//! let state = pending.state().expose_secret().to_string();
+//! let callback = CallbackParams::parse(&format!("code=abc&state={state}")).unwrap();
+//! let grant = pending.complete(now, &callback).unwrap();
+//! assert_eq!(grant.code.expose_secret(), "abc");
+//! assert_eq!(grant.redirect_uri, "http://127.0.0.1:4711/callback");
+//! // consumed once
+//! assert!(pending.complete(now, &callback).is_err());
+//! ```
+
+use core::time::Duration;
+
+use crate::encoding::{append_query, parse_query};
+use crate::error::{Error, sanitize_server_text};
+use crate::pkce::{PkceChallenge, PkceMethod, PkceVerifier};
+use crate::secret::{ApiKey, AuthorizationCode};
+use crate::state::{Nonce, StateToken};
+use crate::time::Timestamp;
+
+/// How long a login waits for its callback by default.
+pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
+/// The loopback callback path.
+pub const CALLBACK_PATH: &str = "/callback";
+
+/// The loopback redirect URI for a port: `http://127.0.0.1:PORT/callback`. An IP
+/// literal, not `localhost`, as RFC 8252 §7.3 and §8.3 recommend.
+pub fn loopback_redirect_uri(port: u16) -> String {
+    format!("http://127.0.0.1:{port}{CALLBACK_PATH}")
+}
+
+/// What every authorization request of an app shares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthorizationConfig {
+    /// The authorization endpoint.
+    pub authorization_endpoint: String,
+    /// The public client id.
+    pub client_id: String,
+    /// Requested scopes.
+    pub scopes: Vec<String>,
+    /// The challenge method (S256 unless `plain` was negotiated explicitly).
+    pub pkce_method: PkceMethod,
+    /// Extra parameters (`prompt`, `audience`, `login_hint`, …).
+    pub extra_params: Vec<(String, String)>,
+    /// The issuer expected in the callback's `iss` (RFC 9207).
+    pub issuer: Option<String>,
+    /// Whether `iss` must be present (the server advertises
+    /// `authorization_response_iss_parameter_supported`).
+    pub require_iss: bool,
+    /// Whether to send an OpenID `nonce`.
+    pub send_nonce: bool,
+    /// How long the login may take.
+    pub timeout: Duration,
+}
+
+impl AuthorizationConfig {
+    /// A configuration with S256, no scopes, a 5-minute timeout.
+    pub fn new(authorization_endpoint: impl Into<String>, client_id: impl Into<String>) -> Self {
+        AuthorizationConfig {
+            authorization_endpoint: authorization_endpoint.into(),
+            client_id: client_id.into(),
+            scopes: Vec::new(),
+            pkce_method: PkceMethod::S256,
+            extra_params: Vec::new(),
+            issuer: None,
+            require_iss: false,
+            send_nonce: false,
+            timeout: DEFAULT_LOGIN_TIMEOUT,
+        }
+    }
+
+    /// Sets the scopes.
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds an extra parameter. Parameters cliauth sets itself (`state`,
+    /// `code_challenge`, `redirect_uri`, …) cannot be overridden.
+    pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extra_params.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the expected issuer for RFC 9207 checks.
+    pub fn issuer(mut self, issuer: impl Into<String>, required: bool) -> Self {
+        self.issuer = Some(issuer.into());
+        self.require_iss = required;
+        self
+    }
+}
+
+const RESERVED_PARAMS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "nonce",
+];
+
+/// What the callback yields: the code to exchange with its verifier.
+#[derive(Debug)]
+pub struct AuthorizationGrant {
+    /// The authorization code.
+    pub code: AuthorizationCode,
+    /// The verifier for the token request.
+    pub verifier: PkceVerifier,
+    /// The `redirect_uri` to repeat in the token request.
+    pub redirect_uri: String,
+}
+
+/// A login waiting for its callback.
+#[derive(Debug)]
+pub struct PendingAuthorization {
+    state: StateToken,
+    verifier: PkceVerifier,
+    nonce: Option<Nonce>,
+    redirect_uri: String,
+    url: String,
+    expires_at: Timestamp,
+    issuer: Option<String>,
+    require_iss: bool,
+    consumed: bool,
+}
+
+impl PendingAuthorization {
+    /// Starts a login on loopback `port`: bytes `0..32` of `entropy` make the PKCE
+    /// verifier, `32..64` the `state` (and, with `send_nonce`, a nonce derived from
+    /// both halves).
+    pub fn start(
+        config: &AuthorizationConfig,
+        port: u16,
+        entropy: &[u8; 64],
+        now: Timestamp,
+    ) -> Result<Self, Error> {
+        Self::start_with_redirect(config, loopback_redirect_uri(port), entropy, now)
+    }
+
+    /// Starts a login with an explicit `redirect_uri` (for the cli-auth handoff page
+    /// or a web page's own callback).
+    pub fn start_with_redirect(
+        config: &AuthorizationConfig,
+        redirect_uri: String,
+        entropy: &[u8; 64],
+        now: Timestamp,
+    ) -> Result<Self, Error> {
+        let endpoint =
+            crate::encoding::split_url(&config.authorization_endpoint).ok_or_else(|| {
+                Error::InvalidConfig {
+                    reason: "the authorization endpoint is not an http(s) URL".into(),
+                }
+            })?;
+        if endpoint.fragment.is_some() {
+            return Err(Error::InvalidConfig {
+                reason: "the authorization endpoint must not contain a fragment".into(),
+            });
+        }
+        if config.client_id.is_empty() {
+            return Err(Error::InvalidConfig {
+                reason: "the client id is empty".into(),
+            });
+        }
+        let mut verifier_bytes = [0u8; 32];
+        let mut state_bytes = [0u8; 32];
+        verifier_bytes.copy_from_slice(&entropy[..32]);
+        state_bytes.copy_from_slice(&entropy[32..]);
+        let verifier = PkceVerifier::from_entropy(&verifier_bytes);
+        let state = StateToken::from_entropy(&state_bytes);
+        let nonce = config.send_nonce.then(|| {
+            let mut n = [0u8; 32];
+            for (i, b) in n.iter_mut().enumerate() {
+                *b = entropy[i] ^ entropy[63 - i].rotate_left(3);
+            }
+            Nonce::from_entropy(&n)
+        });
+        let challenge: PkceChallenge = verifier.challenge(config.pkce_method);
+        let scope = config.scopes.join(" ");
+        let mut pairs: Vec<(&str, &str)> = vec![
+            ("response_type", "code"),
+            ("client_id", &config.client_id),
+            ("redirect_uri", &redirect_uri),
+        ];
+        if !scope.is_empty() {
+            pairs.push(("scope", &scope));
+        }
+        pairs.push(("state", state.expose_secret()));
+        pairs.push(("code_challenge", challenge.as_str()));
+        pairs.push(("code_challenge_method", config.pkce_method.as_str()));
+        if let Some(n) = &nonce {
+            pairs.push(("nonce", n.expose_secret()));
+        }
+        for (k, v) in &config.extra_params {
+            if !RESERVED_PARAMS.contains(&k.as_str()) {
+                pairs.push((k, v));
+            }
+        }
+        let url = append_query(&config.authorization_endpoint, pairs);
+        Ok(PendingAuthorization {
+            state,
+            verifier,
+            nonce,
+            redirect_uri,
+            url,
+            expires_at: now.saturating_add(config.timeout),
+            issuer: config.issuer.clone(),
+            require_iss: config.require_iss,
+            consumed: false,
+        })
+    }
+
+    /// The URL to open in the browser.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The `state`.
+    pub fn state(&self) -> &StateToken {
+        &self.state
+    }
+
+    /// The nonce, if one was sent.
+    pub fn nonce(&self) -> Option<&Nonce> {
+        self.nonce.as_ref()
+    }
+
+    /// The `redirect_uri`.
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    /// When the login expires.
+    pub fn expires_at(&self) -> Timestamp {
+        self.expires_at
+    }
+
+    /// Whether `received` is this login's `state` (constant time). Does not consume.
+    pub fn state_matches(&self, received: &str) -> bool {
+        self.state.verify(received)
+    }
+
+    /// Whether the login has completed or been refused after a matching callback.
+    pub fn is_consumed(&self) -> bool {
+        self.consumed
+    }
+
+    /// Checks a callback and yields the code with its verifier, once.
+    ///
+    /// A callback with the wrong `state` does **not** consume the login (a forged
+    /// request must not end it); one with the right `state` does, whether it carries a
+    /// code or an error.
+    pub fn complete(
+        &mut self,
+        now: Timestamp,
+        callback: &CallbackParams,
+    ) -> Result<AuthorizationGrant, Error> {
+        if self.consumed {
+            return Err(Error::Misuse("this authorization was already completed"));
+        }
+        if now >= self.expires_at {
+            return Err(Error::AuthorizationExpired);
+        }
+        match callback.state.as_deref() {
+            Some(s) if self.state.verify(s) => {}
+            _ => return Err(Error::StateMismatch),
+        }
+        self.consumed = true;
+        if let Some(expected) = &self.issuer {
+            match &callback.iss {
+                Some(iss) if iss == expected => {}
+                Some(iss) => {
+                    return Err(Error::IssuerMismatch {
+                        expected: expected.clone(),
+                        found: Some(sanitize_server_text(iss)),
+                    });
+                }
+                None if self.require_iss => {
+                    return Err(Error::IssuerMismatch {
+                        expected: expected.clone(),
+                        found: None,
+                    });
+                }
+                None => {}
+            }
+        }
+        if let Some(error) = &callback.error {
+            return Err(match error.as_str() {
+                "access_denied" => Error::AccessDenied {
+                    description: callback.error_description.clone(),
+                },
+                _ => Error::AuthorizationFailed {
+                    error: error.clone(),
+                    description: callback.error_description.clone(),
+                },
+            });
+        }
+        let code = callback
+            .code
+            .as_ref()
+            .ok_or_else(|| Error::protocol("the callback has neither `code` nor `error`", &[]))?;
+        Ok(AuthorizationGrant {
+            code: code.clone_secret(),
+            verifier: self.verifier.clone_secret(),
+            redirect_uri: self.redirect_uri.clone(),
+        })
+    }
+}
+
+/// The parameters of a callback (authorization response or cli-auth handoff).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct CallbackParams {
+    /// `code`: an authorization code or a one-time handoff code.
+    pub code: Option<AuthorizationCode>,
+    /// `api_key`: a key delivered by a cli-auth page.
+    pub api_key: Option<ApiKey>,
+    /// `state`.
+    pub state: Option<String>,
+    /// `error`, sanitised.
+    pub error: Option<String>,
+    /// `error_description`, sanitised.
+    pub error_description: Option<String>,
+    /// `iss` (RFC 9207).
+    pub iss: Option<String>,
+}
+
+impl CallbackParams {
+    /// Parses a query string (without `?`). Repeated parameters are refused (RFC 6749
+    /// §3.1: parameters must not be included more than once); unknown ones ignored.
+    pub fn parse(query: &str) -> Result<Self, Error> {
+        let mut out = CallbackParams::default();
+        let mut seen: Vec<&'static str> = Vec::new();
+        for (k, v) in parse_query(query) {
+            let name: &'static str = match k.as_str() {
+                "code" => "code",
+                "api_key" => "api_key",
+                "state" => "state",
+                "error" => "error",
+                "error_description" => "error_description",
+                "iss" => "iss",
+                _ => continue,
+            };
+            if seen.contains(&name) {
+                return Err(Error::InvalidArgument {
+                    name: "callback".into(),
+                    reason: format!("the `{name}` parameter appears more than once"),
+                });
+            }
+            seen.push(name);
+            match name {
+                "code" => out.code = Some(AuthorizationCode::new(v)),
+                "api_key" => out.api_key = Some(ApiKey::new(v)),
+                "state" => out.state = Some(v),
+                "error" => out.error = Some(sanitize_server_text(&v)),
+                "error_description" => out.error_description = Some(sanitize_server_text(&v)),
+                _ => out.iss = Some(v),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the callback carries nothing cliauth understands (a stray request).
+    pub fn is_empty(&self) -> bool {
+        self.code.is_none() && self.api_key.is_none() && self.error.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: Timestamp = Timestamp::from_unix_secs(1000);
+
+    fn pending() -> PendingAuthorization {
+        let config = AuthorizationConfig::new("https://as/authorize?tenant=a", "cli")
+            .scopes(["read"])
+            .param("prompt", "consent")
+            .param("state", "evil")
+            .issuer("https://as", false);
+        PendingAuthorization::start(&config, 5000, &[3; 64], T0).unwrap()
+    }
+
+    #[test]
+    fn url_has_everything_once() {
+        let p = pending();
+        let q = parse_query(p.url().split_once('?').unwrap().1);
+        let get = |k: &str| {
+            q.iter()
+                .filter(|(n, _)| n == k)
+                .map(|(_, v)| v.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(get("tenant"), vec!["a"]);
+        assert_eq!(get("response_type"), vec!["code"]);
+        assert_eq!(get("redirect_uri"), vec!["http://127.0.0.1:5000/callback"]);
+        assert_eq!(get("code_challenge_method"), vec!["S256"]);
+        assert_eq!(get("state").len(), 1);
+        assert_ne!(get("state"), vec!["evil"]);
+        assert_eq!(get("prompt"), vec!["consent"]);
+        assert_eq!(get("scope"), vec!["read"]);
+    }
+
+    #[test]
+    fn wrong_state_does_not_consume() {
+        let mut p = pending();
+        let forged = CallbackParams::parse("code=x&state=forged").unwrap();
+        assert_eq!(p.complete(T0, &forged).unwrap_err(), Error::StateMismatch);
+        assert!(!p.is_consumed());
+        let good =
+            CallbackParams::parse(&format!("code=x&state={}", p.state().expose_secret())).unwrap();
+        assert!(p.complete(T0, &good).is_ok());
+        assert!(p.is_consumed());
+    }
+
+    #[test]
+    fn errors_expiry_and_issuer() {
+        let mut p = pending();
+        let s = p.state().expose_secret().to_string();
+        let late = CallbackParams::parse(&format!("code=x&state={s}")).unwrap();
+        assert_eq!(
+            p.complete(T0.saturating_add(DEFAULT_LOGIN_TIMEOUT), &late)
+                .unwrap_err(),
+            Error::AuthorizationExpired
+        );
+        let mut p = pending();
+        let s = p.state().expose_secret().to_string();
+        let denied = CallbackParams::parse(&format!(
+            "error=access_denied&error_description=nope%3Cb%3E&state={s}"
+        ))
+        .unwrap();
+        assert_eq!(
+            p.complete(T0, &denied).unwrap_err(),
+            Error::AccessDenied {
+                description: Some("nope<b>".into())
+            }
+        );
+        let mut p = pending();
+        let s = p.state().expose_secret().to_string();
+        let mixup = CallbackParams::parse(&format!("code=x&state={s}&iss=https://evil")).unwrap();
+        assert!(matches!(
+            p.complete(T0, &mixup).unwrap_err(),
+            Error::IssuerMismatch { .. }
+        ));
+    }
+
+    #[test]
+    fn duplicate_params_refused() {
+        assert!(CallbackParams::parse("code=a&code=b").is_err());
+        assert!(CallbackParams::parse("state=a&x=1&x=2").is_ok());
+        assert!(CallbackParams::parse("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_config() {
+        let mut e = [0; 64];
+        e[0] = 1;
+        assert!(
+            PendingAuthorization::start(&AuthorizationConfig::new("not a url", "c"), 1, &e, T0)
+                .is_err()
+        );
+        assert!(
+            PendingAuthorization::start(&AuthorizationConfig::new("https://a/x#f", "c"), 1, &e, T0)
+                .is_err()
+        );
+        assert!(
+            PendingAuthorization::start(&AuthorizationConfig::new("https://a/x", ""), 1, &e, T0)
+                .is_err()
+        );
+    }
+}

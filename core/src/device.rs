@@ -1,0 +1,764 @@
+//! The device authorization grant (RFC 8628) for SSH sessions, containers and WSL.
+//!
+//! [`device_authorization_request`] starts the flow; [`parse_device_authorization`]
+//! reads the user code and verification URI; [`DeviceFlow`] then decides every poll
+//! from the clock it is given:
+//!
+//! - the first poll happens one interval after the start (5 s when the server gives
+//!   none, RFC 8628 §3.2);
+//! - `authorization_pending` keeps the interval; `slow_down` adds 5 s to it for all
+//!   later polls (§3.5);
+//! - `access_denied` and `expired_token` end the flow, as does the local expiry
+//!   computed from `expires_in`;
+//! - transport errors, 429 and 5xx back off exponentially from the interval (capped at
+//!   60 s) instead of hammering the server.
+//!
+//! Drain rule: call [`DeviceFlow::poll`] until it returns `Authorized`, `Failed` or
+//! `Finished`; after `Send`, feed exactly one response or transport error; after
+//! `WaitUntil`, poll again at that instant.
+//!
+//! The user-code helpers ([`normalize_user_code`], [`user_code_input`]) are for
+//! verification pages: they accept the code in any case, with or without dashes and
+//! spaces.
+
+use core::time::Duration;
+
+use serde_json::Value;
+
+use crate::encoding::{form_encode, split_url};
+use crate::error::{Error, sanitize_server_text};
+use crate::exchange::TransportError;
+use crate::http::{HttpRequest, HttpResponse, MAX_RESPONSE_BODY, api_error};
+use crate::rng::SplitMix64;
+use crate::secret::DeviceCode;
+use crate::time::Timestamp;
+use crate::token::{
+    TokenEndpointResponse, TokenGrant, TokenSet, parse_token_response, token_request,
+};
+
+/// Polling interval when the server gives none (RFC 8628 §3.2).
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+/// What `slow_down` adds to the interval (RFC 8628 §3.5).
+pub const SLOW_DOWN_INCREMENT: Duration = Duration::from_secs(5);
+/// The longest wait between polls after failures.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Builds the device authorization request (RFC 8628 §3.1). Safe to replay: a replay
+/// only creates another, unused device code.
+pub fn device_authorization_request(
+    endpoint: &str,
+    client_id: &str,
+    scopes: &[String],
+) -> HttpRequest {
+    let scope = scopes.join(" ");
+    let mut pairs = vec![("client_id", client_id)];
+    if !scope.is_empty() {
+        pairs.push(("scope", scope.as_str()));
+    }
+    HttpRequest::post_form(endpoint, form_encode(pairs)).idempotent(true)
+}
+
+/// The device authorization response (RFC 8628 §3.2).
+#[derive(Debug, PartialEq, Eq)]
+pub struct DeviceAuthorization {
+    /// The device code (secret; sent only to the token endpoint).
+    pub device_code: DeviceCode,
+    /// The code the user types.
+    pub user_code: String,
+    /// Where the user types it.
+    pub verification_uri: String,
+    /// A URI that includes the code, if the server offers one.
+    pub verification_uri_complete: Option<String>,
+    /// How long the codes are valid.
+    pub expires_in: Duration,
+    /// The polling interval, if given.
+    pub interval: Option<Duration>,
+}
+
+/// Parses a device authorization response. `verification_url` (an older spelling some
+/// providers use) is accepted too. Verification URIs must be `https` (or `http` on
+/// loopback), since they are shown to the user and may be opened.
+pub fn parse_device_authorization(
+    response: &HttpResponse,
+    now: Timestamp,
+) -> Result<DeviceAuthorization, Error> {
+    let body = &response.body;
+    if body.len() > MAX_RESPONSE_BODY {
+        return Err(crate::http::body_too_large(MAX_RESPONSE_BODY));
+    }
+    if !response.is_success() {
+        if response.is_json()
+            && let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body)
+            && let Some(code) = map.get("error").and_then(Value::as_str)
+        {
+            return Err(crate::token::OAuthError {
+                error: sanitize_server_text(code),
+                description: map
+                    .get("error_description")
+                    .and_then(Value::as_str)
+                    .map(sanitize_server_text),
+                uri: None,
+            }
+            .into_error());
+        }
+        return Err(api_error(response, now)
+            .unwrap_or_else(|| Error::protocol(format!("HTTP {}", response.status), body)));
+    }
+    if !response.is_json() {
+        let media = response
+            .media_type()
+            .unwrap_or_else(|| "no content type".into());
+        return Err(Error::protocol(
+            format!(
+                "the device authorization endpoint answered with {} instead of JSON",
+                crate::token::describe_media(&media, body)
+            ),
+            body,
+        ));
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        Error::protocol(
+            format!(
+                "the device authorization response is not valid JSON ({})",
+                crate::token::json_error_position(&e)
+            ),
+            body,
+        )
+    })?;
+    let Value::Object(map) = value else {
+        return Err(Error::protocol(
+            "the device authorization response is not a JSON object",
+            body,
+        ));
+    };
+    let string = |name: &'static str| -> Result<Option<&str>, Error> {
+        match map.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(_) => Err(Error::protocol(format!("`{name}` is not a string"), body)),
+        }
+    };
+    let required = |name: &'static str| -> Result<&str, Error> {
+        string(name)?.filter(|s| !s.is_empty()).ok_or_else(|| {
+            Error::protocol(
+                format!("the device authorization response has no `{name}`"),
+                body,
+            )
+        })
+    };
+    let secs = |name: &'static str| -> Result<Option<Duration>, Error> {
+        match map.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => {
+                n.as_u64()
+                    .map(|s| Some(Duration::from_secs(s)))
+                    .ok_or_else(|| {
+                        Error::protocol(format!("`{name}` is not a whole number of seconds"), body)
+                    })
+            }
+            Some(Value::String(s)) => s
+                .trim()
+                .parse::<u64>()
+                .map(|s| Some(Duration::from_secs(s)))
+                .map_err(|_| Error::protocol(format!("`{name}` is not a number"), body)),
+            Some(_) => Err(Error::protocol(format!("`{name}` is not a number"), body)),
+        }
+    };
+    let device_code = required("device_code")?;
+    let user_code = required("user_code")?;
+    if user_code.len() > 64 || user_code.chars().any(|c| c.is_control()) {
+        return Err(Error::protocol("the `user_code` is not displayable", body));
+    }
+    let verification_uri = match string("verification_uri")? {
+        Some(u) => u,
+        None => required("verification_url")?,
+    };
+    check_display_uri(verification_uri, body)?;
+    let complete = string("verification_uri_complete")?;
+    if let Some(c) = complete {
+        check_display_uri(c, body)?;
+    }
+    let expires_in = secs("expires_in")?.ok_or_else(|| {
+        Error::protocol(
+            "the device authorization response has no `expires_in`",
+            body,
+        )
+    })?;
+    let interval = secs("interval")?.filter(|d| !d.is_zero());
+    Ok(DeviceAuthorization {
+        device_code: DeviceCode::new(device_code),
+        user_code: user_code.to_string(),
+        verification_uri: verification_uri.to_string(),
+        verification_uri_complete: complete.map(str::to_string),
+        expires_in,
+        interval,
+    })
+}
+
+fn check_display_uri(uri: &str, body: &[u8]) -> Result<(), Error> {
+    let ok = split_url(uri).is_some_and(|u| {
+        u.scheme.eq_ignore_ascii_case("https")
+            || u.scheme.eq_ignore_ascii_case("http") && crate::encoding::is_loopback_host(u.host)
+    });
+    if ok && uri.len() <= 2048 {
+        Ok(())
+    } else {
+        Err(Error::protocol(
+            "the verification URI is not an https URL",
+            body,
+        ))
+    }
+}
+
+/// Counters for benchmarks and diagnostics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeviceStats {
+    /// Token requests sent.
+    pub polls: u32,
+    /// `authorization_pending` answers.
+    pub pending: u32,
+    /// `slow_down` answers.
+    pub slow_downs: u32,
+    /// Transport errors, 429s and 5xx answers.
+    pub failures: u32,
+}
+
+/// What the shell does next.
+#[derive(Debug)]
+pub enum DevicePoll {
+    /// Send this token request.
+    Send(HttpRequest),
+    /// Poll again at this instant.
+    WaitUntil(Timestamp),
+    /// The user approved.
+    Authorized(TokenSet),
+    /// The flow ended without tokens.
+    Failed(Error),
+    /// The outcome was already returned.
+    Finished,
+}
+
+#[derive(Debug)]
+enum State {
+    Waiting(Timestamp),
+    InFlight,
+    Authorized(TokenSet),
+    Failed(Error),
+    Finished,
+}
+
+/// The polling state machine (see the module docs).
+#[derive(Debug)]
+pub struct DeviceFlow {
+    token_endpoint: String,
+    client_id: String,
+    device_code: DeviceCode,
+    user_code: String,
+    verification_uri: String,
+    verification_uri_complete: Option<String>,
+    expires_at: Timestamp,
+    interval: Duration,
+    consecutive_failures: u32,
+    rng: SplitMix64,
+    stats: DeviceStats,
+    state: State,
+}
+
+impl DeviceFlow {
+    /// Starts polling for `authorization`, received at `now`. `seed` is entropy for
+    /// backoff jitter.
+    pub fn new(
+        authorization: DeviceAuthorization,
+        token_endpoint: impl Into<String>,
+        client_id: impl Into<String>,
+        now: Timestamp,
+        seed: u64,
+    ) -> Self {
+        let interval = authorization.interval.unwrap_or(DEFAULT_INTERVAL);
+        DeviceFlow {
+            token_endpoint: token_endpoint.into(),
+            client_id: client_id.into(),
+            device_code: authorization.device_code,
+            user_code: authorization.user_code,
+            verification_uri: authorization.verification_uri,
+            verification_uri_complete: authorization.verification_uri_complete,
+            expires_at: now.saturating_add(authorization.expires_in),
+            interval,
+            consecutive_failures: 0,
+            rng: SplitMix64::new(seed),
+            stats: DeviceStats::default(),
+            state: State::Waiting(now.saturating_add(interval)),
+        }
+    }
+
+    /// The code to show the user.
+    pub fn user_code(&self) -> &str {
+        &self.user_code
+    }
+
+    /// Where the user enters the code.
+    pub fn verification_uri(&self) -> &str {
+        &self.verification_uri
+    }
+
+    /// A URI that carries the code, if the server gave one.
+    pub fn verification_uri_complete(&self) -> Option<&str> {
+        self.verification_uri_complete.as_deref()
+    }
+
+    /// When the codes expire.
+    pub fn expires_at(&self) -> Timestamp {
+        self.expires_at
+    }
+
+    /// The current polling interval.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> DeviceStats {
+        self.stats
+    }
+
+    /// The next step.
+    pub fn poll(&mut self, now: Timestamp) -> DevicePoll {
+        match self.state {
+            State::Waiting(_) | State::InFlight if now >= self.expires_at => {
+                self.state = State::Finished;
+                DevicePoll::Failed(Error::DeviceCodeExpired)
+            }
+            State::Waiting(at) if now < at => DevicePoll::WaitUntil(at.min(self.expires_at)),
+            State::Waiting(_) => {
+                self.state = State::InFlight;
+                self.stats.polls += 1;
+                DevicePoll::Send(token_request(
+                    &self.token_endpoint,
+                    &self.client_id,
+                    TokenGrant::DeviceCode {
+                        device_code: &self.device_code,
+                    },
+                ))
+            }
+            State::InFlight => {
+                self.state = State::Finished;
+                DevicePoll::Failed(Error::Misuse(
+                    "DeviceFlow::poll called while a request was in flight",
+                ))
+            }
+            State::Authorized(_) | State::Failed(_) | State::Finished => {
+                match core::mem::replace(&mut self.state, State::Finished) {
+                    State::Authorized(t) => DevicePoll::Authorized(t),
+                    State::Failed(e) => DevicePoll::Failed(e),
+                    _ => DevicePoll::Finished,
+                }
+            }
+        }
+    }
+
+    /// The token endpoint's answer to the last `Send`.
+    pub fn handle_response(&mut self, now: Timestamp, response: HttpResponse) {
+        if !matches!(self.state, State::InFlight) {
+            self.state = State::Failed(Error::Misuse(
+                "DeviceFlow response without a request in flight",
+            ));
+            return;
+        }
+        self.state = match parse_token_response(&response, now) {
+            Ok(TokenEndpointResponse::Tokens(t)) => {
+                State::Authorized(TokenSet::from_response(t, now))
+            }
+            Ok(TokenEndpointResponse::Error(e)) => match e.error.as_str() {
+                "authorization_pending" => {
+                    self.consecutive_failures = 0;
+                    self.stats.pending += 1;
+                    State::Waiting(now.saturating_add(self.interval))
+                }
+                "slow_down" => {
+                    self.consecutive_failures = 0;
+                    self.stats.slow_downs += 1;
+                    self.interval = self
+                        .interval
+                        .saturating_add(SLOW_DOWN_INCREMENT)
+                        .min(MAX_BACKOFF);
+                    State::Waiting(now.saturating_add(self.interval))
+                }
+                _ => State::Failed(e.into_error()),
+            },
+            Err(Error::RateLimited { retry_after, .. }) => {
+                let wait = self.backoff().max(retry_after.unwrap_or_default());
+                State::Waiting(now.saturating_add(wait))
+            }
+            Err(Error::Server { .. }) => State::Waiting(now.saturating_add(self.backoff())),
+            Err(e) => State::Failed(e),
+        };
+    }
+
+    /// The transport failure of the last `Send`: back off and try again until expiry.
+    pub fn handle_transport_error(&mut self, now: Timestamp, _error: TransportError) {
+        if !matches!(self.state, State::InFlight) {
+            self.state = State::Failed(Error::Misuse(
+                "DeviceFlow transport error without a request in flight",
+            ));
+            return;
+        }
+        self.state = State::Waiting(now.saturating_add(self.backoff()));
+    }
+
+    /// Stops the flow; the next poll reports [`Error::Cancelled`].
+    pub fn cancel(&mut self) {
+        self.state = State::Failed(Error::Cancelled);
+    }
+
+    fn backoff(&mut self) -> Duration {
+        self.stats.failures += 1;
+        self.consecutive_failures += 1;
+        let exp = self.consecutive_failures.min(6);
+        let base = self.interval.saturating_mul(1 << exp).min(MAX_BACKOFF);
+        // up to 10 % jitter so that many clients do not poll in lockstep
+        let jitter_ms =
+            u64::from(self.rng.next_u32()) % (crate::time::duration_millis(base) / 10 + 1);
+        base + Duration::from_millis(jitter_ms)
+    }
+}
+
+/// The shape of user codes on a verification page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserCodeFormat {
+    /// Allowed characters (upper case).
+    pub charset: String,
+    /// Characters in a complete code, separators excluded.
+    pub length: usize,
+    /// Characters per group when displayed (`WDJB-MJHT`: 4); 0 for no grouping.
+    pub group: usize,
+}
+
+impl Default for UserCodeFormat {
+    /// Eight characters from the base-20 consonant alphabet RFC 8628 §6.1 suggests,
+    /// shown as `WDJB-MJHT`.
+    fn default() -> Self {
+        UserCodeFormat {
+            charset: "BCDFGHJKLMNPQRSTVWXZ".into(),
+            length: 8,
+            group: 4,
+        }
+    }
+}
+
+/// Why a user code is not acceptable.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UserCodeProblem {
+    /// Nothing typed.
+    #[error("enter the code shown in your terminal")]
+    Empty,
+    /// A character that never appears in codes.
+    #[error("`{character}` (character {position}) never appears in a code")]
+    InvalidCharacter {
+        /// 1-based position among the code's characters.
+        position: usize,
+        /// The character.
+        character: char,
+    },
+    /// Not enough characters yet.
+    #[error("the code has {expected} characters; {actual} entered")]
+    TooShort {
+        /// Expected length.
+        expected: usize,
+        /// Entered length.
+        actual: usize,
+    },
+    /// Too many characters.
+    #[error("the code has {expected} characters; {actual} entered")]
+    TooLong {
+        /// Expected length.
+        expected: usize,
+        /// Entered length.
+        actual: usize,
+    },
+}
+
+impl From<UserCodeProblem> for Error {
+    fn from(p: UserCodeProblem) -> Self {
+        Error::InvalidArgument {
+            name: "code".into(),
+            reason: p.to_string(),
+        }
+    }
+}
+
+/// The state of a code being typed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserCodeInput {
+    /// The normalised characters, grouped for display (`WDJB-MJ`).
+    pub display: String,
+    /// Whether the code is complete and valid.
+    pub complete: bool,
+    /// The problem, if any (`TooShort` while typing is expected, not an error to show).
+    pub problem: Option<UserCodeProblem>,
+}
+
+fn significant_chars(input: &str) -> impl Iterator<Item = char> + '_ {
+    input
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '-' | '–' | '—' | '_' | '.'))
+}
+
+/// Normalises a typed code: case-insensitive; spaces, dashes, underscores and dots
+/// ignored; returned grouped (`wdjb mjht` → `WDJB-MJHT`).
+pub fn normalize_user_code(
+    input: &str,
+    format: &UserCodeFormat,
+) -> Result<String, UserCodeProblem> {
+    let typed = user_code_input(input, format);
+    match typed.problem {
+        None => Ok(typed.display),
+        Some(p) => Err(p),
+    }
+}
+
+/// Interprets a code as it is being typed, for live feedback.
+pub fn user_code_input(input: &str, format: &UserCodeFormat) -> UserCodeInput {
+    let mut chars = Vec::new();
+    let mut problem = None;
+    for (i, c) in significant_chars(input).enumerate() {
+        let upper = c.to_uppercase().next().unwrap_or(c);
+        if problem.is_none() && !format.charset.contains(upper) {
+            problem = Some(UserCodeProblem::InvalidCharacter {
+                position: i + 1,
+                character: c,
+            });
+        }
+        chars.push(upper);
+    }
+    if problem.is_none() {
+        problem = if chars.is_empty() {
+            Some(UserCodeProblem::Empty)
+        } else if chars.len() < format.length {
+            Some(UserCodeProblem::TooShort {
+                expected: format.length,
+                actual: chars.len(),
+            })
+        } else if chars.len() > format.length {
+            Some(UserCodeProblem::TooLong {
+                expected: format.length,
+                actual: chars.len(),
+            })
+        } else {
+            None
+        };
+    }
+    let mut display = String::new();
+    for (i, c) in chars.iter().take(format.length.max(1) * 2).enumerate() {
+        if format.group > 0 && i > 0 && i % format.group == 0 {
+            display.push('-');
+        }
+        display.push(*c);
+    }
+    UserCodeInput {
+        complete: problem.is_none(),
+        display,
+        problem,
+    }
+}
+
+/// The approval request a device-verification page sends to its own backend:
+/// `POST endpoint` with `{"user_code": "WDJB-MJHT", "action": "approve" | "deny"}`.
+/// The backend authenticates the user with its own session (cookie), so the request
+/// carries no token. This is cliauth's convention, implemented by the dev server.
+pub fn device_approval_request(
+    endpoint: &str,
+    user_code: &str,
+    format: &UserCodeFormat,
+    approve: bool,
+) -> Result<HttpRequest, Error> {
+    let code = normalize_user_code(user_code, format)?;
+    let body = serde_json::json!({ "user_code": code, "action": if approve { "approve" } else { "deny" } });
+    Ok(HttpRequest::post_json(endpoint, &body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const T0: Timestamp = Timestamp::from_unix_secs(2_000_000);
+
+    fn auth(interval: Option<u64>) -> DeviceAuthorization {
+        let mut v = json!({"device_code":"dc","user_code":"WDJB-MJHT","verification_uri":"https://as/device","expires_in":600});
+        if let Some(i) = interval {
+            v["interval"] = json!(i);
+        }
+        parse_device_authorization(&HttpResponse::json(200, &v), T0).unwrap()
+    }
+
+    fn pending(e: &str) -> HttpResponse {
+        HttpResponse::json(400, &json!({ "error": e }))
+    }
+
+    fn secs(s: u64) -> Timestamp {
+        T0.saturating_add(Duration::from_secs(s))
+    }
+
+    #[test]
+    fn default_interval_and_slow_down() {
+        let mut f = DeviceFlow::new(auth(None), "https://as/token", "cli", T0, 1);
+        assert_eq!(f.interval(), DEFAULT_INTERVAL);
+        assert!(matches!(f.poll(T0), DevicePoll::WaitUntil(t) if t == secs(5)));
+        let DevicePoll::Send(req) = f.poll(secs(5)) else {
+            panic!()
+        };
+        assert!(String::from_utf8_lossy(&req.body).contains("device_code=dc"));
+        f.handle_response(secs(5), pending("authorization_pending"));
+        assert!(matches!(f.poll(secs(6)), DevicePoll::WaitUntil(t) if t == secs(10)));
+        let DevicePoll::Send(_) = f.poll(secs(10)) else {
+            panic!()
+        };
+        f.handle_response(secs(10), pending("slow_down"));
+        assert_eq!(f.interval(), Duration::from_secs(10));
+        assert!(matches!(f.poll(secs(10)), DevicePoll::WaitUntil(t) if t == secs(20)));
+        let DevicePoll::Send(_) = f.poll(secs(20)) else {
+            panic!()
+        };
+        f.handle_response(
+            secs(20),
+            HttpResponse::json(
+                200,
+                &json!({"access_token":"at","token_type":"Bearer","expires_in":60}),
+            ),
+        );
+        let DevicePoll::Authorized(t) = f.poll(secs(20)) else {
+            panic!()
+        };
+        assert_eq!(t.expires_at, Some(secs(80)));
+        assert!(matches!(f.poll(secs(20)), DevicePoll::Finished));
+        assert_eq!(
+            f.stats(),
+            DeviceStats {
+                polls: 3,
+                pending: 1,
+                slow_downs: 1,
+                failures: 0
+            }
+        );
+    }
+
+    #[test]
+    fn terminal_errors_and_expiry() {
+        for (err, expected) in [
+            ("access_denied", Error::AccessDenied { description: None }),
+            ("expired_token", Error::DeviceCodeExpired),
+        ] {
+            let mut f = DeviceFlow::new(auth(Some(1)), "https://as/token", "cli", T0, 1);
+            let DevicePoll::Send(_) = f.poll(secs(1)) else {
+                panic!()
+            };
+            f.handle_response(secs(1), pending(err));
+            assert!(matches!(f.poll(secs(1)), DevicePoll::Failed(e) if e == expected));
+        }
+        let mut f = DeviceFlow::new(auth(Some(1)), "https://as/token", "cli", T0, 1);
+        assert!(matches!(
+            f.poll(secs(600)),
+            DevicePoll::Failed(Error::DeviceCodeExpired)
+        ));
+    }
+
+    #[test]
+    fn transport_errors_back_off() {
+        let mut f = DeviceFlow::new(auth(Some(5)), "https://as/token", "cli", T0, 1);
+        let DevicePoll::Send(_) = f.poll(secs(5)) else {
+            panic!()
+        };
+        f.handle_transport_error(secs(5), TransportError::not_sent("refused"));
+        let DevicePoll::WaitUntil(t) = f.poll(secs(5)) else {
+            panic!()
+        };
+        let wait = t.saturating_duration_since(secs(5));
+        assert!(
+            wait >= Duration::from_secs(10) && wait <= Duration::from_secs(11),
+            "{wait:?}"
+        );
+        let DevicePoll::Send(_) = f.poll(t) else {
+            panic!()
+        };
+        f.handle_response(t, HttpResponse::new(503));
+        let DevicePoll::WaitUntil(t2) = f.poll(t) else {
+            panic!()
+        };
+        assert!(t2.saturating_duration_since(t) >= Duration::from_secs(20));
+        assert_eq!(f.stats().failures, 2);
+    }
+
+    #[test]
+    fn parse_failures() {
+        let bad = [
+            json!({"user_code":"A","verification_uri":"https://x","expires_in":5}),
+            json!({"device_code":"d","user_code":"A","verification_uri":"javascript:alert(1)","expires_in":5}),
+            json!({"device_code":"d","user_code":"A","verification_uri":"http://evil.example/","expires_in":5}),
+            json!({"device_code":"d","user_code":"A","verification_uri":"https://x"}),
+            json!({"device_code":"d","user_code":"A\u{1b}[2J","verification_uri":"https://x","expires_in":5}),
+        ];
+        for b in bad {
+            assert!(
+                matches!(
+                    parse_device_authorization(&HttpResponse::json(200, &b), T0),
+                    Err(Error::Protocol { .. })
+                ),
+                "{b}"
+            );
+        }
+        let ok = json!({"device_code":"d","user_code":"A","verification_url":"https://x/device","expires_in":"5","interval":0});
+        let a = parse_device_authorization(&HttpResponse::json(200, &ok), T0).unwrap();
+        assert_eq!(
+            (a.verification_uri.as_str(), a.interval),
+            ("https://x/device", None)
+        );
+        let e = parse_device_authorization(
+            &HttpResponse::json(400, &json!({"error":"invalid_client"})),
+            T0,
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "authorization_failed");
+    }
+
+    #[test]
+    fn user_codes() {
+        let f = UserCodeFormat::default();
+        assert_eq!(normalize_user_code("wdjb-mjht", &f).unwrap(), "WDJB-MJHT");
+        assert_eq!(normalize_user_code(" WDJB MJHT ", &f).unwrap(), "WDJB-MJHT");
+        assert_eq!(normalize_user_code("wdjbmjht", &f).unwrap(), "WDJB-MJHT");
+        assert_eq!(normalize_user_code("", &f), Err(UserCodeProblem::Empty));
+        assert_eq!(
+            normalize_user_code("WDJB-MJH", &f),
+            Err(UserCodeProblem::TooShort {
+                expected: 8,
+                actual: 7
+            })
+        );
+        assert_eq!(
+            normalize_user_code("WDJB-MJHTB", &f),
+            Err(UserCodeProblem::TooLong {
+                expected: 8,
+                actual: 9
+            })
+        );
+        assert_eq!(
+            normalize_user_code("WDJA-MJHT", &f),
+            Err(UserCodeProblem::InvalidCharacter {
+                position: 4,
+                character: 'A'
+            })
+        );
+        let typing = user_code_input("wdjbm", &f);
+        assert_eq!(
+            (typing.display.as_str(), typing.complete),
+            ("WDJB-M", false)
+        );
+        let req =
+            device_approval_request("https://as/device/approve", "wdjb mjht", &f, true).unwrap();
+        assert_eq!(
+            String::from_utf8(req.body).unwrap(),
+            r#"{"action":"approve","user_code":"WDJB-MJHT"}"#
+        );
+    }
+}

@@ -1,0 +1,233 @@
+//! Small encoding helpers shared by the modules: base64url, form encoding, query
+//! parsing, HTML escaping and a minimal URL splitter.
+
+use base64::Engine;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+/// base64url without padding, as RFC 7636 and JWTs use it.
+pub(crate) fn b64url_encode(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// base64url decoding that accepts input with or without padding.
+const B64URL_LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+pub(crate) fn b64url_decode(text: &str) -> Option<Vec<u8>> {
+    B64URL_LENIENT.decode(text).ok()
+}
+
+/// `application/x-www-form-urlencoded` serialisation of pairs.
+pub(crate) fn form_encode<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+/// Appends form-encoded pairs to a URL that may already have a query string.
+pub(crate) fn append_query<'a>(
+    url: &str,
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> String {
+    let (base, fragment) = match url.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (url, None),
+    };
+    let query = form_encode(pairs);
+    let mut out = String::with_capacity(base.len() + query.len() + 2);
+    out.push_str(base);
+    if !query.is_empty() {
+        if base.contains('?') {
+            if !base.ends_with('?') && !base.ends_with('&') {
+                out.push('&');
+            }
+        } else {
+            out.push('?');
+        }
+        out.push_str(&query);
+    }
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
+}
+
+/// Parses a form-encoded query into pairs. Never fails: malformed percent escapes are
+/// kept literally, as browsers do.
+pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Escapes text for HTML element content and double-quoted attributes.
+pub(crate) fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The parts of an absolute `http`/`https` URL that cliauth needs to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UrlParts<'a> {
+    pub(crate) scheme: &'a str,
+    /// Host as written (IPv6 literals keep their brackets), lower-cased by the caller if needed.
+    pub(crate) host: &'a str,
+    pub(crate) port: Option<u16>,
+    /// Path without query or fragment; empty when absent.
+    pub(crate) path: &'a str,
+    pub(crate) query: Option<&'a str>,
+    pub(crate) fragment: Option<&'a str>,
+}
+
+/// Splits an absolute http(s) URL. Returns `None` for anything else (relative URLs,
+/// other schemes, user-info, bad ports, whitespace or control characters).
+pub(crate) fn split_url(url: &str) -> Option<UrlParts<'_>> {
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme_ok = scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https");
+    if !scheme_ok {
+        return None;
+    }
+    let (rest, fragment) = match rest.split_once('#') {
+        Some((r, f)) => (r, Some(f)),
+        None => (rest, None),
+    };
+    let (rest, query) = match rest.split_once('?') {
+        Some((r, q)) => (r, Some(q)),
+        None => (rest, None),
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    if authority.is_empty() || authority.contains('@') || authority.contains('\\') {
+        return None;
+    }
+    let (host, port) = if let Some(stripped) = authority.strip_prefix('[') {
+        let end = stripped.find(']')?;
+        let host = &authority[..end + 2];
+        let after = &stripped[end + 1..];
+        let port = match after {
+            "" => None,
+            p => Some(parse_port(p.strip_prefix(':')?)?),
+        };
+        (host, port)
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(parse_port(p)?)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return None;
+    }
+    Some(UrlParts {
+        scheme,
+        host,
+        port,
+        path,
+        query,
+        fragment,
+    })
+}
+
+fn parse_port(p: &str) -> Option<u16> {
+    if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    p.parse().ok()
+}
+
+/// Whether a host names the loopback interface.
+pub(crate) fn is_loopback_host(host: &str) -> bool {
+    let h = host.to_ascii_lowercase();
+    h == "localhost"
+        || h == "[::1]"
+        || h.parse::<core::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appends_queries() {
+        assert_eq!(
+            append_query("https://a/x", [("a", "1 2")]),
+            "https://a/x?a=1+2"
+        );
+        assert_eq!(
+            append_query("https://a/x?z=0", [("a", "&")]),
+            "https://a/x?z=0&a=%26"
+        );
+        assert_eq!(
+            append_query("https://a/x?", [("a", "b")]),
+            "https://a/x?a=b"
+        );
+        assert_eq!(
+            append_query("https://a/x#f", [("a", "b")]),
+            "https://a/x?a=b#f"
+        );
+    }
+
+    #[test]
+    fn splits_urls() {
+        let u = split_url("https://Example.com:8443/a/b?q=1#frag").unwrap();
+        assert_eq!(
+            (u.scheme, u.host, u.port, u.path, u.query, u.fragment),
+            (
+                "https",
+                "Example.com",
+                Some(8443),
+                "/a/b",
+                Some("q=1"),
+                Some("frag")
+            )
+        );
+        let u = split_url("http://[::1]:9/cb").unwrap();
+        assert_eq!((u.host, u.port), ("[::1]", Some(9)));
+        assert!(split_url("ftp://x").is_none());
+        assert!(split_url("http://user@evil/").is_none());
+        assert!(split_url("http://x:99999/").is_none());
+        assert!(split_url("http://x:+1/").is_none());
+        assert!(split_url("http:// x/").is_none());
+        assert!(split_url("/relative").is_none());
+        assert!(is_loopback_host("127.0.0.1"));
+        assert!(is_loopback_host("LOCALHOST"));
+        assert!(!is_loopback_host("127.0.0.1.evil.com"));
+    }
+
+    #[test]
+    fn escapes_html() {
+        assert_eq!(
+            html_escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn base64url_round_trip() {
+        assert_eq!(b64url_encode(&[0xfb, 0xff]), "-_8");
+        assert_eq!(b64url_decode("-_8").unwrap(), vec![0xfb, 0xff]);
+        assert_eq!(b64url_decode("-_8=").unwrap(), vec![0xfb, 0xff]);
+        assert!(b64url_decode("+/8").is_none());
+    }
+}

@@ -1,0 +1,718 @@
+//! One error taxonomy for every target.
+//!
+//! Each [`Error`] variant belongs to an [`ErrorKind`], which fixes the process exit code
+//! a CLI returns; has a stable machine-readable [`Error::code`]; a one-line message
+//! (`Display`); and a hint for the line below it ([`Error::hint`]). [`Error::render`]
+//! produces the two lines a terminal user sees and [`Error::to_json`] the `--json`
+//! envelope:
+//!
+//! ```
+//! use cliauth_core::{AppContext, Error};
+//! let app = AppContext::new("acme", "Acme");
+//! let err = Error::NotAuthenticated;
+//! assert_eq!(err.exit_code(), 2);
+//! assert_eq!(
+//!     err.render(&app),
+//!     "✗ Not authenticated\n  Run `acme auth login` to sign in, or set ACME_API_KEY. (See `acme auth login --help`.)"
+//! );
+//! assert_eq!(
+//!     err.to_json(&app).to_string(),
+//!     r#"{"error":{"code":"not_authenticated","hint":"Run `acme auth login` to sign in, or set ACME_API_KEY. (See `acme auth login --help`.)","message":"Not authenticated","retry_after":null}}"#
+//! );
+//! ```
+//!
+//! No message, hint or `Debug` output contains a secret: variants hold only
+//! non-secret text, and raw response bodies are kept as [`RedactedBytes`].
+
+use core::time::Duration;
+
+use serde::Serialize;
+
+use crate::jwt::JwtError;
+use crate::keys::KeyProblem;
+use crate::secret::RedactedBytes;
+use crate::time::human_duration;
+
+/// Stable process exit codes.
+pub mod exit_code {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// Usage, validation, configuration or local storage problem.
+    pub const USAGE: i32 = 1;
+    /// Not authenticated, authentication failed, or insufficient permission.
+    pub const AUTH: i32 = 2;
+    /// The server or the network failed.
+    pub const SERVER: i32 = 3;
+    /// Rate limited.
+    pub const RATE_LIMITED: i32 = 4;
+    /// The requested thing does not exist.
+    pub const NOT_FOUND: i32 = 5;
+    /// Interrupted by the user (128 + SIGINT).
+    pub const CANCELLED: i32 = 130;
+}
+
+/// The category of an error, which decides the exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Bad command-line usage or SDK misuse. Exit 1.
+    Usage,
+    /// Input that fails validation (a malformed key, an invalid JWT). Exit 1.
+    Validation,
+    /// No credential, or the credential was rejected. Exit 2.
+    Auth,
+    /// The credential is valid but lacks a permission or scope. Exit 2.
+    Permission,
+    /// The server asked us to slow down. Exit 4.
+    RateLimited,
+    /// The server failed (5xx). Exit 3.
+    Server,
+    /// The network failed before a response arrived. Exit 3.
+    Network,
+    /// The requested resource or profile does not exist. Exit 5.
+    NotFound,
+    /// The server answered something that breaks the protocol. Exit 3.
+    Protocol,
+    /// Local credential storage failed or holds unreadable data. Exit 1.
+    Storage,
+    /// A login did not complete in time. Exit 2.
+    Timeout,
+    /// The user cancelled. Exit 130.
+    Cancelled,
+}
+
+impl ErrorKind {
+    /// The process exit code for this kind.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            ErrorKind::Usage | ErrorKind::Validation | ErrorKind::Storage => exit_code::USAGE,
+            ErrorKind::Auth | ErrorKind::Permission | ErrorKind::Timeout => exit_code::AUTH,
+            ErrorKind::Server | ErrorKind::Network | ErrorKind::Protocol => exit_code::SERVER,
+            ErrorKind::RateLimited => exit_code::RATE_LIMITED,
+            ErrorKind::NotFound => exit_code::NOT_FOUND,
+            ErrorKind::Cancelled => exit_code::CANCELLED,
+        }
+    }
+
+    /// The kind's name as used in JSON and in JS `Error.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Usage => "usage",
+            ErrorKind::Validation => "validation",
+            ErrorKind::Auth => "auth",
+            ErrorKind::Permission => "permission",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::Server => "server",
+            ErrorKind::Network => "network",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Storage => "storage",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Who is talking to the user: the CLI's command name and the product's name. Hints
+/// use it (`Run \`acme auth login\``), so one error renders correctly for every app.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppContext {
+    /// The command users type, e.g. `acme`.
+    pub cli: String,
+    /// The product name for prose, e.g. `Acme`.
+    pub product: String,
+    /// The environment variable that holds an API key, e.g. `ACME_API_KEY`.
+    pub api_key_env: String,
+    /// Where users create API keys, if there is such a page.
+    pub keys_url: Option<String>,
+    /// The service status page, if any.
+    pub status_url: Option<String>,
+}
+
+impl AppContext {
+    /// A context with the API-key variable derived from the command name
+    /// (`acme` → `ACME_API_KEY`).
+    pub fn new(cli: impl Into<String>, product: impl Into<String>) -> Self {
+        let cli = cli.into();
+        let api_key_env = format!("{}_API_KEY", env_prefix(&cli));
+        AppContext {
+            cli,
+            product: product.into(),
+            api_key_env,
+            keys_url: None,
+            status_url: None,
+        }
+    }
+}
+
+/// `my-cli` → `MY_CLI`.
+pub(crate) fn env_prefix(cli: &str) -> String {
+    cli.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Every failure cliauth reports, grouped by [`ErrorKind`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    // ── usage / validation ────────────────────────────────────────────────
+    /// An argument is invalid.
+    #[error("Invalid {name}: {reason}")]
+    InvalidArgument {
+        /// What was invalid (`port`, `state`, `profile name`).
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// The SDK was configured inconsistently.
+    #[error("Configuration error: {reason}")]
+    InvalidConfig {
+        /// What is wrong.
+        reason: String,
+    },
+    /// An API key failed client-side validation; the problem names the mistake.
+    #[error("{0}")]
+    InvalidKey(KeyProblem),
+    /// A JWT could not be decoded.
+    #[error("Invalid token: {0}")]
+    InvalidJwt(JwtError),
+    /// The server refused the request as invalid (a 4xx other than 401, 403, 404, 429).
+    #[error("Request rejected ({status}){}", detail_suffix(.detail))]
+    Rejected {
+        /// The HTTP status.
+        status: u16,
+        /// The server's explanation, sanitised.
+        detail: Option<String>,
+    },
+    /// A state machine or builder was used out of order (a programming error in the
+    /// caller, reported instead of panicking).
+    #[error("Internal error: {0}")]
+    Misuse(&'static str),
+
+    // ── auth ──────────────────────────────────────────────────────────────
+    /// No credential was found.
+    #[error("Not authenticated")]
+    NotAuthenticated,
+    /// The server rejected the credential (HTTP 401).
+    #[error("Authentication failed{}", detail_suffix(.detail))]
+    Unauthorized {
+        /// The server's explanation, sanitised.
+        detail: Option<String>,
+    },
+    /// The refresh token is no longer accepted; a new login is required.
+    #[error("Session expired")]
+    SessionExpired,
+    /// The `state` of a callback did not match the login in progress.
+    #[error("OAuth state mismatch")]
+    StateMismatch,
+    /// The authorization response or metadata names another issuer (RFC 9207, RFC 8414 §3.3).
+    #[error("Authorization server mismatch")]
+    IssuerMismatch {
+        /// The issuer we expected.
+        expected: String,
+        /// The issuer we got (absent when it was required and missing).
+        found: Option<String>,
+    },
+    /// The user (or the server on their behalf) denied the authorization.
+    #[error("Authorization denied{}", detail_suffix(.description))]
+    AccessDenied {
+        /// The server's `error_description`, sanitised.
+        description: Option<String>,
+    },
+    /// The authorization server returned an OAuth error other than `access_denied`.
+    #[error("Authorization failed: {error}{}", detail_suffix(.description))]
+    AuthorizationFailed {
+        /// The OAuth `error` code.
+        error: String,
+        /// The `error_description`, sanitised.
+        description: Option<String>,
+    },
+
+    // ── permission ───────────────────────────────────────────────────────
+    /// The credential lacks a required permission (HTTP 403, RFC 6750 `insufficient_scope`).
+    #[error("Insufficient permissions")]
+    InsufficientPermissions {
+        /// The scope the server said is required, if it said.
+        required_scope: Option<String>,
+    },
+
+    // ── rate limited ─────────────────────────────────────────────────────
+    /// HTTP 429 after retries were exhausted or the wait exceeded the cap.
+    #[error("Rate limited{}", rate_suffix(.policy, .limit))]
+    RateLimited {
+        /// The limit policy name, e.g. `dev:memories`.
+        policy: Option<String>,
+        /// The limit, e.g. `120/hr`.
+        limit: Option<String>,
+        /// How long the server asked us to wait.
+        retry_after: Option<Duration>,
+    },
+
+    // ── server / network / protocol ──────────────────────────────────────
+    /// The server answered 5xx after retries.
+    #[error("Server error ({status})")]
+    Server {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The request failed before a response arrived.
+    #[error("Network error: {reason}")]
+    Network {
+        /// What failed (no URL query, no secret).
+        reason: String,
+    },
+    /// The server answered something that does not follow the protocol.
+    #[error("Unexpected response from the server: {reason}")]
+    Protocol {
+        /// What was wrong with it.
+        reason: String,
+        /// The raw body, kept for diagnosis; never printed.
+        body: RedactedBytes,
+    },
+
+    // ── not found ────────────────────────────────────────────────────────
+    /// The server answered 404.
+    #[error("Not found{}", detail_suffix(.what))]
+    NotFound {
+        /// What was not found, if known.
+        what: Option<String>,
+    },
+    /// A named profile does not exist.
+    #[error("No profile named `{name}`")]
+    ProfileNotFound {
+        /// The profile name.
+        name: String,
+    },
+
+    // ── storage ──────────────────────────────────────────────────────────
+    /// The credentials file cannot be parsed. It is never silently reset.
+    #[error("Credentials file is corrupt: {reason}")]
+    CorruptCredentials {
+        /// Where parsing failed (line and column, never content).
+        reason: String,
+        /// Where the shell moved the damaged file, if it did.
+        moved_to: Option<String>,
+    },
+    /// The credentials file was written by a newer version.
+    #[error("Credentials file version {found} is newer than this program supports ({supported})")]
+    UnsupportedVersion {
+        /// The version in the file.
+        found: u64,
+        /// The newest version this build understands.
+        supported: u32,
+    },
+    /// Reading or writing local storage failed.
+    #[error("Credential storage error: {reason}")]
+    Storage {
+        /// What failed.
+        reason: String,
+    },
+
+    // ── timeout ──────────────────────────────────────────────────────────
+    /// No browser callback arrived in time.
+    #[error("OAuth flow timed out")]
+    LoginTimedOut {
+        /// How long we waited.
+        waited: Duration,
+    },
+    /// The device code expired before the user approved.
+    #[error("Device code expired")]
+    DeviceCodeExpired,
+    /// A pending authorization was completed after its deadline.
+    #[error("Login session expired")]
+    AuthorizationExpired,
+
+    // ── cancelled ────────────────────────────────────────────────────────
+    /// The user cancelled.
+    #[error("Cancelled")]
+    Cancelled,
+}
+
+fn detail_suffix(detail: &Option<String>) -> String {
+    match detail {
+        Some(d) if !d.is_empty() => format!(": {d}"),
+        _ => String::new(),
+    }
+}
+
+fn rate_suffix(policy: &Option<String>, limit: &Option<String>) -> String {
+    match (policy, limit) {
+        (Some(p), Some(l)) => format!(": {p} ({l})"),
+        (Some(p), None) => format!(": {p}"),
+        (None, Some(l)) => format!(" ({l})"),
+        (None, None) => String::new(),
+    }
+}
+
+impl Error {
+    /// The category.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidArgument { .. }
+            | Error::InvalidConfig { .. }
+            | Error::Rejected { .. }
+            | Error::Misuse(_) => ErrorKind::Usage,
+            Error::InvalidKey(_) | Error::InvalidJwt(_) => ErrorKind::Validation,
+            Error::NotAuthenticated
+            | Error::Unauthorized { .. }
+            | Error::SessionExpired
+            | Error::StateMismatch
+            | Error::IssuerMismatch { .. }
+            | Error::AccessDenied { .. }
+            | Error::AuthorizationFailed { .. } => ErrorKind::Auth,
+            Error::InsufficientPermissions { .. } => ErrorKind::Permission,
+            Error::RateLimited { .. } => ErrorKind::RateLimited,
+            Error::Server { .. } => ErrorKind::Server,
+            Error::Network { .. } => ErrorKind::Network,
+            Error::Protocol { .. } => ErrorKind::Protocol,
+            Error::NotFound { .. } | Error::ProfileNotFound { .. } => ErrorKind::NotFound,
+            Error::CorruptCredentials { .. }
+            | Error::UnsupportedVersion { .. }
+            | Error::Storage { .. } => ErrorKind::Storage,
+            Error::LoginTimedOut { .. }
+            | Error::DeviceCodeExpired
+            | Error::AuthorizationExpired => ErrorKind::Timeout,
+            Error::Cancelled => ErrorKind::Cancelled,
+        }
+    }
+
+    /// The process exit code (see [`exit_code`]).
+    pub fn exit_code(&self) -> i32 {
+        self.kind().exit_code()
+    }
+
+    /// A stable, machine-readable code, e.g. `not_authenticated`, `rate_limited`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidArgument { .. } => "invalid_argument",
+            Error::InvalidConfig { .. } => "invalid_config",
+            Error::InvalidKey(_) => "invalid_key",
+            Error::InvalidJwt(_) => "invalid_jwt",
+            Error::Rejected { .. } => "rejected",
+            Error::Misuse(_) => "misuse",
+            Error::NotAuthenticated => "not_authenticated",
+            Error::Unauthorized { .. } => "unauthorized",
+            Error::SessionExpired => "session_expired",
+            Error::StateMismatch => "state_mismatch",
+            Error::IssuerMismatch { .. } => "issuer_mismatch",
+            Error::AccessDenied { .. } => "access_denied",
+            Error::AuthorizationFailed { .. } => "authorization_failed",
+            Error::InsufficientPermissions { .. } => "insufficient_permissions",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::Server { .. } => "server_error",
+            Error::Network { .. } => "network_error",
+            Error::Protocol { .. } => "protocol_error",
+            Error::NotFound { .. } => "not_found",
+            Error::ProfileNotFound { .. } => "profile_not_found",
+            Error::CorruptCredentials { .. } => "corrupt_credentials",
+            Error::UnsupportedVersion { .. } => "unsupported_version",
+            Error::Storage { .. } => "storage_error",
+            Error::LoginTimedOut { .. } => "login_timed_out",
+            Error::DeviceCodeExpired => "device_code_expired",
+            Error::AuthorizationExpired => "authorization_expired",
+            Error::Cancelled => "cancelled",
+        }
+    }
+
+    /// How long to wait before retrying, when the server said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The line shown under the message: what to do next.
+    pub fn hint(&self, app: &AppContext) -> Option<String> {
+        let cli = &app.cli;
+        let product = &app.product;
+        let login = format!("`{cli} auth login`");
+        Some(match self {
+            Error::InvalidArgument { .. } => format!("See `{cli} --help`."),
+            Error::InvalidConfig { .. } => {
+                format!("This is a setup problem in {cli}; report it to the {product} team.")
+            }
+            Error::InvalidKey(problem) => {
+                let source = match &app.keys_url {
+                    Some(url) => format!("from {url}"),
+                    None => format!("from the {product} dashboard"),
+                };
+                match problem.kind {
+                    crate::keys::KeyProblemKind::ForeignKey { .. } => format!(
+                        "Use a {product} key {source}, then run `{cli} auth login --api-key <KEY>`."
+                    ),
+                    _ => format!(
+                        "Copy the whole key again {source}, then run `{cli} auth login --api-key <KEY>`."
+                    ),
+                }
+            }
+            Error::InvalidJwt(_) => {
+                format!("The stored token cannot be read. Run {login} to sign in again.")
+            }
+            Error::Rejected { .. } => {
+                format!("Check the command's arguments (`{cli} --help`) and try again.")
+            }
+            Error::Misuse(_) => format!("This is a bug in {cli}; please report it."),
+            Error::NotAuthenticated => format!(
+                "Run {login} to sign in, or set {}. (See `{cli} auth login --help`.)",
+                app.api_key_env
+            ),
+            Error::Unauthorized { .. } => format!(
+                "The credential was rejected (revoked or expired?). Run {login} to sign in again."
+            ),
+            Error::SessionExpired => format!(
+                "Your sign-in is no longer valid (revoked, signed out elsewhere, or expired). Run {login}."
+            ),
+            Error::StateMismatch => {
+                "The browser callback did not match this login session. Possible CSRF — aborting. \
+                 Run the login again and do not open links from others."
+                    .to_string()
+            }
+            Error::IssuerMismatch { .. } => format!(
+                "The response came from a different authorization server than configured. Aborting; \
+                 check the {product} server URL and run {login} again."
+            ),
+            Error::AccessDenied { .. } => {
+                format!("The authorization was declined in the browser. Run {login} to try again.")
+            }
+            Error::AuthorizationFailed { .. } => format!(
+                "The authorization server refused the request. Try {login} again, or use \
+                 `{cli} auth login --api-key <KEY>`."
+            ),
+            Error::InsufficientPermissions { required_scope } => match required_scope {
+                Some(scope) => format!(
+                    "Your credential does not have the `{scope}` scope this operation needs. \
+                     Create a key with that scope, then run {login}."
+                ),
+                None => {
+                    "Your credential does not have the permission this operation needs.".to_string()
+                }
+            },
+            Error::RateLimited { retry_after, .. } => match retry_after {
+                Some(d) => format!(
+                    "Retry in {}. Slow down and retry shortly.",
+                    human_duration(*d)
+                ),
+                None => "Slow down and retry shortly.".to_string(),
+            },
+            Error::Server { .. } => match &app.status_url {
+                Some(url) => {
+                    format!("The {product} API returned an error. Try again, then check {url}.")
+                }
+                None => format!("The {product} API returned an error. Try again in a minute."),
+            },
+            Error::Network { .. } => {
+                "Check your internet connection, proxy and firewall, then try again.".to_string()
+            }
+            Error::Protocol { .. } => format!(
+                "The server's answer could not be understood. Try again; if it persists, run with \
+                 `-v` and report it to the {product} team."
+            ),
+            Error::NotFound { .. } => "Check the name or ID and try again.".to_string(),
+            Error::ProfileNotFound { .. } => format!(
+                "List profiles with `{cli} auth status`, or create one with `{cli} auth login --profile <NAME>`."
+            ),
+            Error::CorruptCredentials { moved_to, .. } => match moved_to {
+                Some(path) => {
+                    format!("The damaged file was kept at {path}. Run {login} to sign in again.")
+                }
+                None => format!("Fix or remove the file, then run {login}."),
+            },
+            Error::UnsupportedVersion { .. } => {
+                format!("Upgrade {cli}; the file was not changed.")
+            }
+            Error::Storage { .. } => format!(
+                "Check that your home directory is writable, or set a different credentials directory for {cli}."
+            ),
+            Error::LoginTimedOut { waited } => format!(
+                "No callback received within {}. Try again, or use `{cli} auth login --device` or \
+                 `{cli} auth login --api-key <KEY>` instead.",
+                human_duration(*waited)
+            ),
+            Error::DeviceCodeExpired => {
+                format!("The code was not approved in time. Run `{cli} auth login --device` again.")
+            }
+            Error::AuthorizationExpired => format!("Run {login} again."),
+            Error::Cancelled => return None,
+        })
+    }
+
+    /// The two lines a terminal shows: `✗ message` and the indented hint.
+    pub fn render(&self, app: &AppContext) -> String {
+        match self.hint(app) {
+            Some(hint) => format!("✗ {self}\n  {hint}"),
+            None => format!("✗ {self}"),
+        }
+    }
+
+    /// The `--json` envelope: `{"error":{"code","message","hint","retry_after"}}`, with
+    /// `retry_after` in whole seconds (rounded up) or `null`.
+    pub fn to_json(&self, app: &AppContext) -> serde_json::Value {
+        let retry_after = self.retry_after().map(|d| {
+            let s = d.as_secs();
+            if d.subsec_nanos() > 0 { s + 1 } else { s }
+        });
+        serde_json::json!({
+            "error": {
+                "code": self.code(),
+                "message": self.to_string(),
+                "hint": self.hint(app),
+                "retry_after": retry_after,
+            }
+        })
+    }
+
+    /// A protocol error that keeps the raw body for diagnosis.
+    pub(crate) fn protocol(reason: impl Into<String>, body: &[u8]) -> Error {
+        Error::Protocol {
+            reason: reason.into(),
+            body: RedactedBytes(body.to_vec()),
+        }
+    }
+}
+
+impl From<KeyProblem> for Error {
+    fn from(p: KeyProblem) -> Self {
+        Error::InvalidKey(p)
+    }
+}
+
+impl From<JwtError> for Error {
+    fn from(e: JwtError) -> Self {
+        Error::InvalidJwt(e)
+    }
+}
+
+/// Makes server-supplied text safe to show: control characters removed, whitespace
+/// collapsed, at most 200 characters.
+pub fn sanitize_server_text(text: &str) -> String {
+    let mut out = String::new();
+    let mut last_space = false;
+    for c in text.chars() {
+        let c = if c.is_whitespace() { ' ' } else { c };
+        if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+            continue;
+        }
+        if c == ' ' {
+            if last_space || out.is_empty() {
+                continue;
+            }
+            last_space = true;
+        } else {
+            last_space = false;
+        }
+        if out.chars().count() >= 200 {
+            out.push('…');
+            break;
+        }
+        out.push(c);
+    }
+    out.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app() -> AppContext {
+        AppContext::new("acme", "Acme")
+    }
+
+    #[test]
+    fn exit_codes_are_stable() {
+        assert_eq!(
+            Error::InvalidArgument {
+                name: "x".into(),
+                reason: "y".into()
+            }
+            .exit_code(),
+            1
+        );
+        assert_eq!(Error::NotAuthenticated.exit_code(), 2);
+        assert_eq!(
+            Error::InsufficientPermissions {
+                required_scope: None
+            }
+            .exit_code(),
+            2
+        );
+        assert_eq!(Error::Server { status: 502 }.exit_code(), 3);
+        assert_eq!(Error::Network { reason: "x".into() }.exit_code(), 3);
+        assert_eq!(
+            Error::RateLimited {
+                policy: None,
+                limit: None,
+                retry_after: None
+            }
+            .exit_code(),
+            4
+        );
+        assert_eq!(Error::NotFound { what: None }.exit_code(), 5);
+        assert_eq!(Error::Cancelled.exit_code(), 130);
+        assert_eq!(
+            Error::LoginTimedOut {
+                waited: Duration::from_secs(300)
+            }
+            .exit_code(),
+            2
+        );
+        assert_eq!(
+            Error::CorruptCredentials {
+                reason: "x".into(),
+                moved_to: None
+            }
+            .exit_code(),
+            1
+        );
+    }
+
+    #[test]
+    fn seed_messages() {
+        let rl = Error::RateLimited {
+            policy: Some("dev:memories".into()),
+            limit: Some("120/hr".into()),
+            retry_after: Some(Duration::from_secs(12)),
+        };
+        assert_eq!(
+            rl.render(&app()),
+            "✗ Rate limited: dev:memories (120/hr)\n  Retry in 12s. Slow down and retry shortly."
+        );
+        assert_eq!(rl.to_json(&app())["error"]["retry_after"], 12);
+        assert_eq!(
+            Error::Server { status: 502 }.render(&app()),
+            "✗ Server error (502)\n  The Acme API returned an error. Try again in a minute."
+        );
+        assert_eq!(
+            Error::LoginTimedOut {
+                waited: Duration::from_secs(300)
+            }
+            .render(&app()),
+            "✗ OAuth flow timed out\n  No callback received within 5m. Try again, or use `acme auth login --device` or `acme auth login --api-key <KEY>` instead."
+        );
+        assert_eq!(Error::Cancelled.render(&app()), "✗ Cancelled");
+    }
+
+    #[test]
+    fn sanitizes() {
+        assert_eq!(
+            sanitize_server_text("  bad\n\tthing\u{7}  here "),
+            "bad thing here"
+        );
+        assert_eq!(sanitize_server_text(&"x".repeat(500)).chars().count(), 201);
+        assert_eq!(sanitize_server_text("a\u{202e}b"), "ab");
+    }
+
+    #[test]
+    fn protocol_debug_hides_body() {
+        let e = Error::protocol("not JSON", b"access_token=secret");
+        assert!(!format!("{e:?} {e}").contains("secret"));
+    }
+}

@@ -1,0 +1,360 @@
+//! The cli-auth handoff: a vendor web page gives the CLI a credential.
+//!
+//! The CLI starts its loopback server and opens
+//! `https://app.example/cli-auth?port=P&state=S[&code_challenge=C&code_challenge_method=S256][&mode=M]`
+//! ([`handoff_page_url`]). The page signs the user in, obtains an API key or a
+//! one-time code from its backend, and delivers it with this module's help:
+//!
+//! - [`DeliveryMode::Redirect`] (default): a **top-level navigation** to
+//!   `http://127.0.0.1:P/callback?code=…&state=S`. Unlike a hidden iframe or a
+//!   `fetch`, a top-level navigation is not blocked by Chrome's Local Network Access
+//!   for pages on public origins. Prefer a one-time code bound to the PKCE challenge:
+//!   the CLI exchanges it with its verifier, so a code that leaks from the URL is
+//!   useless to anyone else.
+//! - [`DeliveryMode::Post`]: `POST http://127.0.0.1:P/callback` with a JSON body, after
+//!   a CORS preflight the loopback server answers only for origins it allows.
+//! - [`DeliveryMode::Manual`]: for remote sessions (the browser is not on the CLI's
+//!   machine), the page shows the credential masked, with the text to paste into the
+//!   terminal.
+//!
+//! Every URL this module produces is built from a validated `u16` port and a fixed
+//! loopback host: no input can point a delivery at another host or scheme.
+//!
+//! ```
+//! use cliauth_core::handoff::{HandoffCredential, HandoffRequest};
+//! use cliauth_core::secret::AuthorizationCode;
+//! let page = "https://app.example/cli-auth?port=49152&state=abcdefghijklmnopqrstuvwxyz012345";
+//! let request = HandoffRequest::from_url(page).unwrap();
+//! let url = request.redirect_url(&HandoffCredential::Code(AuthorizationCode::new("otc_123")));
+//! assert_eq!(url, "http://127.0.0.1:49152/callback?code=otc_123&state=abcdefghijklmnopqrstuvwxyz012345");
+//! assert!(HandoffRequest::from_url("https://app.example/cli-auth?port=80&state=abcdefghijklmnopqrstuvwxyz").is_err());
+//! ```
+
+use crate::authorize::CALLBACK_PATH;
+use crate::encoding::{append_query, parse_query, split_url};
+use crate::error::Error;
+use crate::http::HttpRequest;
+use crate::pkce::PkceChallenge;
+use crate::secret::{ApiKey, AuthorizationCode, SecretString};
+use crate::state::check_token_text;
+
+/// Lowest port a handoff may target: privileged ports are never a CLI's loopback server.
+pub const MIN_PORT: u16 = 1024;
+
+/// How the page delivers the credential.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryMode {
+    /// Top-level redirect to the loopback server (default).
+    Redirect,
+    /// CORS POST to the loopback server.
+    Post,
+    /// Show the credential for manual copy.
+    Manual,
+}
+
+impl DeliveryMode {
+    /// The `mode` parameter value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryMode::Redirect => "redirect",
+            DeliveryMode::Post => "post",
+            DeliveryMode::Manual => "manual",
+        }
+    }
+
+    /// Parses a `mode` parameter value.
+    pub fn parse(value: &str) -> Result<Self, Error> {
+        match value {
+            "redirect" => Ok(DeliveryMode::Redirect),
+            "post" => Ok(DeliveryMode::Post),
+            "manual" => Ok(DeliveryMode::Manual),
+            _ => Err(Error::InvalidArgument {
+                name: "mode".into(),
+                reason: "must be redirect, post or manual".into(),
+            }),
+        }
+    }
+}
+
+/// What the page delivers.
+#[derive(Debug)]
+pub enum HandoffCredential {
+    /// An API key.
+    ApiKey(ApiKey),
+    /// A one-time code the CLI exchanges.
+    Code(AuthorizationCode),
+}
+
+impl HandoffCredential {
+    fn param(&self) -> (&'static str, &str) {
+        match self {
+            HandoffCredential::ApiKey(k) => ("api_key", k.expose_secret()),
+            HandoffCredential::Code(c) => ("code", c.expose_secret()),
+        }
+    }
+}
+
+/// The CLI's request to the page, read and validated from the page URL.
+#[derive(Debug, PartialEq, Eq)]
+pub struct HandoffRequest {
+    /// The loopback port (1024–65535).
+    pub port: u16,
+    /// The CLI's `state` (not secret from the page, which must echo it).
+    pub state: String,
+    /// The delivery mode.
+    pub mode: DeliveryMode,
+    /// The PKCE challenge a one-time code should be bound to, if the CLI sent one.
+    pub code_challenge: Option<String>,
+}
+
+impl HandoffRequest {
+    /// Reads `port`, `state`, `mode` and `code_challenge` from the page's URL
+    /// (`location.href`). Refuses a missing, non-numeric, signed, padded or out-of-range
+    /// port; a state that is too short, too long or has characters outside
+    /// `A-Z a-z 0-9 - . _ ~`; an unknown mode; and any repeated parameter. Other
+    /// parameters (including any `host`, `callback` or `redirect`) are ignored: the
+    /// target host is never taken from input.
+    pub fn from_url(href: &str) -> Result<Self, Error> {
+        let query = match split_url(href) {
+            Some(u) => u.query.unwrap_or(""),
+            None => href
+                .split_once('?')
+                .map_or("", |(_, q)| q.split('#').next().unwrap_or("")),
+        };
+        Self::from_query(query)
+    }
+
+    /// Like [`HandoffRequest::from_url`], from the query string alone.
+    pub fn from_query(query: &str) -> Result<Self, Error> {
+        let mut port = None;
+        let mut state = None;
+        let mut mode = None;
+        let mut challenge = None;
+        for (k, v) in parse_query(query) {
+            let slot = match k.as_str() {
+                "port" => &mut port,
+                "state" => &mut state,
+                "mode" => &mut mode,
+                "code_challenge" => &mut challenge,
+                _ => continue,
+            };
+            if slot.is_some() {
+                return Err(Error::InvalidArgument {
+                    name: k,
+                    reason: "appears more than once".into(),
+                });
+            }
+            *slot = Some(v);
+        }
+        let port = parse_port(port.as_deref())?;
+        let state = state.ok_or_else(|| Error::InvalidArgument {
+            name: "state".into(),
+            reason: "is missing from the page URL; start the login from your terminal again".into(),
+        })?;
+        check_token_text(&state, "state")?;
+        let mode = match mode.as_deref() {
+            None | Some("") => DeliveryMode::Redirect,
+            Some(m) => DeliveryMode::parse(m)?,
+        };
+        if let Some(c) = &challenge {
+            let ok = c.len() == 43
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !ok {
+                return Err(Error::InvalidArgument {
+                    name: "code_challenge".into(),
+                    reason: "must be 43 base64url characters (S256)".into(),
+                });
+            }
+        }
+        Ok(HandoffRequest {
+            port,
+            state,
+            mode,
+            code_challenge: challenge,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, the origin of the loopback server.
+    pub fn loopback_origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// `http://127.0.0.1:PORT/callback`.
+    pub fn callback_url(&self) -> String {
+        format!("{}{CALLBACK_PATH}", self.loopback_origin())
+    }
+
+    /// The top-level navigation target carrying the credential and `state`.
+    pub fn redirect_url(&self, credential: &HandoffCredential) -> String {
+        let (name, value) = credential.param();
+        append_query(
+            &self.callback_url(),
+            [(name, value), ("state", self.state.as_str())],
+        )
+    }
+
+    /// The CORS POST (JSON body) for [`DeliveryMode::Post`].
+    pub fn post_request(&self, credential: &HandoffCredential) -> HttpRequest {
+        let (name, value) = credential.param();
+        let body = serde_json::json!({ name: value, "state": self.state });
+        HttpRequest::post_json(self.callback_url(), &body)
+    }
+
+    /// What to show for [`DeliveryMode::Manual`]: the credential masked (with the
+    /// app's key formats, so the prefix stays visible), and the full text for the
+    /// user to copy into the terminal.
+    pub fn manual_copy(
+        &self,
+        credential: &HandoffCredential,
+        formats: &crate::keys::KeyRegistry,
+    ) -> ManualCopy {
+        let (_, value) = credential.param();
+        let masked = formats.mask(value);
+        ManualCopy {
+            masked,
+            paste_text: SecretString::new(value),
+        }
+    }
+}
+
+fn parse_port(value: Option<&str>) -> Result<u16, Error> {
+    let err = |reason: &str| Error::InvalidArgument {
+        name: "port".into(),
+        reason: reason.into(),
+    };
+    let v = value.ok_or_else(|| {
+        err("is missing from the page URL; start the login from your terminal again")
+    })?;
+    if v.is_empty() || v.len() > 5 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(err("must be a number"));
+    }
+    match v.parse::<u32>() {
+        Ok(p) if (u32::from(MIN_PORT)..=65535).contains(&p) => Ok(p as u16),
+        _ => Err(err("must be between 1024 and 65535")),
+    }
+}
+
+/// The manual-copy fallback.
+#[derive(Debug)]
+pub struct ManualCopy {
+    /// For display: `acme_dev_…a1b2`.
+    pub masked: String,
+    /// The text to paste into the terminal.
+    pub paste_text: SecretString,
+}
+
+/// The URL the CLI opens: the vendor page with `port`, `state`, the PKCE challenge
+/// (when the page mints one-time codes) and an optional mode.
+pub fn handoff_page_url(
+    page_url: &str,
+    port: u16,
+    state: &crate::state::StateToken,
+    challenge: Option<&PkceChallenge>,
+    mode: Option<DeliveryMode>,
+) -> String {
+    let port = port.to_string();
+    let mut pairs: Vec<(&str, &str)> = vec![("port", &port), ("state", state.expose_secret())];
+    if let Some(c) = challenge {
+        pairs.push(("code_challenge", c.as_str()));
+        pairs.push(("code_challenge_method", c.method().as_str()));
+    }
+    if let Some(m) = mode {
+        pairs.push(("mode", m.as_str()));
+    }
+    append_query(page_url, pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATE: &str = "abcdefghijklmnopqrstuvwxyz012345";
+
+    #[test]
+    fn hostile_inputs_refused() {
+        for q in [
+            format!("state={STATE}"),
+            format!("port=&state={STATE}"),
+            format!("port=80&state={STATE}"),
+            format!("port=1023&state={STATE}"),
+            format!("port=65536&state={STATE}"),
+            format!("port=99999999&state={STATE}"),
+            format!("port=-4000&state={STATE}"),
+            format!("port=%2B4000&state={STATE}"),
+            format!("port=4000%20&state={STATE}"),
+            format!("port=0x1000&state={STATE}"),
+            format!("port=4000@evil.example&state={STATE}"),
+            format!("port=4000.evil.example&state={STATE}"),
+            format!("port=4000&port=4001&state={STATE}"),
+            "port=4000".to_string(),
+            "port=4000&state=short".to_string(),
+            "port=4000&state=%3Cscript%3Ealert(1)%3C/script%3E".to_string(),
+            format!("port=4000&state={STATE}&mode=javascript"),
+            format!("port=4000&state={STATE}&code_challenge=x"),
+        ] {
+            assert!(HandoffRequest::from_query(&q).is_err(), "{q}");
+        }
+    }
+
+    #[test]
+    fn host_never_from_input() {
+        let r = HandoffRequest::from_url(&format!(
+            "https://app/cli-auth?port=4000&state={STATE}&host=evil.example&callback=https://evil.example/&redirect_uri=https://evil"
+        ))
+        .unwrap();
+        let cred = HandoffCredential::ApiKey(ApiKey::new("acme_dev_x&y"));
+        assert_eq!(
+            r.redirect_url(&cred),
+            format!("http://127.0.0.1:4000/callback?api_key=acme_dev_x%26y&state={STATE}")
+        );
+        let post = r.post_request(&cred);
+        assert_eq!(post.url, "http://127.0.0.1:4000/callback");
+        assert_eq!(r.mode, DeliveryMode::Redirect);
+    }
+
+    #[test]
+    fn modes_and_manual() {
+        let r =
+            HandoffRequest::from_query(&format!("port=65535&state={STATE}&mode=manual")).unwrap();
+        assert_eq!((r.port, r.mode), (65535, DeliveryMode::Manual));
+        let formats = crate::keys::KeyRegistry::new(vec![crate::keys::KeyFormat::prefixed(
+            "acme",
+            "Acme",
+            "key",
+            "acme_dev_",
+            crate::keys::Charset::Base62,
+            20,
+            64,
+        )]);
+        let m = r.manual_copy(
+            &HandoffCredential::ApiKey(ApiKey::new("acme_dev_0123456789abcdefWXYZ")),
+            &formats,
+        );
+        assert_eq!(m.masked, "acme_dev_…WXYZ");
+        assert_eq!(
+            m.paste_text.expose_secret(),
+            "acme_dev_0123456789abcdefWXYZ"
+        );
+    }
+
+    #[test]
+    fn page_url() {
+        let state = crate::state::StateToken::from_entropy(&[1; 32]);
+        let verifier = crate::pkce::PkceVerifier::from_entropy(&[2; 32]);
+        let ch = verifier.challenge(crate::pkce::PkceMethod::S256);
+        let url = handoff_page_url(
+            "https://app/cli-auth",
+            5000,
+            &state,
+            Some(&ch),
+            Some(DeliveryMode::Post),
+        );
+        let r = HandoffRequest::from_url(&url).unwrap();
+        assert_eq!(
+            (r.port, r.mode, r.code_challenge.as_deref()),
+            (5000, DeliveryMode::Post, Some(ch.as_str()))
+        );
+        assert_eq!(r.state, state.expose_secret());
+    }
+}
