@@ -1,1 +1,256 @@
-fn main() {}
+//! cliauth's project automation.
+//!
+//! - `cargo xtask test` — installs what is missing (idempotently) and runs every suite.
+//!   `--only a,b` runs some suites; `--skip a,b` leaves some out; `--list` lists them.
+//! - `cargo xtask setup` — only the installation steps.
+//!
+//! Each suite declares the setup it needs; setup runs once, before the first suite
+//! that needs it.
+
+#![allow(clippy::print_stderr, clippy::print_stdout)]
+
+mod setup;
+mod util;
+
+use std::process::ExitCode;
+
+use util::{Step, cmd, run};
+
+/// Installation steps a suite can depend on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(dead_code)] // variants are used as suites are added
+enum Need {
+    WasmTarget,
+    WasmBindgen,
+    Chromium,
+    Npm(&'static str),
+}
+
+impl Need {
+    fn name(self) -> String {
+        match self {
+            Need::WasmTarget => "rustup target wasm32-unknown-unknown".into(),
+            Need::WasmBindgen => "wasm-bindgen-cli (Cargo.lock version)".into(),
+            Need::Chromium => "Chromium + ChromeDriver (Debian)".into(),
+            Need::Npm(dir) => format!("npm ci in {dir}"),
+        }
+    }
+
+    fn install(self) -> Result<(), String> {
+        match self {
+            Need::WasmTarget => setup::wasm_target(),
+            Need::WasmBindgen => setup::wasm_bindgen_cli(),
+            Need::Chromium => setup::chromium(),
+            Need::Npm(dir) => setup::npm(dir),
+        }
+    }
+}
+
+struct Suite {
+    name: &'static str,
+    about: &'static str,
+    needs: &'static [Need],
+    run: fn() -> Result<(), String>,
+}
+
+fn suites() -> Vec<Suite> {
+    vec![
+        Suite {
+            name: "fmt",
+            about: "cargo fmt --check",
+            needs: &[],
+            run: fmt,
+        },
+        Suite {
+            name: "clippy",
+            about: "clippy on every target, warnings denied",
+            needs: &[],
+            run: clippy,
+        },
+        Suite {
+            name: "doc",
+            about: "rustdoc, warnings denied",
+            needs: &[],
+            run: doc,
+        },
+        Suite {
+            name: "rust",
+            about: "cargo test --workspace (unit, vectors, property, doc tests)",
+            needs: &[],
+            run: rust_tests,
+        },
+        Suite {
+            name: "core-wasm",
+            about: "core builds for wasm32 and reads no clock or OS entropy",
+            needs: &[Need::WasmTarget],
+            run: core_wasm,
+        },
+    ]
+}
+
+fn fmt() -> Result<(), String> {
+    run(cmd("cargo").args(["fmt", "--all", "--", "--check"]))
+}
+
+fn clippy() -> Result<(), String> {
+    run(cmd("cargo").args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))
+}
+
+fn doc() -> Result<(), String> {
+    run(cmd("cargo")
+        .args(["doc", "--workspace", "--no-deps"])
+        .env("RUSTDOCFLAGS", "-D warnings"))
+}
+
+fn rust_tests() -> Result<(), String> {
+    run(cmd("cargo").args(["test", "--workspace"]))
+}
+
+/// The core must stay portable and deterministic: it builds for wasm32, and its
+/// sources never read a clock, OS entropy, files or sockets.
+fn core_wasm() -> Result<(), String> {
+    run(cmd("cargo").args([
+        "build",
+        "-p",
+        "cliauth-core",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--release",
+    ]))?;
+    let forbidden = [
+        "SystemTime::now",
+        "Instant::now",
+        "getrandom",
+        "thread_rng",
+        "OsRng",
+        "std::fs",
+        "std::net",
+        "std::process",
+        "std::env",
+    ];
+    let mut hits = Vec::new();
+    let dir = util::root().join("core").join("src");
+    for entry in std::fs::read_dir(&dir).map_err(|e| e.to_string())? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            for f in forbidden {
+                if code.contains(f) {
+                    hits.push(format!("{}:{}: {f}", path.display(), n + 1));
+                }
+            }
+        }
+    }
+    if hits.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "core/src must not do IO or read clocks/entropy:\n{}",
+            hits.join("\n")
+        ))
+    }
+}
+
+fn usage() -> ExitCode {
+    eprintln!("usage: cargo xtask <test [--only a,b] [--skip a,b] [--list] | setup>");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("test") => test(&args[1..]),
+        Some("setup") => {
+            let all: Vec<Need> = suites()
+                .iter()
+                .flat_map(|s| s.needs.iter().copied())
+                .collect();
+            match install(&all, &mut Vec::new()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("✗ {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        _ => usage(),
+    }
+}
+
+fn install(needs: &[Need], done: &mut Vec<Need>) -> Result<(), String> {
+    for need in needs {
+        if done.contains(need) {
+            continue;
+        }
+        let step = Step::begin(&format!("setup: {}", need.name()));
+        let result = need.install();
+        step.end(&result);
+        result?;
+        done.push(*need);
+    }
+    Ok(())
+}
+
+fn list_arg(args: &[String], flag: &str) -> Option<Vec<String>> {
+    let i = args.iter().position(|a| a == flag)?;
+    Some(
+        args.get(i + 1)
+            .map(|v| v.split(',').map(str::to_string).collect())
+            .unwrap_or_default(),
+    )
+}
+
+fn test(args: &[String]) -> ExitCode {
+    let all = suites();
+    if args.iter().any(|a| a == "--list") {
+        for s in &all {
+            println!("{:<12} {}", s.name, s.about);
+        }
+        return ExitCode::SUCCESS;
+    }
+    let only = list_arg(args, "--only");
+    let skip = list_arg(args, "--skip").unwrap_or_default();
+    for name in only.iter().flatten().chain(skip.iter()) {
+        if !all.iter().any(|s| s.name == name) {
+            eprintln!("unknown suite `{name}` (see `cargo xtask test --list`)");
+            return ExitCode::from(2);
+        }
+    }
+    let selected: Vec<&Suite> = all
+        .iter()
+        .filter(|s| only.as_ref().is_none_or(|o| o.iter().any(|n| n == s.name)))
+        .filter(|s| !skip.iter().any(|n| n == s.name))
+        .collect();
+    let started = std::time::Instant::now();
+    let mut done = Vec::new();
+    let mut results = Vec::new();
+    for suite in selected {
+        if let Err(e) = install(suite.needs, &mut done) {
+            results.push((format!("{} (setup)", suite.name), 0.0, false));
+            eprintln!("✗ setup for {} failed: {e}", suite.name);
+            continue;
+        }
+        eprintln!("\n━━ suite {}: {}", suite.name, suite.about);
+        let step = Step::begin(suite.name);
+        let result = (suite.run)();
+        results.push(step.end(&result));
+    }
+    eprintln!("\n━━ summary ({:.0}s)", started.elapsed().as_secs_f64());
+    for (name, secs, ok) in &results {
+        eprintln!("  {} {name:<40} {secs:>7.1}s", if *ok { "✓" } else { "✗" });
+    }
+    if results.iter().all(|(_, _, ok)| *ok) {
+        eprintln!("all suites passed");
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

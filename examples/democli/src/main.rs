@@ -1,0 +1,2 @@
+//! democli: placeholder until the demo CLI lands.
+fn main() {}

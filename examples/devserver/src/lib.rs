@@ -1,0 +1,1 @@
+//! Placeholder: the dev server is being built.

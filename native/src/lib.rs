@@ -1,0 +1,1 @@
+//! Placeholder: the native shell is being built.

@@ -1,0 +1,1 @@
+//! Placeholder: the wasm shell is being built.

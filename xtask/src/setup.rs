@@ -1,0 +1,96 @@
+//! Idempotent installation of what the suites need. Every step checks first and
+//! installs only what is missing, from the package registries (crates.io, npm,
+//! Debian); nothing is cached outside the repository.
+
+use std::path::Path;
+
+use crate::util::{cmd, locked_version, output, root, run, succeeds, tools_dir};
+
+/// The wasm32 target for rustc.
+pub fn wasm_target() -> Result<(), String> {
+    let installed = output(cmd("rustup").args(["target", "list", "--installed"]))?;
+    if installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
+        return Ok(());
+    }
+    run(cmd("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+/// wasm-bindgen-cli at exactly the version of the `wasm-bindgen` crate in Cargo.lock,
+/// installed into `target/tools`.
+pub fn wasm_bindgen_cli() -> Result<(), String> {
+    let version = locked_version("wasm-bindgen")
+        .ok_or("wasm-bindgen is not in Cargo.lock (run `cargo generate-lockfile`)")?;
+    let bin = tools_dir().join("bin").join("wasm-bindgen");
+    if bin.exists() {
+        let have = output(cmd(&bin).arg("--version")).unwrap_or_default();
+        if have.split_whitespace().nth(1) == Some(version.as_str()) {
+            return Ok(());
+        }
+    }
+    eprintln!("  installing wasm-bindgen-cli {version} (about 2.5 minutes on 2 cores)");
+    // No --locked: its lockfile pins a crate version the registry mirror may lack.
+    run(cmd("cargo")
+        .args([
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            &version,
+            "--root",
+        ])
+        .arg(tools_dir()))
+}
+
+/// Debian's Chromium and ChromeDriver (never a browser downloaded by a test tool).
+pub fn chromium() -> Result<(), String> {
+    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
+        return Ok(());
+    }
+    let sudo: &[&str] = if succeeds("id", &["-u"])
+        && output(cmd("id").arg("-u")).unwrap_or_default().trim() == "0"
+    {
+        &[]
+    } else {
+        &["sudo"]
+    };
+    let apt = |args: &[&str]| {
+        let mut c = if sudo.is_empty() {
+            cmd("apt-get")
+        } else {
+            cmd("sudo")
+        };
+        if !sudo.is_empty() {
+            c.arg("apt-get");
+        }
+        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        run(&mut c)
+    };
+    apt(&["update", "-qq"])?;
+    apt(&["install", "-y", "-qq", "chromium", "chromium-driver"])
+}
+
+/// `npm ci` in a directory with a package-lock.json, when node_modules is missing or
+/// older than the lockfile.
+pub fn npm(dir: &str) -> Result<(), String> {
+    let dir = root().join(dir);
+    let lock = dir.join("package-lock.json");
+    if !lock.exists() {
+        return Err(format!("{} has no package-lock.json", dir.display()));
+    }
+    let marker = dir.join("node_modules").join(".package-lock.json");
+    let fresh = match (std::fs::metadata(&marker), std::fs::metadata(&lock)) {
+        (Ok(m), Ok(l)) => match (m.modified(), l.modified()) {
+            (Ok(m), Ok(l)) => m >= l,
+            _ => false,
+        },
+        _ => false,
+    };
+    if fresh {
+        return Ok(());
+    }
+    run(cmd("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&dir))
+}
