@@ -155,6 +155,35 @@ impl Profile {
         }
     }
 
+    /// Checks that this profile may be used with the configured server: when both the
+    /// profile and the configuration name an issuer (or an API base), they must be the
+    /// same (a single trailing `/` is ignored). A credential is never sent to a server
+    /// other than the one it was issued for ([`Error::ProfileServerMismatch`]).
+    pub fn check_server(
+        &self,
+        name: &str,
+        issuer: Option<&str>,
+        api_base: Option<&str>,
+    ) -> Result<(), Error> {
+        let same =
+            |a: &str, b: &str| a.strip_suffix('/').unwrap_or(a) == b.strip_suffix('/').unwrap_or(b);
+        for (stored, configured) in [
+            (self.issuer.as_deref(), issuer),
+            (self.api_base.as_deref(), api_base),
+        ] {
+            if let (Some(stored), Some(configured)) = (stored, configured)
+                && !same(stored, configured)
+            {
+                return Err(Error::ProfileServerMismatch {
+                    profile: name.to_string(),
+                    stored: stored.to_string(),
+                    configured: configured.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// An explicit copy.
     pub fn clone_secret(&self) -> Profile {
         Profile {
@@ -804,6 +833,47 @@ mod tests {
         p.subject = Some("user-42".into());
         d.set_profile("work", p).unwrap();
         d
+    }
+
+    #[test]
+    fn profiles_stay_with_their_server() {
+        let mut p = Profile::new(
+            Credential::ApiKey(ApiKey::new("acme_dev_0123456789abcdefWXYZ")),
+            LoginMethod::Browser,
+            NOW,
+        );
+        p.issuer = Some("https://auth.acme.example/".into());
+        p.api_base = Some("https://api.acme.example".into());
+        assert!(
+            p.check_server("w", Some("https://auth.acme.example"), None)
+                .is_ok()
+        );
+        assert!(
+            p.check_server("w", None, Some("https://api.acme.example/"))
+                .is_ok()
+        );
+        assert!(p.check_server("w", None, None).is_ok());
+        assert_eq!(
+            p.check_server("w", Some("https://evil.example"), None),
+            Err(Error::ProfileServerMismatch {
+                profile: "w".into(),
+                stored: "https://auth.acme.example/".into(),
+                configured: "https://evil.example".into(),
+            })
+        );
+        assert!(matches!(
+            p.check_server(
+                "w",
+                Some("https://auth.acme.example"),
+                Some("http://127.0.0.1:9/")
+            ),
+            Err(Error::ProfileServerMismatch { .. })
+        ));
+        p.issuer = None;
+        assert!(
+            p.check_server("w", Some("https://other.example"), None)
+                .is_ok()
+        );
     }
 
     #[test]

@@ -236,6 +236,18 @@ pub enum Error {
         description: Option<String>,
     },
 
+    /// A stored profile belongs to another server than the one configured; its
+    /// credential is not sent there.
+    #[error("Profile `{profile}` belongs to {stored}, not {configured}")]
+    ProfileServerMismatch {
+        /// The profile name.
+        profile: String,
+        /// The issuer or API base the profile was created for.
+        stored: String,
+        /// The issuer or API base configured now.
+        configured: String,
+    },
+
     // ── permission ───────────────────────────────────────────────────────
     /// The credential lacks a required permission (HTTP 403, RFC 6750 `insufficient_scope`).
     #[error("Insufficient permissions")]
@@ -267,6 +279,14 @@ pub enum Error {
     #[error("Network error: {reason}")]
     Network {
         /// What failed (no URL query, no secret).
+        reason: String,
+    },
+    /// The loopback callback server could not listen (port in use, loopback blocked).
+    #[error("Cannot listen on {address} for the browser callback: {reason}")]
+    LoopbackUnavailable {
+        /// The address that could not be bound, e.g. `127.0.0.1:8400`.
+        address: String,
+        /// Why (the OS error, no secret).
         reason: String,
     },
     /// The server answered something that does not follow the protocol.
@@ -367,11 +387,12 @@ impl Error {
             | Error::StateMismatch
             | Error::IssuerMismatch { .. }
             | Error::AccessDenied { .. }
-            | Error::AuthorizationFailed { .. } => ErrorKind::Auth,
+            | Error::AuthorizationFailed { .. }
+            | Error::ProfileServerMismatch { .. } => ErrorKind::Auth,
             Error::InsufficientPermissions { .. } => ErrorKind::Permission,
             Error::RateLimited { .. } => ErrorKind::RateLimited,
             Error::Server { .. } => ErrorKind::Server,
-            Error::Network { .. } => ErrorKind::Network,
+            Error::Network { .. } | Error::LoopbackUnavailable { .. } => ErrorKind::Network,
             Error::Protocol { .. } => ErrorKind::Protocol,
             Error::NotFound { .. } | Error::ProfileNotFound { .. } => ErrorKind::NotFound,
             Error::CorruptCredentials { .. }
@@ -405,10 +426,12 @@ impl Error {
             Error::IssuerMismatch { .. } => "issuer_mismatch",
             Error::AccessDenied { .. } => "access_denied",
             Error::AuthorizationFailed { .. } => "authorization_failed",
+            Error::ProfileServerMismatch { .. } => "profile_server_mismatch",
             Error::InsufficientPermissions { .. } => "insufficient_permissions",
             Error::RateLimited { .. } => "rate_limited",
             Error::Server { .. } => "server_error",
             Error::Network { .. } => "network_error",
+            Error::LoopbackUnavailable { .. } => "loopback_unavailable",
             Error::Protocol { .. } => "protocol_error",
             Error::NotFound { .. } => "not_found",
             Error::ProfileNotFound { .. } => "profile_not_found",
@@ -487,6 +510,10 @@ impl Error {
                 "The authorization server refused the request. Try {login} again, or use \
                  `{cli} auth login --api-key <KEY>`."
             ),
+            Error::ProfileServerMismatch { configured, .. } => format!(
+                "Its credential is never sent to another server. Sign in to {configured} with \
+                 `{cli} auth login --profile <NAME>`, or pick another profile with `{cli} auth switch <NAME>`."
+            ),
             Error::InsufficientPermissions { required_scope } => match required_scope {
                 Some(scope) => format!(
                     "Your credential does not have the `{scope}` scope this operation needs. \
@@ -512,6 +539,10 @@ impl Error {
             Error::Network { .. } => {
                 "Check your internet connection, proxy and firewall, then try again.".to_string()
             }
+            Error::LoopbackUnavailable { .. } => format!(
+                "Another program may be using the port, or local connections are blocked. Try again, \
+                 or use `{cli} auth login --device` or `{cli} auth login --api-key <KEY>` instead."
+            ),
             Error::Protocol { .. } => format!(
                 "The server's answer could not be understood. Try again; if it persists, run with \
                  `-v` and report it to the {product} team."
@@ -698,6 +729,38 @@ mod tests {
             "✗ OAuth flow timed out\n  No callback received within 5m. Try again, or use `acme auth login --device` or `acme auth login --api-key <KEY>` instead."
         );
         assert_eq!(Error::Cancelled.render(&app()), "✗ Cancelled");
+    }
+
+    #[test]
+    fn shell_reported_errors() {
+        let bind = Error::LoopbackUnavailable {
+            address: "127.0.0.1:8400".into(),
+            reason: "address in use".into(),
+        };
+        assert_eq!((bind.exit_code(), bind.code()), (3, "loopback_unavailable"));
+        assert_eq!(
+            bind.render(&app()),
+            "✗ Cannot listen on 127.0.0.1:8400 for the browser callback: address in use\n  Another program may be using the port, or local connections are blocked. Try again, or use `acme auth login --device` or `acme auth login --api-key <KEY>` instead."
+        );
+        let other = Error::ProfileServerMismatch {
+            profile: "work".into(),
+            stored: "https://old.example".into(),
+            configured: "https://auth.acme.example".into(),
+        };
+        assert_eq!(
+            (other.exit_code(), other.code()),
+            (2, "profile_server_mismatch")
+        );
+        assert_eq!(
+            other.to_string(),
+            "Profile `work` belongs to https://old.example, not https://auth.acme.example"
+        );
+        assert!(
+            other
+                .hint(&app())
+                .unwrap()
+                .contains("`acme auth login --profile <NAME>`")
+        );
     }
 
     #[test]

@@ -265,11 +265,85 @@ pub fn handoff_page_url(
     append_query(page_url, pairs)
 }
 
+/// What a one-time handoff code was exchanged for, as the credential to store.
+///
+/// Some cli-auth backends answer the code exchange with the user's **API key** in
+/// `access_token`: no `refresh_token`, no `expires_in`, and a value in one of the app's
+/// key formats. That is stored as an API key (it never expires and cannot be
+/// refreshed); anything else is an OAuth token set.
+///
+/// ```
+/// use cliauth_core::credentials::Credential;
+/// use cliauth_core::handoff::handoff_credential;
+/// use cliauth_core::keys::{Charset, KeyFormat, KeyRegistry};
+/// use cliauth_core::token::{parse_token_response, TokenEndpointResponse};
+/// use cliauth_core::{HttpResponse, Timestamp};
+/// let keys = KeyRegistry::new(vec![KeyFormat::prefixed(
+///     "acme", "Acme", "API key", "acme_", Charset::Base62, 20, 64,
+/// )]);
+/// let now = Timestamp::from_unix_secs(1_000);
+/// let body = serde_json::json!({"access_token": "acme_0123456789abcdefghij", "token_type": "Bearer"});
+/// let Ok(TokenEndpointResponse::Tokens(t)) = parse_token_response(&HttpResponse::json(200, &body), now) else { panic!() };
+/// assert!(matches!(handoff_credential(t, &keys, now), Credential::ApiKey(_)));
+/// ```
+pub fn handoff_credential(
+    response: crate::token::TokenResponse,
+    keys: &crate::keys::KeyRegistry,
+    now: crate::time::Timestamp,
+) -> crate::credentials::Credential {
+    use crate::credentials::Credential;
+    let plain = response.refresh_token.is_none() && response.expires_in.is_none();
+    if plain && keys.validate(response.access_token.expose_secret()).is_ok() {
+        return Credential::ApiKey(ApiKey::new(response.access_token.expose_secret()));
+    }
+    Credential::OAuth(crate::token::TokenSet::from_response(response, now))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const STATE: &str = "abcdefghijklmnopqrstuvwxyz012345";
+
+    #[test]
+    fn code_exchange_results() {
+        use crate::credentials::Credential;
+        use crate::keys::{Charset, KeyFormat, KeyRegistry};
+        use crate::token::{TokenEndpointResponse, parse_token_response};
+        let keys = KeyRegistry::new(vec![KeyFormat::prefixed(
+            "acme",
+            "Acme",
+            "API key",
+            "acme_",
+            Charset::Base62,
+            20,
+            64,
+        )]);
+        let now = crate::time::Timestamp::from_unix_secs(1_000);
+        let parse = |body: serde_json::Value| match parse_token_response(
+            &crate::http::HttpResponse::json(200, &body),
+            now,
+        ) {
+            Ok(TokenEndpointResponse::Tokens(t)) => t,
+            other => panic!("{other:?}"),
+        };
+        let key = "acme_0123456789abcdefghij";
+        let c = handoff_credential(
+            parse(serde_json::json!({"access_token": key, "token_type": "Bearer"})),
+            &keys,
+            now,
+        );
+        assert!(matches!(c, Credential::ApiKey(ref k) if k.expose_secret() == key));
+        // Expiring or refreshable tokens, or values in no key format, are OAuth tokens.
+        for body in [
+            serde_json::json!({"access_token": key, "token_type": "Bearer", "expires_in": 60}),
+            serde_json::json!({"access_token": key, "token_type": "Bearer", "refresh_token": "r"}),
+            serde_json::json!({"access_token": "opaque-token-value", "token_type": "Bearer"}),
+        ] {
+            let c = handoff_credential(parse(body), &keys, now);
+            assert!(matches!(c, Credential::OAuth(_)), "{c:?}");
+        }
+    }
 
     #[test]
     fn hostile_inputs_refused() {
