@@ -1,0 +1,350 @@
+//! The loopback callback server (RFC 8252 §7.3): the sockets around
+//! [`cliauth_core::loopback::LoopbackHandler`].
+//!
+//! [`LoopbackServer::bind`] listens on `127.0.0.1` on a random port (or the one
+//! configured), and on `[::1]` on the same port when the machine has IPv6 loopback.
+//! [`LoopbackServer::wait`] then serves every connection in its own task — browsers
+//! preconnect spare sockets and ask for `/favicon.ico` — feeding the bytes to the core
+//! handler, which decides every answer. The wait ends only when the handler reports a
+//! callback whose `state` matched; forged, stray or malformed requests are answered and
+//! forgotten.
+//!
+//! Every path releases the port: the server is consumed by `wait`, so success, error,
+//! timeout and Ctrl-C (when [`LoopbackOptions::cancel_on_ctrl_c`] is set) all drop the
+//! listeners and abort the connection tasks before returning; dropping the `wait`
+//! future does the same.
+//!
+//! ```
+//! use std::time::Duration;
+//! use cliauth::loopback::{LoopbackOptions, LoopbackServer};
+//! use cliauth_core::loopback::{LoopbackConfig, LoopbackHandler};
+//! use cliauth_core::state::StateToken;
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), cliauth::Error> {
+//! let server = LoopbackServer::bind(LoopbackOptions::default())?;
+//! let port = server.port();
+//! assert_eq!(server.redirect_uri(), format!("http://127.0.0.1:{port}/callback"));
+//!
+//! let state = StateToken::from_entropy(&[7; 32]);
+//! let handler = LoopbackHandler::new(LoopbackConfig::new(port, "Acme"), &state);
+//!
+//! // Play the browser: a forged request first, then the real callback.
+//! let real = format!("/callback?code=abc&state={}", state.expose_secret());
+//! tokio::spawn(async move {
+//!     for target in ["/callback?code=evil&state=forged".to_string(), real] {
+//!         let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+//!         let req = format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+//!         s.write_all(req.as_bytes()).await.unwrap();
+//!         let mut page = String::new();
+//!         s.read_to_string(&mut page).await.unwrap();
+//!     }
+//! });
+//!
+//! let params = server.wait(handler, Duration::from_secs(10)).await?;
+//! assert_eq!(params.code.unwrap().expose_secret(), "abc");
+//! // The port is free again.
+//! assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
+//! # Ok(()) }
+//! ```
+
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener as StdListener};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cliauth_core::Error;
+use cliauth_core::authorize::{CallbackParams, DEFAULT_LOGIN_TIMEOUT, loopback_redirect_uri};
+use cliauth_core::loopback::{LoopbackEvent, LoopbackHandler, Rejection};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tracing::{debug, trace};
+
+/// How the loopback server listens and how long it waits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoopbackOptions {
+    /// The port to listen on; `0` (the default) picks a free one.
+    pub port: u16,
+    /// Also listen on `[::1]` on the same port when IPv6 loopback is available
+    /// (default `true`). The redirect URI always names `127.0.0.1`.
+    pub ipv6: bool,
+    /// How long a login waits for its callback (default 5 minutes). Used by
+    /// [`crate::Authenticator`]; [`LoopbackServer::wait`] takes its own timeout.
+    pub timeout: Duration,
+    /// How long one connection may take to send its request (default 10 s). Idle
+    /// preconnected sockets are closed after this.
+    pub read_timeout: Duration,
+    /// Connections served at once (default 64); more are closed immediately.
+    pub max_connections: usize,
+    /// Whether Ctrl-C ends the wait with [`Error::Cancelled`] (default `true`).
+    ///
+    /// Tokio installs a process-wide SIGINT handler the first time this is used; it
+    /// stays installed afterwards, so a program that keeps running long after a
+    /// login and relies on the default Ctrl-C behaviour may want `false` (the OS
+    /// still releases the port when the process is killed).
+    pub cancel_on_ctrl_c: bool,
+}
+
+impl Default for LoopbackOptions {
+    fn default() -> Self {
+        LoopbackOptions {
+            port: 0,
+            ipv6: true,
+            timeout: DEFAULT_LOGIN_TIMEOUT,
+            read_timeout: Duration::from_secs(10),
+            max_connections: 64,
+            cancel_on_ctrl_c: true,
+        }
+    }
+}
+
+/// A bound loopback server, waiting to be [`wait`](LoopbackServer::wait)ed on.
+///
+/// Binding needs no async runtime; waiting does (tokio). Dropping the server
+/// releases the port.
+#[derive(Debug)]
+pub struct LoopbackServer {
+    v4: StdListener,
+    v6: Option<StdListener>,
+    port: u16,
+    options: LoopbackOptions,
+}
+
+impl LoopbackServer {
+    /// Listens on `127.0.0.1:options.port` (and `[::1]` on the same port when
+    /// available). A port that cannot be bound is [`Error::LoopbackUnavailable`].
+    pub fn bind(options: LoopbackOptions) -> Result<LoopbackServer, Error> {
+        let v4_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, options.port));
+        let v4 = StdListener::bind(v4_addr).map_err(|e| bind_error(v4_addr, &e))?;
+        let port = v4.local_addr().map_err(|e| bind_error(v4_addr, &e))?.port();
+        v4.set_nonblocking(true)
+            .map_err(|e| bind_error(v4_addr, &e))?;
+        let v6 = if options.ipv6 {
+            let addr = SocketAddr::from((Ipv6Addr::LOCALHOST, port));
+            match StdListener::bind(addr).and_then(|l| l.set_nonblocking(true).map(|()| l)) {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    debug!(port, error = %e, "not listening on [::1]");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        debug!(port, ipv6 = v6.is_some(), "loopback server listening");
+        Ok(LoopbackServer {
+            v4,
+            v6,
+            port,
+            options,
+        })
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:PORT/callback`, the `redirect_uri` to send.
+    pub fn redirect_uri(&self) -> String {
+        loopback_redirect_uri(self.port)
+    }
+
+    /// Whether the server also listens on `[::1]`.
+    pub fn has_ipv6(&self) -> bool {
+        self.v6.is_some()
+    }
+
+    /// The options it was bound with.
+    pub fn options(&self) -> &LoopbackOptions {
+        &self.options
+    }
+
+    /// Serves requests until `handler` accepts a callback whose `state` matches, and
+    /// returns its parameters (a code, a key, or an authorization error to interpret,
+    /// e.g. with [`cliauth_core::authorize::PendingAuthorization::complete`]).
+    ///
+    /// Fails with [`Error::LoginTimedOut`] after `timeout`, [`Error::Cancelled`] on
+    /// Ctrl-C (if enabled), and [`Error::Misuse`] if the handler was configured for
+    /// another port. The port is released before this returns, on every path.
+    pub async fn wait(
+        self,
+        handler: LoopbackHandler,
+        timeout: Duration,
+    ) -> Result<CallbackParams, Error> {
+        if handler.config().port != self.port {
+            return Err(Error::Misuse(
+                "the loopback handler is configured for another port",
+            ));
+        }
+        let ctrl_c = self.options.cancel_on_ctrl_c;
+        let LoopbackServer {
+            v4, v6, options, ..
+        } = self;
+        let v4 = to_tokio(v4)?;
+        let v6 = match v6 {
+            Some(l) => Some(to_tokio(l)?),
+            None => None,
+        };
+        let shared = Arc::new(Mutex::new(handler));
+        let permits = Arc::new(Semaphore::new(options.max_connections.max(1)));
+        let (tx, mut rx) = mpsc::channel::<CallbackParams>(1);
+        let mut connections = JoinSet::new();
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        let cancelled = async {
+            if ctrl_c {
+                if tokio::signal::ctrl_c().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::pin!(cancelled);
+        let outcome = loop {
+            let accepted = tokio::select! {
+                params = rx.recv() => match params {
+                    Some(params) => break Ok(params),
+                    None => break Err(Error::Misuse("the loopback connection channel closed")),
+                },
+                () = &mut deadline => break Err(Error::LoginTimedOut { waited: timeout }),
+                () = &mut cancelled => break Err(Error::Cancelled),
+                a = v4.accept() => a,
+                a = accept_opt(v6.as_ref()) => a,
+                // Reap finished connection tasks so the set does not grow.
+                Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            };
+            match accepted {
+                Ok((stream, peer)) => {
+                    let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+                        debug!(%peer, "too many loopback connections; closing one");
+                        drop(stream);
+                        continue;
+                    };
+                    let conn = Connection {
+                        handler: Arc::clone(&shared),
+                        events: tx.clone(),
+                        read_timeout: options.read_timeout,
+                    };
+                    connections.spawn(async move {
+                        conn.serve(stream).await;
+                        drop(permit);
+                    });
+                }
+                Err(e) => {
+                    // EMFILE and friends: do not spin.
+                    debug!(error = %e, "loopback accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        };
+        connections.abort_all();
+        drop(v4);
+        drop(v6);
+        debug!(
+            outcome = match &outcome {
+                Ok(_) => "callback",
+                Err(e) => e.code(),
+            },
+            "loopback server closed"
+        );
+        outcome
+    }
+}
+
+async fn accept_opt(listener: Option<&TcpListener>) -> io::Result<(TcpStream, SocketAddr)> {
+    match listener {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn to_tokio(listener: StdListener) -> Result<TcpListener, Error> {
+    let addr = listener
+        .local_addr()
+        .map_or_else(|_| "127.0.0.1".to_string(), |a| a.to_string());
+    TcpListener::from_std(listener).map_err(|e| Error::LoopbackUnavailable {
+        address: addr,
+        reason: e.to_string(),
+    })
+}
+
+fn bind_error(addr: SocketAddr, e: &io::Error) -> Error {
+    let reason = match e.kind() {
+        io::ErrorKind::AddrInUse => "the port is already in use".to_string(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        io::ErrorKind::AddrNotAvailable => "the loopback address is not available".to_string(),
+        _ => e.to_string(),
+    };
+    Error::LoopbackUnavailable {
+        address: addr.to_string(),
+        reason,
+    }
+}
+
+struct Connection {
+    handler: Arc<Mutex<LoopbackHandler>>,
+    events: mpsc::Sender<CallbackParams>,
+    read_timeout: Duration,
+}
+
+impl Connection {
+    async fn serve(self, mut stream: TcpStream) {
+        let started = Instant::now();
+        let limits = match self.handler.lock() {
+            Ok(h) => h.config().limits,
+            Err(_) => return,
+        };
+        // The core parser refuses oversize requests long before this; the cap only
+        // bounds memory if it did not.
+        let cap = limits.max_head + limits.max_body + 8192;
+        let mut buf = Vec::with_capacity(1024);
+        let mut chunk = [0u8; 4096];
+        let reply = loop {
+            let left = self.read_timeout.saturating_sub(started.elapsed());
+            let n = match tokio::time::timeout(left, stream.read(&mut chunk)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return,
+                Err(_) => {
+                    trace!("loopback connection idle; closed");
+                    return;
+                }
+                Ok(Ok(n)) => n,
+            };
+            buf.extend_from_slice(&chunk[..n]);
+            let decided = match self.handler.lock() {
+                Ok(h) if buf.len() > cap => Some(h.reject(Rejection {
+                    status: 431,
+                    reason: "request too large",
+                })),
+                Ok(mut h) => h.handle_bytes(&buf),
+                Err(_) => return,
+            };
+            if let Some(reply) = decided {
+                break reply;
+            }
+        };
+        debug!(
+            status = reply.response.status,
+            note = reply.note,
+            "loopback request"
+        );
+        let bytes = reply.response.to_bytes();
+        let written = tokio::time::timeout(self.read_timeout, async {
+            stream.write_all(&bytes).await?;
+            stream.flush().await?;
+            stream.shutdown().await
+        })
+        .await;
+        if !matches!(written, Ok(Ok(()))) {
+            trace!("loopback response not fully written");
+        }
+        if let Some(LoopbackEvent::Callback(params)) = reply.event {
+            // Capacity 1 and a single accepted callback: this never waits.
+            let _ = self.events.send(params).await;
+        }
+    }
+}

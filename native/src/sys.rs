@@ -1,0 +1,44 @@
+//! The few things core takes as arguments: the wall clock and OS entropy.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use cliauth_core::{Error, Timestamp};
+
+/// The wall clock now, as core's [`Timestamp`].
+pub fn now() -> Timestamp {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    Timestamp::from_unix_millis(millis)
+}
+
+/// How long from now until `t` (zero if `t` has passed).
+pub(crate) fn until(t: Timestamp) -> Duration {
+    t.saturating_duration_since(now())
+}
+
+/// Sleeps until the wall clock reaches `t`.
+pub(crate) async fn sleep_until(t: Timestamp) {
+    let wait = until(t);
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Fills an array with OS randomness.
+pub(crate) fn entropy<const N: usize>() -> Result<[u8; N], Error> {
+    let mut buf = [0u8; N];
+    getrandom::fill(&mut buf).map_err(|_| Error::InvalidConfig {
+        reason: "the operating system did not provide random numbers".into(),
+    })?;
+    Ok(buf)
+}
+
+/// A random `u64` seed for core's jitter.
+pub(crate) fn seed() -> u64 {
+    entropy::<8>().map(u64::from_le_bytes).unwrap_or_else(|_| {
+        // Jitter only spreads retries; the clock is an acceptable fallback.
+        now().unix_millis() ^ u64::from(std::process::id()).rotate_left(32)
+    })
+}
