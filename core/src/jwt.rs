@@ -36,7 +36,7 @@ impl fmt::Display for JwtPart {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             JwtPart::Header => "header",
-            JwtPart::Claims => "claims",
+            JwtPart::Claims => "claims set",
         })
     }
 }

@@ -274,6 +274,30 @@ pub enum KeyProblemKind {
     },
 }
 
+impl KeyProblemKind {
+    /// A stable snake_case code for the mistake (`bearer_prefix`, `too_short`, …), for
+    /// JSON output and JS.
+    pub fn code(&self) -> &'static str {
+        match self {
+            KeyProblemKind::Empty => "empty",
+            KeyProblemKind::BearerPrefix => "bearer_prefix",
+            KeyProblemKind::EnvAssignment { .. } => "env_assignment",
+            KeyProblemKind::SurroundingQuotes => "surrounding_quotes",
+            KeyProblemKind::NonAscii { .. } => "non_ascii",
+            KeyProblemKind::ContainsNewline => "contains_newline",
+            KeyProblemKind::InnerWhitespace { .. } => "inner_whitespace",
+            KeyProblemKind::TooShort { .. } => "too_short",
+            KeyProblemKind::TooLong { .. } => "too_long",
+            KeyProblemKind::Repeated { .. } => "repeated",
+            KeyProblemKind::InvalidCharacter { .. } => "invalid_character",
+            KeyProblemKind::WrongPrefix { .. } => "wrong_prefix",
+            KeyProblemKind::ForeignKey { .. } => "foreign_key",
+            KeyProblemKind::LooksLikeJwt { .. } => "looks_like_jwt",
+            KeyProblemKind::NotJwt { .. } => "not_jwt",
+        }
+    }
+}
+
 impl fmt::Display for KeyProblemKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

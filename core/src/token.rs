@@ -168,6 +168,11 @@ pub fn parse_token_response(
         }));
     }
     if !response.is_json() {
+        if !response.is_success()
+            && let Some(e) = api_error(response, now)
+        {
+            return Err(e);
+        }
         let what = response
             .media_type()
             .unwrap_or_else(|| "no content type".into());

@@ -3,12 +3,15 @@
 //! - `cargo xtask test` — installs what is missing (idempotently) and runs every suite.
 //!   `--only a,b` runs some suites; `--skip a,b` leaves some out; `--list` lists them.
 //! - `cargo xtask setup` — only the installation steps.
+//! - `cargo xtask fuzz [--seconds N] [TARGET...]` — a fuzzing campaign (default 300 s per
+//!   target) whose results are written to `fuzz/RESULTS.md`.
 //!
 //! Each suite declares the setup it needs; setup runs once, before the first suite
 //! that needs it.
 
 #![allow(clippy::print_stderr, clippy::print_stdout)]
 
+mod fuzz;
 mod setup;
 mod util;
 
@@ -24,6 +27,7 @@ enum Need {
     WasmBindgen,
     Chromium,
     Npm(&'static str),
+    CargoFuzz,
 }
 
 impl Need {
@@ -33,6 +37,7 @@ impl Need {
             Need::WasmBindgen => "wasm-bindgen-cli (Cargo.lock version)".into(),
             Need::Chromium => "Chromium + ChromeDriver (Debian)".into(),
             Need::Npm(dir) => format!("npm ci in {dir}"),
+            Need::CargoFuzz => "cargo-fuzz".into(),
         }
     }
 
@@ -42,6 +47,7 @@ impl Need {
             Need::WasmBindgen => setup::wasm_bindgen_cli(),
             Need::Chromium => setup::chromium(),
             Need::Npm(dir) => setup::npm(dir),
+            Need::CargoFuzz => setup::cargo_fuzz(),
         }
     }
 }
@@ -84,6 +90,12 @@ fn suites() -> Vec<Suite> {
             about: "core builds for wasm32 and reads no clock or OS entropy",
             needs: &[Need::WasmTarget],
             run: core_wasm,
+        },
+        Suite {
+            name: "fuzz-smoke",
+            about: "every cargo-fuzz target: committed corpus replayed, then a short run",
+            needs: &[Need::CargoFuzz],
+            run: fuzz::smoke,
         },
     ]
 }
@@ -160,7 +172,9 @@ fn core_wasm() -> Result<(), String> {
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: cargo xtask <test [--only a,b] [--skip a,b] [--list] | setup>");
+    eprintln!(
+        "usage: cargo xtask <test [--only a,b] [--skip a,b] [--list] | setup | fuzz [--seconds N] [TARGET...]>"
+    );
     ExitCode::from(2)
 }
 
@@ -168,6 +182,13 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
+        Some("fuzz") => match fuzz::campaign(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("✗ {e}");
+                ExitCode::FAILURE
+            }
+        },
         Some("setup") => {
             let all: Vec<Need> = suites()
                 .iter()

@@ -94,3 +94,15 @@ pub fn npm(dir: &str) -> Result<(), String> {
         .args(["ci", "--no-audit", "--no-fund"])
         .current_dir(&dir))
 }
+
+/// cargo-fuzz, installed into `target/tools`. Fuzzing runs on the stable toolchain
+/// with `--sanitizer none` (the core is `forbid(unsafe_code)`, so AddressSanitizer
+/// would add little; libFuzzer's coverage guidance works without it).
+pub fn cargo_fuzz() -> Result<(), String> {
+    if tools_dir().join("bin").join("cargo-fuzz").exists() {
+        return Ok(());
+    }
+    run(cmd("cargo")
+        .args(["install", "cargo-fuzz", "--version", "0.13.2", "--root"])
+        .arg(tools_dir()))
+}

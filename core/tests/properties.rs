@@ -1,0 +1,391 @@
+//! Property tests: every parser takes arbitrary input to `Ok` or a typed `Err` and
+//! never panics; machines fed arbitrary responses always terminate; invariants that
+//! protect users hold for all inputs (handoff targets stay on loopback, diagnoses
+//! never repeat the key, documents round-trip).
+
+use core::time::Duration;
+
+use cliauth_core::authorize::CallbackParams;
+use cliauth_core::credentials::{Credential, CredentialsDocument, LoginMethod, Profile};
+use cliauth_core::device::{self, DeviceFlow, DevicePoll, UserCodeFormat};
+use cliauth_core::exchange::{Exchange, ExchangeStep, TransportError};
+use cliauth_core::handoff::{HandoffCredential, HandoffRequest};
+use cliauth_core::http::{self, HttpRequest};
+use cliauth_core::keys::{Charset, KeyFormat, KeyRegistry};
+use cliauth_core::loopback::{LoopbackConfig, LoopbackHandler, LoopbackLimits, parse_request};
+use cliauth_core::pkce::{PkceMethod, PkceVerifier};
+use cliauth_core::refresh::{Refresh, RefreshConfig, RefreshStep};
+use cliauth_core::retry::RetryPolicy;
+use cliauth_core::secret::{AccessToken, ApiKey, AuthorizationCode, RefreshToken};
+use cliauth_core::state::StateToken;
+use cliauth_core::token::{RefreshPolicy, TokenSet};
+use cliauth_core::{HttpResponse, Timestamp, jwt, token};
+use proptest::prelude::*;
+
+const NOW: Timestamp = Timestamp::from_unix_secs(1_795_341_600);
+
+fn header_strategy() -> impl Strategy<Value = Vec<(String, String)>> {
+    let names = prop_oneof![
+        Just("content-type".to_string()),
+        Just("retry-after".to_string()),
+        Just("www-authenticate".to_string()),
+        Just("ratelimit-policy".to_string()),
+        Just("x-ratelimit-reset".to_string()),
+        Just("x-ratelimit-limit".to_string()),
+        "[a-zA-Z-]{1,12}",
+    ];
+    let values = prop_oneof![
+        Just("application/json".to_string()),
+        Just("text/html".to_string()),
+        "\\PC{0,40}",
+        "[0-9]{0,25}",
+        Just("Bearer error=\"insufficient_scope\", scope=\"x\"".to_string()),
+        Just("\"p\";q=1;w=3600".to_string()),
+    ];
+    proptest::collection::vec((names, values), 0..5)
+}
+
+fn json_body_strategy() -> impl Strategy<Value = Vec<u8>> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(serde_json::Value::from),
+        "\\PC{0,20}".prop_map(serde_json::Value::from),
+    ];
+    let keys = prop_oneof![
+        Just("access_token"),
+        Just("token_type"),
+        Just("expires_in"),
+        Just("refresh_token"),
+        Just("scope"),
+        Just("id_token"),
+        Just("error"),
+        Just("error_description"),
+        Just("device_code"),
+        Just("user_code"),
+        Just("verification_uri"),
+        Just("verification_uri_complete"),
+        Just("interval"),
+        Just("issuer"),
+        Just("token_endpoint"),
+        Just("detail"),
+        Just("policy"),
+        Just("limit"),
+        Just("version"),
+        Just("profiles"),
+        Just("active_profile"),
+    ];
+    let value = leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..3).prop_map(serde_json::Value::from),
+            proptest::collection::btree_map("[a-z_]{1,8}", inner, 0..3)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    });
+    let object = proptest::collection::btree_map(keys, value, 0..8).prop_map(|m| {
+        serde_json::Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    });
+    prop_oneof![
+        object.prop_map(|v| v.to_string().into_bytes()),
+        proptest::collection::vec(any::<u8>(), 0..200),
+    ]
+}
+
+fn response_strategy() -> impl Strategy<Value = HttpResponse> {
+    (
+        prop_oneof![
+            Just(200u16),
+            Just(400),
+            Just(401),
+            Just(403),
+            Just(404),
+            Just(429),
+            Just(500),
+            Just(503),
+            100u16..600
+        ],
+        header_strategy(),
+        json_body_strategy(),
+    )
+        .prop_map(|(status, headers, body)| HttpResponse {
+            status,
+            headers,
+            body,
+        })
+}
+
+fn acme() -> KeyRegistry {
+    KeyRegistry::new(vec![
+        KeyFormat::prefixed(
+            "acme",
+            "Acme",
+            "developer key",
+            "acme_dev_",
+            Charset::Base62,
+            24,
+            64,
+        ),
+        KeyFormat::jwt("acme-jwt", "Acme", "token", 30),
+    ])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn callback_query_never_panics(q in "\\PC{0,200}") {
+        let _ = CallbackParams::parse(&q);
+    }
+
+    #[test]
+    fn loopback_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        let state = StateToken::from_entropy(&[1; 32]);
+        let mut h = LoopbackHandler::new(LoopbackConfig::new(4000, "Acme"), &state);
+        let _ = h.handle_bytes(&bytes);
+        prop_assert!(!h.is_completed());
+    }
+
+    #[test]
+    fn loopback_http_like_requests_never_complete_without_state(
+        method in prop_oneof![Just("GET".to_string()), Just("POST".to_string()), Just("OPTIONS".to_string()), Just("PUT".to_string()), "[A-Z]{1,7}"],
+        path in "/[a-z/?=&%._-]{0,40}",
+        host in prop_oneof![Just("127.0.0.1:4000".to_string()), Just("localhost:4000".to_string()), "[a-z0-9.:]{0,20}"],
+        headers in header_strategy(),
+        body in "\\PC{0,60}",
+    ) {
+        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\n");
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+        let state = StateToken::from_entropy(&[1; 32]);
+        let mut config = LoopbackConfig::new(4000, "Acme");
+        config.accept.api_key = true;
+        config.allowed_origins = vec!["https://app.example".into()];
+        let mut h = LoopbackHandler::new(config, &state);
+        if let Some(reply) = h.handle_bytes(req.as_bytes()) {
+            prop_assert!(reply.event.is_none(), "an event without the state: {req:?}");
+            let _ = reply.response.to_bytes();
+        }
+    }
+
+    #[test]
+    fn loopback_parse_never_panics_on_split_input(bytes in proptest::collection::vec(any::<u8>(), 0..300), cut in 0usize..300) {
+        let cut = cut.min(bytes.len());
+        let _ = parse_request(&bytes[..cut], &LoopbackLimits::default());
+        let _ = parse_request(&bytes, &LoopbackLimits::default());
+    }
+
+    #[test]
+    fn token_responses_never_panic(r in response_strategy()) {
+        let _ = token::parse_token_response(&r, NOW);
+        let _ = device::parse_device_authorization(&r, NOW);
+        let _ = cliauth_core::discovery::parse_metadata(&r, "https://as.example", NOW);
+        let _ = cliauth_core::revoke::parse_revocation_response(&r, NOW);
+        let _ = http::rate_limit_info(&r, NOW);
+        if let Some(e) = http::api_error(&r, NOW) {
+            let app = cliauth_core::AppContext::new("acme", "Acme");
+            let _ = e.render(&app);
+            let _ = e.to_json(&app);
+            prop_assert!(e.exit_code() > 0);
+        }
+    }
+
+    #[test]
+    fn header_parsers_never_panic(v in "\\PC{0,120}") {
+        let _ = http::parse_www_authenticate(&v);
+        let _ = http::parse_retry_after(&v, NOW);
+    }
+
+    #[test]
+    fn jwt_never_panics(t in "\\PC{0,200}") {
+        let _ = jwt::decode_unverified(&t);
+    }
+
+    #[test]
+    fn jwt_structured(header in json_body_strategy(), claims in json_body_strategy()) {
+        use base64::Engine;
+        let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let t = format!("{}.{}.sig", e.encode(header), e.encode(claims));
+        let _ = jwt::decode_unverified(&t);
+    }
+
+    #[test]
+    fn key_validation_never_panics_or_leaks(k in "\\PC{0,100}") {
+        let reg = acme();
+        match reg.validate(&k) {
+            Ok(v) => prop_assert!(v.masked().len() < k.len() + 8),
+            Err(p) => {
+                let msg = p.to_string();
+                let secret_part = k.trim();
+                if secret_part.len() >= 8 && !"That doesn't look like an Acme developer key".contains(secret_part) && !msg.contains("acme_dev_") {
+                    prop_assert!(!msg.contains(secret_part), "{msg}");
+                }
+            }
+        }
+        let _ = reg.mask(&k);
+    }
+
+    #[test]
+    fn valid_keys_are_accepted(body in "[A-Za-z0-9]{15,55}") {
+        let key = format!("acme_dev_{body}");
+        let v = acme().validate(&format!(" {key}\n")).unwrap();
+        prop_assert_eq!(v.key().expose_secret(), key.as_str());
+        prop_assert!(v.masked().starts_with("acme_dev_…"));
+        prop_assert!(!v.masked().contains(&body[..body.len() - 4]));
+    }
+
+    #[test]
+    fn credentials_documents_never_panic(bytes in json_body_strategy()) {
+        let _ = CredentialsDocument::from_json(&bytes);
+    }
+
+    #[test]
+    fn credentials_round_trip(
+        names in proptest::collection::btree_set("[a-z][a-z0-9_-]{0,10}", 0..4),
+        secrets in proptest::collection::vec("\\PC{1,30}", 4),
+        exp in proptest::option::of(0u64..4_000_000_000),
+    ) {
+        let mut doc = CredentialsDocument::new();
+        for (i, n) in names.iter().enumerate() {
+            let credential = if i % 2 == 0 {
+                Credential::ApiKey(ApiKey::new(secrets[0].clone()))
+            } else {
+                Credential::OAuth(TokenSet {
+                    access_token: AccessToken::new(secrets[1].clone()),
+                    token_type: "Bearer".into(),
+                    expires_at: exp.map(Timestamp::from_unix_secs),
+                    refresh_token: Some(RefreshToken::new(secrets[2].clone())),
+                    scope: Some(secrets[3].clone()),
+                    id_token: None,
+                    obtained_at: Timestamp::from_unix_secs(1000),
+                })
+            };
+            doc.set_profile(n, Profile::new(credential, LoginMethod::Device, Timestamp::from_unix_secs(5))).unwrap();
+        }
+        let bytes = doc.to_json();
+        let back = CredentialsDocument::from_json(&bytes).unwrap();
+        prop_assert_eq!(back.to_json(), bytes);
+        prop_assert_eq!(back, doc);
+    }
+
+    #[test]
+    fn discovery_urls_never_panic(issuer in "\\PC{0,80}") {
+        let _ = cliauth_core::discovery::discovery_urls(&issuer);
+    }
+
+    #[test]
+    fn handoff_targets_are_always_loopback(q in "\\PC{0,120}", port in any::<u32>(), extra in "[a-z_]{1,8}=\\PC{0,20}") {
+        for url in [
+            format!("https://app.example/cli-auth?{q}"),
+            format!("https://app.example/cli-auth?port={port}&state=abcdefghijklmnopqrstuvwxyz&{extra}"),
+        ] {
+            if let Ok(r) = HandoffRequest::from_url(&url) {
+                prop_assert!(r.port >= 1024);
+                let cred = HandoffCredential::Code(AuthorizationCode::new("c"));
+                let prefix = format!("http://127.0.0.1:{}/callback?", r.port);
+                prop_assert!(r.redirect_url(&cred).starts_with(&prefix));
+                prop_assert_eq!(r.post_request(&cred).url, format!("http://127.0.0.1:{}/callback", r.port));
+            }
+        }
+    }
+
+    #[test]
+    fn user_codes_never_panic(input in "\\PC{0,40}") {
+        let f = UserCodeFormat::default();
+        let _ = device::normalize_user_code(&input, &f);
+        let t = device::user_code_input(&input, &f);
+        prop_assert!(t.display.chars().count() <= 2 * f.length + 4);
+    }
+
+    #[test]
+    fn pkce_from_any_entropy(bytes in proptest::collection::vec(any::<u8>(), 32..=96)) {
+        let v = PkceVerifier::from_entropy_bytes(&bytes).unwrap();
+        prop_assert!(PkceVerifier::new(v.expose_secret()).is_ok());
+        prop_assert_eq!(v.challenge(PkceMethod::S256).as_str().len(), 43);
+    }
+
+    #[test]
+    fn state_verification_is_exact(a in any::<[u8; 32]>(), other in "\\PC{0,60}") {
+        let s = StateToken::from_entropy(&a);
+        prop_assert!(s.verify(s.expose_secret()));
+        prop_assert_eq!(s.verify(&other), other == s.expose_secret());
+    }
+
+    #[test]
+    fn device_flow_always_terminates(responses in proptest::collection::vec(response_strategy(), 0..30), seed in any::<u64>(), interval in 0u64..10) {
+        let start = HttpResponse::json(200, &serde_json::json!({"device_code":"d","user_code":"U","verification_uri":"https://a.example/d","expires_in":120,"interval":interval}));
+        let auth = device::parse_device_authorization(&start, NOW).unwrap();
+        let mut flow = DeviceFlow::new(auth, "https://a.example/token", "c", NOW, seed);
+        let mut now = NOW;
+        let mut responses = responses.into_iter();
+        let mut steps = 0;
+        loop {
+            steps += 1;
+            prop_assert!(steps < 500, "no progress");
+            match flow.poll(now) {
+                DevicePoll::WaitUntil(t) => { prop_assert!(t > now); now = t; }
+                DevicePoll::Send(_) => match responses.next() {
+                    Some(r) => flow.handle_response(now, r),
+                    None => flow.handle_transport_error(now, TransportError::not_sent("x")),
+                },
+                DevicePoll::Authorized(_) | DevicePoll::Failed(_) | DevicePoll::Finished => break,
+            }
+        }
+        prop_assert!(now <= NOW.saturating_add(Duration::from_secs(120)));
+    }
+
+    #[test]
+    fn refresh_always_terminates(responses in proptest::collection::vec(response_strategy(), 0..10), expires in 0u64..7200, seed in any::<u64>()) {
+        let config = RefreshConfig { token_endpoint: "https://a.example/token".into(), client_id: "c".into(), policy: RefreshPolicy::default(), retry: RetryPolicy::default() };
+        let mut r = Refresh::new(config, seed);
+        let mut now = NOW;
+        let mut responses = responses.into_iter();
+        let mut steps = 0;
+        loop {
+            steps += 1;
+            prop_assert!(steps < 200);
+            match r.poll(now) {
+                RefreshStep::ReadStorage => r.handle_stored(now, Some(TokenSet {
+                    access_token: AccessToken::new("a"), token_type: "Bearer".into(),
+                    expires_at: Some(NOW.saturating_add(Duration::from_secs(expires))),
+                    refresh_token: Some(RefreshToken::new("r")), scope: None, id_token: None, obtained_at: NOW,
+                })),
+                RefreshStep::Send(_) => match responses.next() {
+                    Some(resp) => r.handle_response(now, resp),
+                    None => r.handle_transport_error(now, TransportError::unknown("t")),
+                },
+                RefreshStep::WaitUntil(t) => { prop_assert!(t >= now); now = t; }
+                RefreshStep::Persist(_) => r.handle_persisted(),
+                RefreshStep::Ready { tokens, .. } => {
+                    prop_assert!(tokens.status(now, &RefreshPolicy::default()) != cliauth_core::token::TokenStatus::NeedsLogin);
+                    break;
+                }
+                RefreshStep::Failed(_) | RefreshStep::Finished => break,
+            }
+        }
+    }
+
+    #[test]
+    fn exchange_always_terminates_within_policy(responses in proptest::collection::vec(response_strategy(), 0..10), idempotent in any::<bool>(), seed in any::<u64>()) {
+        let policy = RetryPolicy::default();
+        let mut ex = Exchange::new(HttpRequest::get("https://a.example/").idempotent(idempotent), policy, seed);
+        let mut now = NOW;
+        let mut responses = responses.into_iter();
+        loop {
+            match ex.poll(now) {
+                ExchangeStep::Send(_) => match responses.next() {
+                    Some(resp) => ex.handle_response(now, resp),
+                    None => ex.handle_transport_error(now, TransportError::unknown("t")),
+                },
+                ExchangeStep::WaitUntil(t) => now = t,
+                ExchangeStep::Finished => break,
+            }
+        }
+        prop_assert!(ex.attempts() <= policy.max_attempts);
+        let _ = ex.finish();
+    }
+}

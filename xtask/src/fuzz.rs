@@ -1,0 +1,141 @@
+//! Fuzzing: a smoke run for `cargo xtask test`, and long campaigns.
+
+use std::path::PathBuf;
+
+use crate::util::{cmd, output, root, run};
+
+/// The cargo-fuzz targets, one per core parser.
+pub fn targets() -> Result<Vec<String>, String> {
+    let dir = root().join("fuzz").join("fuzz_targets");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|n| n.strip_suffix(".rs").map(str::to_string))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+fn fuzz_cmd() -> std::process::Command {
+    let mut c = cmd("cargo");
+    c.current_dir(root().join("fuzz"));
+    c.arg("fuzz");
+    c
+}
+
+fn corpus(target: &str) -> PathBuf {
+    root().join("fuzz").join("corpus").join(target)
+}
+
+/// Builds every target, replays each committed corpus (so former crashers stay
+/// fixed), then fuzzes each target briefly.
+pub fn smoke() -> Result<(), String> {
+    run(fuzz_cmd().args(["build", "--sanitizer", "none"]))?;
+    for target in targets()? {
+        let dir = corpus(&target);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        // A scratch corpus keeps the committed one unchanged.
+        let scratch = root()
+            .join("fuzz")
+            .join("target")
+            .join("smoke-corpus")
+            .join(&target);
+        std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+        run(fuzz_cmd()
+            .args(["run", "--sanitizer", "none", &target])
+            .arg(&scratch)
+            .arg(&dir)
+            .args(["--", "-max_total_time=8", "-print_final_stats=1"]))?;
+    }
+    Ok(())
+}
+
+/// A campaign: `--seconds N` per target (default 300), all targets unless named.
+/// New corpus entries are merged into `fuzz/corpus/<target>`; executions and
+/// results are appended to `fuzz/RESULTS.md`.
+pub fn campaign(args: &[String]) -> Result<(), String> {
+    crate::setup::cargo_fuzz()?;
+    let mut seconds = 300u64;
+    let mut chosen = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--seconds" {
+            seconds = it
+                .next()
+                .and_then(|s| s.parse().ok())
+                .ok_or("--seconds needs a number")?;
+        } else {
+            chosen.push(a.clone());
+        }
+    }
+    let all = targets()?;
+    let chosen = if chosen.is_empty() { all } else { chosen };
+    run(fuzz_cmd().args(["build", "--sanitizer", "none"]))?;
+    let mut rows = Vec::new();
+    for target in &chosen {
+        let dir = corpus(target);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        eprintln!("  fuzzing {target} for {seconds}s");
+        let out = fuzz_cmd()
+            .args(["run", "--sanitizer", "none", target])
+            .arg(&dir)
+            .args([
+                "--",
+                &format!("-max_total_time={seconds}"),
+                "-print_final_stats=1",
+            ])
+            .output()
+            .map_err(|e| e.to_string())?;
+        let log = String::from_utf8_lossy(&out.stderr).into_owned();
+        let stat = |name: &str| {
+            log.lines()
+                .find_map(|l| l.strip_prefix(&format!("stat::{name}:")))
+                .map(|v| v.trim().to_string())
+                .unwrap_or_else(|| "?".into())
+        };
+        let execs = stat("number_of_executed_units");
+        let coverage = log
+            .lines()
+            .rev()
+            .find_map(|l| {
+                l.split("cov: ")
+                    .nth(1)
+                    .and_then(|r| r.split_whitespace().next())
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| "?".into());
+        let files = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+        let crashes = std::fs::read_dir(root().join("fuzz").join("artifacts").join(target))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        let result = if out.status.success() {
+            "no crash".to_string()
+        } else {
+            format!("FAILED ({crashes} artifacts)")
+        };
+        eprintln!("  {target}: {execs} executions, coverage {coverage}, corpus {files}, {result}");
+        rows.push(format!(
+            "| {target} | {seconds} | {execs} | {coverage} | {files} | {result} |"
+        ));
+    }
+    let date = output(cmd("date").args(["-u", "+%Y-%m-%d %H:%M UTC"])).unwrap_or_default();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let mut text = std::fs::read_to_string(root().join("fuzz").join("RESULTS.md")).unwrap_or_else(|_| {
+        "# Fuzzing results\n\nCampaigns run with `cargo xtask fuzz --seconds N` (cargo-fuzz, libFuzzer, stable \
+         toolchain, `--sanitizer none`). Corpora are committed under `fuzz/corpus/`; crashers become \
+         regression inputs there and are replayed by `cargo xtask test` (suite `fuzz-smoke`).\n"
+            .to_string()
+    });
+    text.push_str(&format!(
+        "\n## {} — {cores} cores, {seconds} s per target\n\n| Target | Seconds | Executions | Coverage (edges) | Corpus files | Result |\n| --- | ---: | ---: | ---: | ---: | --- |\n{}\n",
+        date.trim(),
+        rows.join("\n")
+    ));
+    std::fs::write(root().join("fuzz").join("RESULTS.md"), text).map_err(|e| e.to_string())?;
+    if rows.iter().any(|r| r.contains("FAILED")) {
+        return Err("a fuzz target crashed; see fuzz/artifacts".into());
+    }
+    Ok(())
+}
