@@ -207,8 +207,10 @@ pub enum KeyProblemKind {
     BearerPrefix,
     /// `NAME=` (or `export NAME=`) was pasted with the key.
     EnvAssignment {
-        /// The variable name.
-        var: String,
+        /// The variable name, when it is clearly a credential variable
+        /// (`ACME_API_KEY`, `GITHUB_TOKEN`); otherwise omitted, since text before an
+        /// `=` could be part of the key itself.
+        var: Option<String>,
     },
     /// The key is wrapped in quotes (straight, back or typographic).
     SurroundingQuotes,
@@ -305,8 +307,11 @@ impl fmt::Display for KeyProblemKind {
             KeyProblemKind::BearerPrefix => {
                 f.write_str("it starts with `Bearer ` — paste only the key itself")
             }
-            KeyProblemKind::EnvAssignment { var } => {
+            KeyProblemKind::EnvAssignment { var: Some(var) } => {
                 write!(f, "it includes `{var}=` — paste only the value after `=`")
+            }
+            KeyProblemKind::EnvAssignment { var: None } => {
+                f.write_str("it includes a `NAME=` assignment — paste only the value after `=`")
             }
             KeyProblemKind::SurroundingQuotes => {
                 f.write_str("it is wrapped in quotes — remove them")
@@ -646,20 +651,34 @@ fn tail(rest: &str, min_len: usize) -> &str {
     }
 }
 
-fn env_assignment(key: &str) -> Option<String> {
+/// `NAME=value` or `export NAME=value` with an upper-case variable name and a value.
+/// Returns `Some(Some(name))` when the name is clearly a credential variable (safe to
+/// show), `Some(None)` for other upper-case names (not shown: they could be part of
+/// the key), `None` when it is not an assignment.
+fn env_assignment(key: &str) -> Option<Option<String>> {
     let body = key
         .strip_prefix("export ")
         .map(str::trim_start)
         .unwrap_or(key);
-    let (name, _) = body.split_once('=')?;
-    let valid = !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    let (name, value) = body.split_once('=')?;
+    let env_like = !name.is_empty()
+        && name.len() <= 64
+        && !value.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
         && name
             .bytes()
             .next()
-            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-        && name.bytes().any(|b| b.is_ascii_uppercase());
-    valid.then(|| name.to_string())
+            .is_some_and(|b| b.is_ascii_uppercase() || b == b'_');
+    if !env_like {
+        return None;
+    }
+    let credential_var = ["_KEY", "_TOKEN", "_SECRET", "_PAT"]
+        .iter()
+        .any(|s| name.ends_with(s))
+        && name.contains('_');
+    Some(credential_var.then(|| name.to_string()))
 }
 
 fn looks_like_jwt(key: &str) -> bool {
@@ -742,15 +761,22 @@ mod tests {
         assert_eq!(
             kind(&r, &format!("ACME_API_KEY={GOOD}")),
             KeyProblemKind::EnvAssignment {
-                var: "ACME_API_KEY".into()
+                var: Some("ACME_API_KEY".into())
             }
         );
         assert_eq!(
             kind(&r, &format!("export ACME_API_KEY={GOOD}")),
             KeyProblemKind::EnvAssignment {
-                var: "ACME_API_KEY".into()
+                var: Some("ACME_API_KEY".into())
             }
         );
+        // Found by the `key` fuzz target: text before `=` may be the key itself and
+        // must not be echoed.
+        let p = r.validate("_yyyyyyy_yycyyyyyyy_yyC=").unwrap_err();
+        assert!(!p.to_string().contains("yyyyyyy"), "{p}");
+        let p = r.validate("ABCDEFGHIJKLMNOPQRS=TUV").unwrap_err();
+        assert_eq!(p.kind, KeyProblemKind::EnvAssignment { var: None });
+        assert!(!p.to_string().contains("ABCDEFGH"), "{p}");
         assert_eq!(
             kind(&r, &format!("\"{GOOD}\"")),
             KeyProblemKind::SurroundingQuotes

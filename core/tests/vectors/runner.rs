@@ -5,7 +5,14 @@
 //! every target checks the same cases with the same code. It depends only on
 //! `cliauth_core` and `serde_json`.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use core::time::Duration;
 
