@@ -1,4 +1,5 @@
 //! The loopback server on real sockets.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
 use std::net::TcpListener as StdListener;
 use std::time::{Duration, Instant};
@@ -83,10 +84,7 @@ async fn forged_and_stray_requests_never_end_the_wait() {
         let ok = get(port, &format!("/callback?code=real-code&state={state}")).await;
         (statuses, ok)
     });
-    let params = server
-        .wait(handler, Duration::from_secs(20))
-        .await
-        .unwrap();
+    let params = server.wait(handler, Duration::from_secs(20)).await.unwrap();
     assert_eq!(params.code.unwrap().expose_secret(), "real-code");
     let (statuses, ok) = browser.await.unwrap();
     assert_eq!(statuses, vec![404, 404, 400, 400, 400, 421, 400, 414]);
@@ -206,7 +204,10 @@ async fn a_handler_for_another_port_is_misuse() {
     let port = server.port();
     let state = StateToken::from_entropy(&[1; 32]);
     let handler = LoopbackHandler::new(LoopbackConfig::new(port.wrapping_add(1), "Acme"), &state);
-    let err = server.wait(handler, Duration::from_secs(1)).await.unwrap_err();
+    let err = server
+        .wait(handler, Duration::from_secs(1))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Misuse(_)));
     assert!(port_is_free(port));
 }
@@ -221,9 +222,8 @@ async fn answers_on_ipv6_loopback_when_available() {
     let port = server.port();
     let (handler, state) = setup(&server);
     let browser = tokio::spawn(async move {
-        let req = format!(
-            "GET /callback?code=v6&state={state} HTTP/1.1\r\nHost: [::1]:{port}\r\n\r\n"
-        );
+        let req =
+            format!("GET /callback?code=v6&state={state} HTTP/1.1\r\nHost: [::1]:{port}\r\n\r\n");
         raw("::1", port, req.as_bytes()).await
     });
     let params = server.wait(handler, Duration::from_secs(10)).await.unwrap();
