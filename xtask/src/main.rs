@@ -2,6 +2,8 @@
 //!
 //! - `cargo xtask test` — installs what is missing (idempotently) and runs every suite.
 //!   `--only a,b` runs some suites; `--skip a,b` leaves some out; `--list` lists them.
+//! - `cargo xtask bench [GROUP...]` — the benchmark table, written to BENCHMARKS.md and
+//!   BENCHMARKS.json (all groups) or only printed (selected groups).
 //! - `cargo xtask setup` — only the installation steps.
 //! - `cargo xtask fuzz [--seconds N] [TARGET...]` — a fuzzing campaign (default 300 s per
 //!   target) whose results are written to `fuzz/RESULTS.md`.
@@ -11,6 +13,7 @@
 
 #![allow(clippy::print_stderr, clippy::print_stdout)]
 
+mod bench;
 mod fuzz;
 mod setup;
 mod util;
@@ -173,7 +176,7 @@ fn core_wasm() -> Result<(), String> {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: cargo xtask <test [--only a,b] [--skip a,b] [--list] | setup | fuzz [--seconds N] [TARGET...]>"
+        "usage: cargo xtask <test [--only a,b] [--skip a,b] [--list] | bench [GROUP...] | setup | fuzz [--seconds N] [TARGET...]>"
     );
     ExitCode::from(2)
 }
@@ -182,6 +185,13 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
+        Some("bench") => match bench::bench(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("✗ {e}");
+                ExitCode::FAILURE
+            }
+        },
         Some("fuzz") => match fuzz::campaign(&args[1..]) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
