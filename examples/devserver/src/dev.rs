@@ -152,11 +152,16 @@ impl Fault {
         let full_len = body.len();
         let body = match self.abort_after {
             Some(n) if n < full_len => {
-                let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-                    Ok(body.slice(..n)),
-                    Err(std::io::Error::other("injected fault: connection aborted")),
-                ];
-                Body::from_stream(futures_util::stream::iter(chunks))
+                use futures_util::StreamExt;
+                // Headers and the first bytes go out; a moment later the stream
+                // fails, and the server drops the connection mid-body.
+                let head =
+                    futures_util::stream::iter([Ok::<Bytes, std::io::Error>(body.slice(..n))]);
+                let tail = futures_util::stream::once(async {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    Err(std::io::Error::other("injected fault: connection aborted"))
+                });
+                Body::from_stream(head.chain(tail))
             }
             _ => Body::from(body),
         };
