@@ -29,7 +29,9 @@ use crate::{App, DEMO_USER, DevServerConfig};
 
 /// Scopes the server knows, with the consent page's description of each.
 pub(crate) const SCOPES: &[(&str, &str)] = &[
-    ("profile", "See your name and email address"),
+    ("openid", "Know who you are"),
+    ("profile", "See your name"),
+    ("email", "See your email address"),
     ("memories:read", "Read your memories"),
     ("memories:write", "Create and change your memories"),
     (
@@ -79,7 +81,9 @@ pub(crate) async fn metadata(State(app): State<App>) -> Response {
         "device_authorization_endpoint": e.device_authorization,
         "revocation_endpoint": e.revocation,
         "userinfo_endpoint": e.whoami,
-        "scopes_supported": SCOPES.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        // `openid` is accepted (OpenID clients send it) but not advertised: this
+        // server issues no ID tokens.
+        "scopes_supported": SCOPES.iter().map(|(s, _)| *s).filter(|s| *s != "openid").collect::<Vec<_>>(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", DEVICE_CODE_GRANT],
@@ -356,7 +360,7 @@ pub(crate) async fn authorize(
             consent.expires_at = now.saturating_add(CONSENT_LIFETIME);
             db.consents.insert(id_hash, consent);
             let user = session.user(db, now, implicit);
-            (user, db.users.values().cloned().collect::<Vec<_>>())
+            (user, db.users_sorted())
         })
         .await?;
     Ok(pages::consent_page(

@@ -19,10 +19,10 @@ use crate::oauth::{
     AuthRequest, DEFAULT_KEY_SCOPES, SCOPES, insert_code, is_s256_challenge, parse_scopes,
 };
 use crate::random::{hash, token};
-use crate::store::{CodeKind, DeviceStatus, Session, State as Db, User};
+use crate::store::{CodeKind, DeviceStatus, RateWindow, Session, State as Db, User};
 use crate::util::{
     Params, ServerError, api_error, cookie, forbidden_origin, html_escape, json_object,
-    json_response, origin_allowed, redirect,
+    json_response, origin_allowed, redirect, secs_until_ceil,
 };
 use crate::{App, DEMO_USER, SESSION_COOKIE, web};
 
@@ -282,10 +282,7 @@ pub(crate) async fn login_page(
     let params = Params::parse(query.unwrap_or_default().as_bytes()).unwrap_or_default();
     let return_to = safe_return_to(params.get("return_to"));
     let csrf = token("", 32)?;
-    let users = app
-        .store
-        .transact(|db, _| db.users.values().cloned().collect::<Vec<_>>())
-        .await?;
+    let users = app.store.transact(|db, _| db.users_sorted()).await?;
     let body = format!(
         "<h1>Sign in</h1>\
          <p class=\"lead\">Development accounts have no password: pick one or type any \
@@ -409,11 +406,7 @@ pub(crate) async fn session_info(
         .transact(move |db, now| {
             let explicit = session.explicit(db, now);
             let user = session.user(db, now, implicit);
-            (
-                user,
-                explicit,
-                db.users.values().cloned().collect::<Vec<_>>(),
-            )
+            (user, explicit, db.users_sorted())
         })
         .await?;
     let pkg_available = tokio::fs::try_exists(app.pkg_dir.join("index.js"))
@@ -585,7 +578,14 @@ enum Approval {
     Unknown,
     Expired,
     AlreadyHandled,
+    TooManyAttempts(u64),
 }
+
+/// Wrong user codes a user may enter per window before verification is refused
+/// (RFC 8628 §5.1: user codes are short, so guessing must be rate limited).
+const VERIFY_ATTEMPTS: u32 = 20;
+/// The window of [`VERIFY_ATTEMPTS`].
+const VERIFY_WINDOW: Duration = Duration::from_secs(600);
 
 /// `POST /device/approve`: `{"user_code": "WDJB-MJHT", "action": "approve" | "deny"}`
 /// (cliauth-core's `device_approval_request`), authenticated by the dev session.
@@ -636,6 +636,13 @@ pub(crate) async fn device_approve(
             let Some(user) = session.user(db, now, implicit) else {
                 return Approval::LoginRequired;
             };
+            let guard = format!("device-verify|{}", user.sub);
+            if let Some(w) = db.rate_windows.get(&guard)
+                && w.until > now
+                && w.count >= VERIFY_ATTEMPTS
+            {
+                return Approval::TooManyAttempts(secs_until_ceil(now, w.until, 1));
+            }
             let mut expired = false;
             for record in db.device_codes.values_mut() {
                 if record.user_code != code {
@@ -658,10 +665,22 @@ pub(crate) async fn device_approve(
                 return Approval::Done(status, record.scopes.clone());
             }
             if expired {
-                Approval::Expired
-            } else {
-                Approval::Unknown
+                return Approval::Expired;
             }
+            let window = db.rate_windows.entry(guard).or_insert(RateWindow {
+                start: now,
+                until: now.saturating_add(VERIFY_WINDOW),
+                count: 0,
+            });
+            if window.until <= now {
+                *window = RateWindow {
+                    start: now,
+                    until: now.saturating_add(VERIFY_WINDOW),
+                    count: 0,
+                };
+            }
+            window.count += 1;
+            Approval::Unknown
         })
         .await?;
     Ok(match outcome {
@@ -688,6 +707,16 @@ pub(crate) async fn device_approve(
             "expired_token",
             "This code has expired. Start the sign-in again in your terminal.",
         ),
+        Approval::TooManyAttempts(retry_after) => {
+            let mut r = api_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                &format!("Too many wrong codes. Try again in {retry_after} s."),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            r
+        }
         Approval::AlreadyHandled => api_error(
             StatusCode::CONFLICT,
             "already_handled",

@@ -238,6 +238,13 @@ impl State {
             .clone()
     }
 
+    /// The users, the demo user first (pickers preselect the first one).
+    pub(crate) fn users_sorted(&self) -> Vec<User> {
+        let mut users: Vec<User> = self.users.values().cloned().collect();
+        users.sort_by_key(|u| (u.username != crate::DEMO_USER, u.username.clone()));
+        users
+    }
+
     /// Revokes a refresh-token family and every access token issued from it.
     pub(crate) fn revoke_family(&mut self, family: &str, reason: &str) {
         if let Some(f) = self.families.get_mut(family)
@@ -275,12 +282,19 @@ impl State {
 }
 
 /// Where the state lives.
-#[derive(Debug)]
 pub(crate) struct Store {
     /// The state itself in memory mode; in file mode only serialises this process's
     /// transactions (the file lock serialises processes).
     memory: Mutex<State>,
     file: Option<StateFile>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("file", &self.file.as_ref().map(|s| &s.path))
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -179,6 +179,24 @@ async fn device_flow_pending_approve_and_single_use() {
         oauth_error(&poll(&fx, &DeviceCode::new("demo_dc_unknown")).await),
         "invalid_grant"
     );
+
+    // Guessing codes is limited (RFC 8628 §5.1): 20 wrong codes, then 429 even for a
+    // real one, per user.
+    let c = authorize_device(&fx, &[]).await;
+    for _ in 0..19 {
+        assert_eq!(
+            approve(&fx, "BCDF-GHJK", true, Some(&cookie)).await.status,
+            400
+        );
+    }
+    let r = approve(&fx, &c.user_code, true, Some(&cookie)).await;
+    assert_eq!(r.status, 429);
+    assert!(r.header("retry-after").is_some());
+    let other = fx.login("carol").await;
+    assert_eq!(
+        approve(&fx, &c.user_code, true, Some(&other)).await.status,
+        200
+    );
 }
 
 #[tokio::test]

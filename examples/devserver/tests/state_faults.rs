@@ -311,7 +311,7 @@ async fn reset_forgets_everything() {
         .iter()
         .map(|u| u["username"].clone())
         .collect();
-    assert_eq!(users, vec![json!("alice"), json!("demo")]);
+    assert_eq!(users, vec![json!("demo"), json!("alice")], "demo first");
     assert_eq!(json(&fx.get("/_dev/faults").await)["faults"], json!([]));
     // Cross-site pages cannot wipe a developer's server.
     let r = fx
