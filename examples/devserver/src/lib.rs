@@ -35,6 +35,80 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## HTTP reference
+//!
+//! All JSON unless marked HTML. Token-bearing and error responses carry
+//! `Cache-Control: no-store`. Requests whose `Host` is not `127.0.0.1`, `localhost` or
+//! `[::1]` with the server's port get 421. Browser requests from another origin
+//! (`Origin` header) to the cookie-authenticated endpoints get 403.
+//!
+//! ```text
+//! GET  /.well-known/oauth-authorization-server   RFC 8414 metadata (also /.well-known/openid-configuration)
+//! GET  /authorize          client_id, redirect_uri (loopback, any port), response_type=code, state,
+//!                          code_challenge + code_challenge_method=S256, scope.
+//!                          Bad client / redirect_uri / duplicated parameter: 400 HTML page, never a redirect.
+//!                          Other errors: 302 to redirect_uri?error=…&error_description=…&state=…&iss=…
+//!                          Otherwise the HTML consent page (or, with auto_approve_browser, 302 with the code).
+//! POST /authorize/decision form: request_id, csrf, decision=approve|deny, [username|other_username]
+//!                          → 303 to redirect_uri?code=…&state=…&iss=… or ?error=access_denied&state=…&iss=…
+//! POST /token              form; client_id, no secret (else 401 invalid_client). Grants:
+//!                          authorization_code (code, redirect_uri, code_verifier), refresh_token
+//!                          (refresh_token, [scope ⊆ granted]), urn:ietf:params:oauth:grant-type:device_code
+//!                          (device_code). Errors: 400 {"error","error_description"} (RFC 6749 §5.2).
+//! POST /device_authorization  form: client_id, [scope] → device_code, user_code (XXXX-XXXX),
+//!                          verification_uri (/device), verification_uri_complete, expires_in, interval
+//! POST /revoke             form: token, [token_type_hint], client_id → 200 (also for unknown tokens).
+//!                          A refresh token revokes its whole family; dev API keys can be revoked too.
+//! GET  /api/whoami         Bearer access token or dev key → {"sub","name","email","username","scopes","credential"}
+//! GET  /api/memories       needs memories:read; POST /api/memories {"text"} needs memories:write
+//! POST /api/keys           session cookie or Bearer; {"name"?, "scopes"?: [...]} → 201 {"api_key": "demo_dev_…", "id", …}
+//! GET  /api/keys           the caller's keys, masked.  DELETE /api/keys/{id}: revoke → 204
+//! GET  /api/session        the browser's session and the server's modes (for the pages)
+//! GET  /login  POST /login HTML form (double-submit CSRF cookie), or JSON {"username"} → sets the
+//!                          `cliauth_dev_session` cookie (HttpOnly, SameSite=Lax). POST /logout ends it.
+//! GET  /cli-auth           the handoff page (HTML; examples/web/cli-auth.html)
+//! POST /cli-auth/mint      session; {"port": P, "code_challenge": C} → {"code", "expires_in"}: a single-use
+//!                          code for redirect_uri http://127.0.0.1:P/callback and challenge C, which /token
+//!                          exchanges for {"access_token": "demo_dev_…", "token_type": "Bearer", "scope"}
+//!                          (a new dev key: no expires_in, no refresh_token);
+//!                          or {"kind": "api_key"} → {"api_key": "demo_dev_…", "id", "scope"}
+//! GET  /device             the verification page (HTML; examples/web/device.html)
+//! POST /device/approve     session; {"user_code", "action": "approve"|"deny"} → {"status", …};
+//!                          400 invalid_user_code / expired_token, 409 already_handled,
+//!                          429 after 20 wrong codes per 10 minutes
+//! GET  /assets/{file}      page assets (web_root or compiled in); GET /pkg/{file}: the npm package
+//! ```
+//!
+//! Protected endpoints answer RFC 6750 errors: 401 with `WWW-Authenticate: Bearer
+//! realm="cliauth-dev"` when no token is sent, 401 with `Bearer error="invalid_token",
+//! error_description="The access token expired"` (or revoked, or not valid), 400
+//! `invalid_request` for a malformed header, and 403 with `Bearer
+//! error="insufficient_scope", scope="memories:read"`. Over a [`RateLimitPolicy`]:
+//! 429 with `Retry-After: <secs>`, `RateLimit-Policy: "dev:memories";q=120;w=3600`,
+//! `RateLimit: "dev:memories";r=0;t=<secs>` and
+//! `{"detail":"Rate limited: dev:memories (120/hr)"}`; successful calls carry
+//! `RateLimit-Policy` and `RateLimit` too.
+//!
+//! ## Test hooks (`/_dev/`, dev only)
+//!
+//! ```text
+//! GET    /_dev/stats    {"requests": {"POST /token": n, …}, "token_grants": {"authorization_code": n,
+//!                        "refresh_token": n, "device_code": n}, "refreshes", "refresh_reuse_detected",
+//!                        "device_polls", "slow_downs", "rate_limited", "faults_served"}
+//! POST   /_dev/faults   {"path": "/token", "method"?: "POST", "count"?: 1, "delay_ms"?: 0,
+//!                        "status"?: 502, "content_type"?: "text/html", "headers"?: {"Retry-After": "2"},
+//!                        "body"?: "<html>…", "body_size"?: 52428800, "abort_after"?: 10}
+//!                       The next `count` matching requests wait `delay_ms`, then get this response
+//!                       instead of the real one (without `status`: only the delay). `body_size` repeats
+//!                       the body to that many bytes; `abort_after` sends that many body bytes and drops
+//!                       the connection. → 201 {"pending": n}
+//! GET    /_dev/faults   pending faults.   DELETE /_dev/faults: drop them.
+//! POST   /_dev/reset    seed state (also in the state file), no statistics, no faults.
+//! ```
+//!
+//! Statistics and faults belong to one server instance; everything else is in the
+//! state (and the state file, when configured).
+//!
 //! ## What this crate does not do
 //!
 //! - **It is not for production.** Anyone can sign in as any username without a
@@ -65,8 +139,7 @@ use axum::Router;
 use axum::routing::{delete, get, post};
 use cliauth_core::device::UserCodeFormat;
 use cliauth_core::keys::{Charset, KeyFormat};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::sync::{oneshot, watch};
 
 pub use config::{DEFAULT_CLIENT_ID, DevServerConfig, RateLimitPolicy, parse_duration};
 
@@ -114,6 +187,9 @@ pub enum DevServerError {
     /// A configuration value is out of range.
     #[error("invalid dev server configuration: {0}")]
     InvalidConfig(String),
+    /// The server's thread or runtime could not be started.
+    #[error("cannot start the dev server's runtime: {0}")]
+    Runtime(std::io::Error),
 }
 
 /// The URLs of a running server.
@@ -190,67 +266,58 @@ impl Inner {
 
 pub(crate) type App = Arc<Inner>;
 
-/// A running dev server. Dropping it stops the server gracefully in the background;
+/// A running dev server.
+///
+/// The server runs on its own thread with its own tokio runtime, so it keeps
+/// answering while the embedding program blocks (a synchronous prompt, a file lock,
+/// a `block_on`). Dropping the handle stops it in the background;
 /// [`DevServer::shutdown`] stops it and waits.
 #[derive(Debug)]
 pub struct DevServer {
     inner: App,
     addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    stop: watch::Sender<bool>,
+    stopped: Option<oneshot::Receiver<()>>,
 }
+
+/// How long a shutdown waits for requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 impl DevServer {
     /// Binds 127.0.0.1 (on `config.port`, or a free port for 0), opens or creates the
-    /// state file, and starts serving on the current tokio runtime.
+    /// state file, and starts serving on a dedicated thread. Any async executor can
+    /// await this.
     pub async fn start(config: DevServerConfig) -> Result<DevServer, DevServerError> {
         config.validate()?;
-        let state_file = config.state_file.clone();
-        let store = tokio::task::spawn_blocking(move || store::Store::open(state_file))
-            .await
-            .map_err(|e| DevServerError::InvalidConfig(format!("startup failed: {e}")))??;
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
-            .await
-            .map_err(|source| DevServerError::Bind {
-                port: config.port,
-                source,
-            })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| DevServerError::Bind {
-                port: config.port,
-                source,
-            })?;
-        let url = format!("http://127.0.0.1:{}", addr.port());
-        let inner = Arc::new(Inner {
-            issuer: config.issuer.clone().unwrap_or_else(|| url.clone()),
-            endpoints: Endpoints::new(&url),
-            pkg_dir: config
-                .pkg_dir
-                .clone()
-                .unwrap_or_else(DevServerConfig::default_pkg_dir),
-            port: addr.port(),
-            url,
-            store: Arc::new(store),
-            dev: Arc::new(dev::DevHooks::default()),
-            user_codes: UserCodeFormat::default(),
-            config,
-        });
-        let app = router(Arc::clone(&inner));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            });
-            // `serve` only returns errors from the listener, which a loopback socket
-            // does not produce; there is no one to report them to.
-            let _ = serve.await;
-        });
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let (stop, stop_rx) = watch::channel(false);
+        let (stopped_tx, stopped) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("cliauth-devserver".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(DevServerError::Runtime(e)));
+                        return;
+                    }
+                };
+                runtime.block_on(serve(config, ready_tx, stop_rx));
+                drop(runtime);
+                let _ = stopped_tx.send(());
+            })
+            .map_err(DevServerError::Runtime)?;
+        let (inner, addr) = ready_rx.await.map_err(|_| {
+            DevServerError::Runtime(std::io::Error::other("the server thread ended early"))
+        })??;
         Ok(DevServer {
             inner,
             addr,
-            stop: Some(stop),
-            task: Some(task),
+            stop,
+            stopped: Some(stopped),
         })
     }
 
@@ -280,29 +347,95 @@ impl DevServer {
     }
 
     /// Stops accepting connections, lets requests in flight finish (for at most 2 s,
-    /// so an injected slow response cannot hang it), and returns.
+    /// so an injected slow response cannot hang it), and returns when the server
+    /// thread has ended.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let abort = task.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(2), task)
-                .await
-                .is_err()
-            {
-                abort.abort();
-            }
+        let _ = self.stop.send(true);
+        if let Some(stopped) = self.stopped.take() {
+            let _ = stopped.await;
         }
     }
 }
 
 impl Drop for DevServer {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        // Also happens when the sender is dropped; explicit for clarity.
+        let _ = self.stop.send(true);
     }
+}
+
+type Ready = Result<(App, SocketAddr), DevServerError>;
+
+/// The server thread's main task: bind, report readiness, serve until stopped.
+async fn serve(
+    config: DevServerConfig,
+    ready: oneshot::Sender<Ready>,
+    stop: watch::Receiver<bool>,
+) {
+    let started = bind(config).await;
+    let (listener, inner, addr) = match started {
+        Ok(ok) => ok,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let app = router(Arc::clone(&inner));
+    if ready.send(Ok((inner, addr))).is_err() {
+        return;
+    }
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        // An error means the handle is gone: stop as well.
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let graceful = axum::serve(listener, app).with_graceful_shutdown(stopped(stop.clone()));
+    let deadline = async {
+        stopped(stop).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        // `serve` only fails on listener errors, which a bound loopback socket does
+        // not produce; there is no one to report them to.
+        _ = graceful => {}
+        () = deadline => {}
+    }
+}
+
+async fn bind(
+    config: DevServerConfig,
+) -> Result<(tokio::net::TcpListener, App, SocketAddr), DevServerError> {
+    let state_file = config.state_file.clone();
+    let store = tokio::task::spawn_blocking(move || store::Store::open(state_file))
+        .await
+        .map_err(|e| DevServerError::Runtime(std::io::Error::other(e.to_string())))??;
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
+        .await
+        .map_err(|source| DevServerError::Bind {
+            port: config.port,
+            source,
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| DevServerError::Bind {
+            port: config.port,
+            source,
+        })?;
+    let url = format!("http://127.0.0.1:{}", addr.port());
+    let inner = Arc::new(Inner {
+        issuer: config.issuer.clone().unwrap_or_else(|| url.clone()),
+        endpoints: Endpoints::new(&url),
+        pkg_dir: config
+            .pkg_dir
+            .clone()
+            .unwrap_or_else(DevServerConfig::default_pkg_dir),
+        port: addr.port(),
+        url,
+        store: Arc::new(store),
+        dev: Arc::new(dev::DevHooks::default()),
+        user_codes: UserCodeFormat::default(),
+        config,
+    });
+    Ok((listener, inner, addr))
 }
 
 fn router(app: App) -> Router {

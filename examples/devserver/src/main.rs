@@ -99,8 +99,8 @@ impl Args {
 
 fn main() -> ExitCode {
     let config = Args::parse().into_config();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // The server runs on its own thread; this runtime only waits for signals.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

@@ -79,3 +79,35 @@ fn bad_flags_fail_with_usage_errors() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("client_id"));
 }
+
+#[test]
+fn embedded_server_answers_while_the_caller_blocks() {
+    use std::io::Write;
+    use std::net::TcpStream;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = runtime
+        .block_on(cliauth_devserver::DevServer::start(
+            cliauth_devserver::DevServerConfig::default(),
+        ))
+        .unwrap();
+    let addr = server.local_addr();
+    // The caller's runtime is idle: this thread blocks on a raw socket.
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /.well-known/oauth-authorization-server HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    runtime.block_on(server.shutdown());
+    assert!(
+        TcpStream::connect(addr).is_err(),
+        "the port is closed after shutdown"
+    );
+}
