@@ -120,7 +120,13 @@ async fn run(config: DevServerConfig) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&e.to_string()),
     };
-    let ready = serde_json::json!({ "url": server.url(), "issuer": server.issuer() });
+    // Keys in this order: {"url":"http://127.0.0.1:PORT","issuer":"…"}.
+    let quote = |s: &str| serde_json::Value::String(s.to_string()).to_string();
+    let ready = format!(
+        "{{\"url\":{},\"issuer\":{}}}",
+        quote(server.url()),
+        quote(server.issuer())
+    );
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{ready}");

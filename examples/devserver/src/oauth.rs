@@ -425,7 +425,9 @@ pub(crate) async fn decision(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ServerError> {
-    if !origin_allowed(&headers, app.port) {
+    // The form carries a per-request CSRF token, so an opaque origin (`Origin: null`,
+    // sent under some referrer policies) is acceptable; another site's is not.
+    if !origin_allowed(&headers, app.port) && !crate::util::origin_is_null(&headers) {
         return Ok(pages::error_page(
             StatusCode::FORBIDDEN,
             "Request refused",

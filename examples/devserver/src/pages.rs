@@ -123,7 +123,10 @@ pub(crate) fn html_headers(response: &mut Response, csp: &'static str) {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        // Not `no-referrer`: under it browsers send `Origin: null` on same-origin form
+        // POSTs. `same-origin` still sends no Referer to any other origin (the CLI's
+        // loopback server included).
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
@@ -311,11 +314,13 @@ pub(crate) async fn login(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ServerError> {
-    if !origin_allowed(&headers, app.port) {
-        return Ok(forbidden_origin());
-    }
     let is_form =
         crate::util::media_type(&headers).as_deref() == Some("application/x-www-form-urlencoded");
+    // The form carries its own CSRF token, so an opaque origin is acceptable there.
+    let null_ok = is_form && crate::util::origin_is_null(&headers);
+    if !origin_allowed(&headers, app.port) && !null_ok {
+        return Ok(forbidden_origin());
+    }
     let (username, return_to) = if is_form {
         let params = match Params::parse(&body) {
             Ok(p) => p,

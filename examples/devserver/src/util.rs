@@ -174,6 +174,13 @@ pub(crate) fn origin_allowed(headers: &HeaderMap, port: u16) -> bool {
     is_own_authority(origin.strip_prefix("http://").unwrap_or(""), port)
 }
 
+/// Whether the request's `Origin` is the opaque `null`.
+pub(crate) fn origin_is_null(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ORIGIN)
+        .is_some_and(|o| o.as_bytes() == b"null")
+}
+
 /// Whether `authority` (`host:port`) names this server on a loopback host.
 pub(crate) fn is_own_authority(authority: &str, port: u16) -> bool {
     let Some((host, p)) = authority.rsplit_once(':') else {

@@ -25,6 +25,11 @@ fn prints_one_json_line_and_stops_on_sigterm() {
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
+    assert!(line.starts_with("{\"url\":\"http://127.0.0.1:"), "{line}");
+    assert!(
+        line.ends_with("\"issuer\":\"https://dev.cliauth.test\"}\n"),
+        "{line}"
+    );
     let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
     let url = ready["url"].as_str().unwrap().to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
