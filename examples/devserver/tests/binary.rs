@@ -116,3 +116,12 @@ fn embedded_server_answers_while_the_caller_blocks() {
         "the port is closed after shutdown"
     );
 }
+
+#[test]
+fn public_types_can_cross_threads() {
+    fn check<T: Send + Sync + 'static>() {}
+    check::<cliauth_devserver::DevServer>();
+    check::<cliauth_devserver::DevServerConfig>();
+    check::<cliauth_devserver::DevServerError>();
+    check::<cliauth_devserver::Endpoints>();
+}
