@@ -33,7 +33,8 @@
 use crate::authorize::CALLBACK_PATH;
 use crate::encoding::{append_query, parse_query, split_url};
 use crate::error::Error;
-use crate::http::HttpRequest;
+use crate::error::sanitize_server_text;
+use crate::http::{HttpRequest, HttpResponse};
 use crate::pkce::PkceChallenge;
 use crate::secret::{ApiKey, AuthorizationCode, SecretString};
 use crate::state::check_token_text;
@@ -146,17 +147,54 @@ impl HandoffRequest {
             }
             *slot = Some(v);
         }
-        let port = parse_port(port.as_deref())?;
+        Self::build(
+            port.as_deref(),
+            state.as_deref(),
+            mode.as_deref(),
+            challenge.as_deref(),
+        )
+    }
+
+    /// A request from values the page already holds (a request object passed back by
+    /// page code), checked exactly like [`HandoffRequest::from_url`] checks the URL:
+    /// `port` is the decimal text of the port (`"49152"`; `"4000.5"`, `"1e4"`, `"NaN"`
+    /// or `" 4000"` are refused), `state` must be 16–256 URL-safe characters, `mode`
+    /// one of `redirect`, `post`, `manual` (absent or empty: redirect), and a
+    /// `code_challenge` 43 base64url characters.
+    ///
+    /// ```
+    /// use cliauth_core::handoff::HandoffRequest;
+    /// let state = "abcdefghijklmnopqrstuvwxyz012345";
+    /// let r = HandoffRequest::from_parts("49152", state, None, None).unwrap();
+    /// assert_eq!(r.callback_url(), "http://127.0.0.1:49152/callback");
+    /// assert!(HandoffRequest::from_parts("4000.5", state, None, None).is_err());
+    /// ```
+    pub fn from_parts(
+        port: &str,
+        state: &str,
+        mode: Option<&str>,
+        code_challenge: Option<&str>,
+    ) -> Result<Self, Error> {
+        Self::build(Some(port), Some(state), mode, code_challenge)
+    }
+
+    fn build(
+        port: Option<&str>,
+        state: Option<&str>,
+        mode: Option<&str>,
+        challenge: Option<&str>,
+    ) -> Result<Self, Error> {
+        let port = parse_port(port)?;
         let state = state.ok_or_else(|| Error::InvalidArgument {
             name: "state".into(),
             reason: "is missing from the page URL; start the login from your terminal again".into(),
         })?;
-        check_token_text(&state, "state")?;
-        let mode = match mode.as_deref() {
+        check_token_text(state, "state")?;
+        let mode = match mode {
             None | Some("") => DeliveryMode::Redirect,
             Some(m) => DeliveryMode::parse(m)?,
         };
-        if let Some(c) = &challenge {
+        if let Some(c) = challenge {
             let ok = c.len() == 43
                 && c.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
@@ -169,9 +207,9 @@ impl HandoffRequest {
         }
         Ok(HandoffRequest {
             port,
-            state,
+            state: state.to_string(),
             mode,
-            code_challenge: challenge,
+            code_challenge: challenge.map(str::to_string),
         })
     }
 
@@ -216,6 +254,48 @@ impl HandoffRequest {
             paste_text: SecretString::new(value),
         }
     }
+}
+
+/// What the loopback server's answer to a handoff POST ([`HandoffRequest::post_request`])
+/// means. The server answers `{"ok": true, "code": "ok"}` when the CLI took the
+/// credential; otherwise a status and a `code` naming why:
+///
+/// - `state_mismatch` → [`Error::StateMismatch`] (the page's link does not belong to
+///   the login running in the terminal);
+/// - `already_completed` → [`Error::Rejected`] with status 409;
+/// - anything else (`origin_not_allowed`, `missing_credential`, `expected_json`, …) →
+///   [`Error::Rejected`] with the status and the code as detail.
+///
+/// ```
+/// use cliauth_core::handoff::post_outcome;
+/// use cliauth_core::{Error, HttpResponse};
+/// let ok = HttpResponse::json(200, &serde_json::json!({"ok": true, "code": "ok"}));
+/// assert!(post_outcome(&ok).is_ok());
+/// let forged = HttpResponse::json(400, &serde_json::json!({"ok": false, "code": "state_mismatch"}));
+/// assert_eq!(post_outcome(&forged), Err(Error::StateMismatch));
+/// ```
+pub fn post_outcome(response: &HttpResponse) -> Result<(), Error> {
+    let code = serde_json::from_slice::<serde_json::Value>(&response.body)
+        .ok()
+        .and_then(|v| {
+            v.get("code")
+                .and_then(serde_json::Value::as_str)
+                .map(sanitize_server_text)
+        });
+    if response.is_success() {
+        return Ok(());
+    }
+    Err(match code.as_deref() {
+        Some("state_mismatch") => Error::StateMismatch,
+        Some("already_completed") => Error::Rejected {
+            status: response.status,
+            detail: Some("this login is already complete".into()),
+        },
+        _ => Error::Rejected {
+            status: response.status,
+            detail: code.filter(|c| !c.is_empty()),
+        },
+    })
 }
 
 fn parse_port(value: Option<&str>) -> Result<u16, Error> {
@@ -369,6 +449,85 @@ mod tests {
         ] {
             assert!(HandoffRequest::from_query(&q).is_err(), "{q}");
         }
+    }
+
+    #[test]
+    fn from_parts_checks_like_the_url() {
+        let r = HandoffRequest::from_parts("49152", STATE, Some("post"), None).unwrap();
+        assert_eq!((r.port, r.mode), (49152, DeliveryMode::Post));
+        assert_eq!(
+            r,
+            HandoffRequest::from_query(&format!("port=49152&state={STATE}&mode=post")).unwrap()
+        );
+        for port in [
+            "",
+            "80",
+            "1023",
+            "65536",
+            "4000.5",
+            "1e4",
+            "NaN",
+            "Infinity",
+            "-0",
+            " 4000",
+            "4000@evil.example",
+            "0x1000",
+            "+4000",
+        ] {
+            assert!(
+                HandoffRequest::from_parts(port, STATE, None, None).is_err(),
+                "{port:?}"
+            );
+        }
+        for state in [
+            "short",
+            "abcdefghijklmnop/evil",
+            "abcdefghijklmnop&port=1",
+            "",
+        ] {
+            assert!(
+                HandoffRequest::from_parts("4000", state, None, None).is_err(),
+                "{state:?}"
+            );
+        }
+        assert!(HandoffRequest::from_parts("4000", STATE, Some("javascript"), None).is_err());
+        assert!(HandoffRequest::from_parts("4000", STATE, None, Some("x")).is_err());
+        assert_eq!(
+            HandoffRequest::from_parts("4000", STATE, Some(""), None)
+                .unwrap()
+                .mode,
+            DeliveryMode::Redirect
+        );
+    }
+
+    #[test]
+    fn post_outcomes() {
+        let answer = |status: u16, code: &str| {
+            post_outcome(&HttpResponse::json(
+                status,
+                &serde_json::json!({"ok": status < 300, "code": code}),
+            ))
+        };
+        assert_eq!(answer(200, "ok"), Ok(()));
+        assert_eq!(answer(400, "state_mismatch"), Err(Error::StateMismatch));
+        assert!(matches!(
+            answer(409, "already_completed"),
+            Err(Error::Rejected { status: 409, .. })
+        ));
+        assert_eq!(
+            answer(403, "origin_not_allowed"),
+            Err(Error::Rejected {
+                status: 403,
+                detail: Some("origin_not_allowed".into())
+            })
+        );
+        assert_eq!(
+            post_outcome(&HttpResponse::new(500).with_body("<html>")),
+            Err(Error::Rejected {
+                status: 500,
+                detail: None
+            })
+        );
     }
 
     #[test]

@@ -1,0 +1,275 @@
+//! Moving values across the JS boundary: JSON text out (a tiny writer), JSON text in
+//! (serde_json, already linked by core), times as `Date.now()` milliseconds, entropy
+//! from `crypto.getRandomValues`.
+//!
+//! The JS side calls `JSON.parse` / `JSON.stringify`. Results are written with
+//! [`Obj`] rather than `serde_json::json!`: the macro builds a `BTreeMap` per call
+//! site and links serde's `Debug` paths, which costs kilobytes of wasm per export.
+
+use cliauth_core::keys::{Charset, KeyFormat};
+use cliauth_core::{Error, HttpRequest, HttpResponse, Timestamp};
+use serde_json::Value;
+
+use crate::error::invalid;
+
+/// A JSON object written field by field.
+pub(crate) struct Obj(String);
+
+impl Obj {
+    pub(crate) fn new() -> Obj {
+        Obj(String::from("{"))
+    }
+
+    fn key(&mut self, k: &str) -> &mut String {
+        if self.0.len() > 1 {
+            self.0.push(',');
+        }
+        push_str(&mut self.0, k);
+        self.0.push(':');
+        &mut self.0
+    }
+
+    /// A string field.
+    pub(crate) fn str(mut self, k: &str, v: &str) -> Obj {
+        push_str(self.key(k), v);
+        self
+    }
+
+    /// A string field, left out when absent (JS reads `undefined`).
+    pub(crate) fn opt(self, k: &str, v: Option<&str>) -> Obj {
+        match v {
+            Some(v) => self.str(k, v),
+            None => self,
+        }
+    }
+
+    /// A whole-number field.
+    pub(crate) fn num(mut self, k: &str, v: u64) -> Obj {
+        let s = v.to_string();
+        self.key(k).push_str(&s);
+        self
+    }
+
+    /// A whole-number field, left out when absent.
+    #[cfg(feature = "full")]
+    pub(crate) fn opt_num(self, k: &str, v: Option<u64>) -> Obj {
+        match v {
+            Some(v) => self.num(k, v),
+            None => self,
+        }
+    }
+
+    /// A boolean field.
+    pub(crate) fn bool(mut self, k: &str, v: bool) -> Obj {
+        self.key(k).push_str(if v { "true" } else { "false" });
+        self
+    }
+
+    /// A field holding JSON text written elsewhere.
+    pub(crate) fn raw(mut self, k: &str, json: &str) -> Obj {
+        self.key(k).push_str(json);
+        self
+    }
+
+    /// A list of strings.
+    #[cfg(feature = "full")]
+    pub(crate) fn strs<'a>(mut self, k: &str, items: impl IntoIterator<Item = &'a str>) -> Obj {
+        let out = self.key(k);
+        out.push('[');
+        for (i, s) in items.into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_str(out, s);
+        }
+        out.push(']');
+        self
+    }
+
+    /// The JSON text.
+    pub(crate) fn end(mut self) -> String {
+        self.0.push('}');
+        self.0
+    }
+}
+
+/// Appends `s` as a JSON string literal.
+pub(crate) fn push_str(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                out.push_str("\\u00");
+                out.push(HEX[(c as usize) >> 4] as char);
+                out.push(HEX[(c as usize) & 15] as char);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Parses JSON handed over by the JS wrapper.
+pub(crate) fn parse_json(text: &str, what: &str) -> Result<Value, Error> {
+    serde_json::from_slice(text.as_bytes()).map_err(|_| invalid(what, "is not valid JSON"))
+}
+
+/// An optional string field; any other type is an invalid argument.
+pub(crate) fn opt_str(v: &Value, key: &str) -> Result<Option<String>, Error> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(invalid(key, "must be a string")),
+    }
+}
+
+/// A required, non-empty string field.
+pub(crate) fn req_str(v: &Value, key: &str) -> Result<String, Error> {
+    opt_str(v, key)?
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| invalid(key, "is required"))
+}
+
+/// An optional whole number (of milliseconds, a length, …).
+pub(crate) fn opt_u64(v: &Value, key: &str) -> Result<Option<u64>, Error> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(n) => n
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| invalid(key, "must be a whole non-negative number")),
+    }
+}
+
+/// An optional boolean.
+pub(crate) fn flag(v: &Value, key: &str) -> bool {
+    v.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// A list of strings (`scopes`).
+#[cfg(feature = "full")]
+pub(crate) fn str_list(v: &Value, key: &str) -> Result<Vec<String>, Error> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| invalid(key, "must be a list of strings"))
+            })
+            .collect(),
+        Some(_) => Err(invalid(key, "must be a list of strings")),
+    }
+}
+
+/// `now` from JS (`Date.now()` scale) or the current time.
+pub(crate) fn now(ms: Option<f64>) -> Timestamp {
+    let ms = ms.unwrap_or_else(js_sys::Date::now);
+    Timestamp::from_unix_millis(if ms.is_finite() && ms > 0.0 {
+        ms as u64
+    } else {
+        0
+    })
+}
+
+/// A request for the JS executor: `{method, url, headers: [[name, value]], body?}`.
+/// Bodies built by core are UTF-8 text (forms and JSON).
+pub(crate) fn request_json(r: &HttpRequest) -> String {
+    let mut headers = String::from("[");
+    for (i, (k, v)) in r.headers.iter().enumerate() {
+        if i > 0 {
+            headers.push(',');
+        }
+        headers.push('[');
+        push_str(&mut headers, k);
+        headers.push(',');
+        push_str(&mut headers, v);
+        headers.push(']');
+    }
+    headers.push(']');
+    let body = (!r.body.is_empty()).then(|| String::from_utf8_lossy(&r.body));
+    Obj::new()
+        .str("method", r.method.as_str())
+        .str("url", &r.url)
+        .raw("headers", &headers)
+        .opt("body", body.as_deref())
+        .end()
+}
+
+/// A response from the JS executor: the status, the headers as `name: value` lines
+/// (joined with `\n`), and the body bytes.
+pub(crate) fn response(status: u16, headers: &str, body: Vec<u8>) -> HttpResponse {
+    let mut r = HttpResponse::new(status);
+    for line in headers.split('\n') {
+        if let Some((k, v)) = line.split_once(':') {
+            r.headers.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    r.body = body;
+    r
+}
+
+/// Random bytes from `crypto.getRandomValues`.
+#[cfg(feature = "full")]
+pub(crate) fn entropy<const N: usize>() -> Result<[u8; N], Error> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|_| Error::InvalidConfig {
+        reason: "no secure random source (crypto.getRandomValues) is available".into(),
+    })?;
+    Ok(bytes)
+}
+
+/// A random seed for backoff jitter, unless the caller gives one (tests).
+#[cfg(feature = "full")]
+pub(crate) fn seed(given: Option<f64>) -> Result<u64, Error> {
+    match given {
+        Some(s) if s.is_finite() && s >= 0.0 => Ok(s as u64),
+        _ => Ok(u64::from_le_bytes(entropy::<8>()?)),
+    }
+}
+
+/// Key formats from JSON: `{id, product, label, prefix, charset, minLen, maxLen}` or
+/// `{id, product, label, jwt: true, minLen}`. `charset` is `base62`,
+/// `base62_underscore`, `base64url`, `hex_lower` or a string of allowed characters.
+pub(crate) fn key_formats(v: &Value) -> Result<Vec<KeyFormat>, Error> {
+    let list = v
+        .as_array()
+        .ok_or_else(|| invalid("keyFormats", "must be a list"))?;
+    list.iter()
+        .map(|f| {
+            let len = |k: &str| -> Result<usize, Error> {
+                opt_u64(f, k)?
+                    .map(|n| n as usize)
+                    .ok_or_else(|| invalid(k, "is required"))
+            };
+            let (id, product, label) = (
+                req_str(f, "id")?,
+                req_str(f, "product")?,
+                req_str(f, "label")?,
+            );
+            if flag(f, "jwt") {
+                return Ok(KeyFormat::jwt(id, product, label, len("minLen")?));
+            }
+            let charset = match req_str(f, "charset")?.as_str() {
+                "base62" => Charset::Base62,
+                "base62_underscore" => Charset::Base62Underscore,
+                "base64url" => Charset::Base64Url,
+                "hex_lower" => Charset::HexLower,
+                other => Charset::Custom(other.to_string()),
+            };
+            Ok(KeyFormat::prefixed(
+                id,
+                product,
+                label,
+                req_str(f, "prefix")?,
+                charset,
+                len("minLen")?,
+                len("maxLen")?,
+            ))
+        })
+        .collect()
+}

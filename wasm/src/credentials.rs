@@ -1,0 +1,151 @@
+//! The credentials document in Web Storage: the same versioned JSON the CLI keeps in
+//! `~/.<app>/credentials.json`, read and changed by core.
+
+use cliauth_core::credentials::{
+    self, Credential, CredentialsDocument, LoginMethod, Profile, ResolveInput, StatusReport,
+};
+use cliauth_core::token::RefreshPolicy;
+use cliauth_core::{Error, Timestamp};
+use wasm_bindgen::prelude::*;
+
+use crate::convert::{Obj, now, push_str};
+use crate::error::{JsResult, js};
+
+/// Parses stored text; `None` or blank text is an empty document.
+pub(crate) fn parse_doc(text: Option<&str>) -> Result<CredentialsDocument, Error> {
+    match text {
+        Some(t) if !t.trim().is_empty() => CredentialsDocument::from_json(t.as_bytes()),
+        _ => Ok(CredentialsDocument::new()),
+    }
+}
+
+/// The text to store.
+pub(crate) fn doc_text(doc: &CredentialsDocument) -> String {
+    String::from_utf8_lossy(&doc.to_json()).into_owned()
+}
+
+/// What `auth status --json` prints for the document at `now`: core's status report,
+/// field for field (snake_case, like the CLI's JSON). `profile`: a named profile
+/// instead of the active one.
+#[wasm_bindgen(js_name = credentialsStatus)]
+pub fn credentials_status(
+    document: Option<String>,
+    profile: Option<String>,
+    now_ms: Option<f64>,
+) -> JsResult<String> {
+    js(report(document.as_deref(), profile.as_deref(), now(now_ms))
+        .map(|r| serde_json::to_string(&r).unwrap_or_default()))
+}
+
+/// The status block the CLI prints (`✓ Logged in to Acme as …`), with the configured
+/// app names.
+#[wasm_bindgen(js_name = credentialsStatusText)]
+pub fn credentials_status_text(
+    document: Option<String>,
+    profile: Option<String>,
+    now_ms: Option<f64>,
+) -> JsResult<String> {
+    js(report(document.as_deref(), profile.as_deref(), now(now_ms))
+        .map(|r| crate::config::with_app(|app| r.render(app))))
+}
+
+fn report(
+    document: Option<&str>,
+    profile: Option<&str>,
+    at: Timestamp,
+) -> Result<StatusReport, Error> {
+    let doc = parse_doc(document)?;
+    let resolved = credentials::resolve(ResolveInput {
+        flag: None,
+        env: None,
+        profile,
+        document: Some(&doc),
+    })?;
+    let r = crate::config::with_keys(|keys| {
+        StatusReport::new(
+            resolved.as_ref(),
+            Some(&doc),
+            keys,
+            at,
+            &RefreshPolicy::default(),
+        )
+    });
+    Ok(r)
+}
+
+/// The profiles of a document: JSON `{activeProfile?, profiles: {name: {method,
+/// credentialType, issuer?}}}`. Throws `corrupt_credentials` or `unsupported_version`.
+#[wasm_bindgen(js_name = credentialsProfiles)]
+pub fn credentials_profiles(document: Option<String>) -> JsResult<String> {
+    js(parse_doc(document.as_deref()).map(|doc| {
+        let mut profiles = String::from("{");
+        for (i, (name, p)) in doc.profiles.iter().enumerate() {
+            if i > 0 {
+                profiles.push(',');
+            }
+            push_str(&mut profiles, name);
+            profiles.push(':');
+            let kind = match p.credential {
+                Credential::ApiKey(_) => "api_key",
+                Credential::OAuth(_) => "oauth",
+            };
+            profiles.push_str(
+                &Obj::new()
+                    .str("method", p.method.as_str())
+                    .str("credentialType", kind)
+                    .opt("issuer", p.issuer.as_deref())
+                    .end(),
+            );
+        }
+        profiles.push('}');
+        Obj::new()
+            .opt("activeProfile", doc.active_profile.as_deref())
+            .raw("profiles", &profiles)
+            .end()
+    }))
+}
+
+/// The document without `profile` (default: the active one) — a local sign-out.
+/// Returns the new text.
+#[wasm_bindgen(js_name = credentialsRemove)]
+pub fn credentials_remove(document: Option<String>, profile: Option<String>) -> JsResult<String> {
+    js((|| {
+        let mut doc = parse_doc(document.as_deref())?;
+        let name = match profile.or_else(|| doc.active_profile.clone()) {
+            Some(n) => n,
+            None => return Err(Error::NotAuthenticated),
+        };
+        if doc.remove_profile(&name).is_none() {
+            return Err(Error::ProfileNotFound { name });
+        }
+        Ok(doc_text(&doc))
+    })())
+}
+
+/// The document with `profile` active. Throws `profile_not_found`.
+#[wasm_bindgen(js_name = credentialsSwitch)]
+pub fn credentials_switch(document: Option<String>, profile: &str) -> JsResult<String> {
+    js(parse_doc(document.as_deref()).and_then(|mut doc| {
+        doc.switch(profile)?;
+        Ok(doc_text(&doc))
+    }))
+}
+
+/// The document with an API key stored in `profile` (made active), after validating
+/// it with the configured key formats (throws `invalid_key` with `problem`).
+#[wasm_bindgen(js_name = credentialsAddApiKey)]
+pub fn credentials_add_api_key(
+    document: Option<String>,
+    profile: &str,
+    key: &str,
+    now_ms: Option<f64>,
+) -> JsResult<String> {
+    js((|| {
+        let mut doc = parse_doc(document.as_deref())?;
+        let key = crate::config::with_keys(|k| k.validate(key))?.into_key();
+        let p = Profile::new(Credential::ApiKey(key), LoginMethod::ApiKey, now(now_ms));
+        doc.set_profile(profile, p)?;
+        doc.switch(profile)?;
+        Ok(doc_text(&doc))
+    })())
+}

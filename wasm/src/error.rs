@@ -1,0 +1,87 @@
+//! Core errors as JS `CliauthError` objects.
+//!
+//! The class lives in `js/error.js` (copied by wasm-bindgen into the package's
+//! `snippets/`); the npm package re-exports that same class, so `instanceof` works for
+//! every error thrown here. Each error carries the core's `code`, `kind`, `exitCode`
+//! and `hint` (rendered with the context set by [`crate::configure`]); rate limits add
+//! `retryAfterMs`, key problems add `problem` (the mistake's code, e.g.
+//! `bearer_prefix`).
+
+use cliauth_core::Error;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(module = "/js/error.js")]
+extern "C" {
+    /// `class CliauthError extends Error`.
+    type CliauthError;
+
+    #[wasm_bindgen(constructor)]
+    fn new(
+        message: &str,
+        code: &str,
+        kind: &str,
+        exit_code: i32,
+        hint: Option<String>,
+        retry_after_ms: Option<f64>,
+        problem: Option<String>,
+    ) -> CliauthError;
+}
+
+/// The JS error for a core error. Messages and hints never contain secrets (core's
+/// guarantee), so nothing is filtered here.
+pub(crate) fn to_js(error: &Error) -> JsValue {
+    let hint = crate::config::with_app(|app| error.hint(app));
+    let problem = match error {
+        Error::InvalidKey(p) => Some(p.kind.code().to_string()),
+        _ => None,
+    };
+    CliauthError::new(
+        &error.to_string(),
+        error.code(),
+        error.kind().as_str(),
+        error.exit_code(),
+        hint,
+        error.retry_after().map(|d| d.as_millis() as f64),
+        problem,
+    )
+    .into()
+}
+
+/// `Result` of an exported function: a core error becomes a thrown `CliauthError`.
+pub(crate) type JsResult<T> = Result<T, JsValue>;
+
+/// Converts a core result for export.
+pub(crate) fn js<T>(result: Result<T, Error>) -> JsResult<T> {
+    result.map_err(|e| to_js(&e))
+}
+
+/// An invalid argument passed by JS code (a wrong type or shape).
+pub(crate) fn invalid(name: &str, reason: &str) -> Error {
+    Error::InvalidArgument {
+        name: name.into(),
+        reason: reason.into(),
+    }
+}
+
+/// `new CliauthError(...)` for a failed `fetch` (the browser refused or the network
+/// failed). `reason` must not contain a URL or a secret.
+#[wasm_bindgen(js_name = networkError)]
+pub fn network_error(reason: &str) -> JsValue {
+    to_js(&Error::Network {
+        reason: reason.into(),
+    })
+}
+
+/// `new CliauthError(...)` for an operation the caller aborted.
+#[wasm_bindgen(js_name = cancelledError)]
+pub fn cancelled_error() -> JsValue {
+    to_js(&Error::Cancelled)
+}
+
+/// `new CliauthError(...)` for a failed read or write of credential storage.
+#[wasm_bindgen(js_name = storageError)]
+pub fn storage_error(reason: &str) -> JsValue {
+    to_js(&Error::Storage {
+        reason: reason.into(),
+    })
+}

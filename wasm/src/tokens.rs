@@ -1,0 +1,232 @@
+//! Token endpoint responses, protected-API errors, and the authorization-code login of
+//! a web page (RFC 6749 §4.1 + PKCE) against an OAuth server.
+
+use core::time::Duration;
+
+use cliauth_core::authorize::{
+    AuthorizationConfig, AuthorizationGrant, CallbackParams, PendingAuthorization,
+};
+use cliauth_core::token::{TokenEndpointResponse, TokenSet, parse_token_response};
+use cliauth_core::{Error, Timestamp};
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+
+use crate::convert::{
+    Obj, entropy, flag, now, opt_str, opt_u64, parse_json, req_str, response, str_list,
+};
+use crate::error::{JsResult, invalid, js};
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Parses a token endpoint response: JSON `{tokens: {accessToken, tokenType,
+/// expiresInMs?, refreshToken?, scope?, idToken?}}` or `{oauthError: {error,
+/// description?, uri?}}`; throws for HTTP failures that are not OAuth errors.
+#[wasm_bindgen(js_name = tokenParse)]
+pub fn token_parse(
+    status: u16,
+    headers: &str,
+    body: Vec<u8>,
+    now_ms: Option<f64>,
+) -> JsResult<String> {
+    let r = response(status, headers, body);
+    js(
+        parse_token_response(&r, now(now_ms)).map(|parsed| match parsed {
+            TokenEndpointResponse::Tokens(t) => {
+                let tokens = Obj::new()
+                    .str("accessToken", t.access_token.expose_secret())
+                    .str("tokenType", &t.token_type)
+                    .opt_num("expiresInMs", t.expires_in.map(millis))
+                    .opt(
+                        "refreshToken",
+                        t.refresh_token.as_ref().map(|r| r.expose_secret()),
+                    )
+                    .opt("scope", t.scope.as_deref())
+                    .opt("idToken", t.id_token.as_ref().map(|r| r.expose_secret()))
+                    .end();
+                Obj::new().raw("tokens", &tokens).end()
+            }
+            TokenEndpointResponse::Error(e) => {
+                let error = Obj::new()
+                    .str("error", &e.error)
+                    .opt("description", e.description.as_deref())
+                    .opt("uri", e.uri.as_deref())
+                    .end();
+                Obj::new().raw("oauthError", &error).end()
+            }
+        }),
+    )
+}
+
+/// What JS sees of a token set: `{kind: "oauth", accessToken, tokenType, expiresAt?,
+/// scope?, idToken?, refreshable, obtainedAt}`. The refresh token stays in storage.
+pub(crate) fn token_view(t: &TokenSet) -> Obj {
+    Obj::new()
+        .str("kind", "oauth")
+        .str("accessToken", t.access_token.expose_secret())
+        .str("tokenType", &t.token_type)
+        .opt_num("expiresAt", t.expires_at.map(Timestamp::unix_millis))
+        .opt("scope", t.scope.as_deref())
+        .opt("idToken", t.id_token.as_ref().map(|i| i.expose_secret()))
+        .bool("refreshable", t.refresh_token.is_some())
+        .num("obtainedAt", t.obtained_at.unix_millis())
+}
+
+/// The configuration of a browser login, from JSON `{authorizationEndpoint, clientId,
+/// scopes?, params?, issuer?, requireIss?, nonce?, timeoutMs?}`. `params` is a list
+/// of `[name, value]` pairs (kept in order) or an object.
+pub(crate) fn authorization_config(v: &Value) -> Result<AuthorizationConfig, Error> {
+    let mut c = AuthorizationConfig::new(
+        req_str(v, "authorizationEndpoint")?,
+        req_str(v, "clientId")?,
+    )
+    .scopes(str_list(v, "scopes")?);
+    match v.get("params") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(pairs)) => {
+            for p in pairs {
+                match (
+                    p.get(0).and_then(Value::as_str),
+                    p.get(1).and_then(Value::as_str),
+                ) {
+                    (Some(k), Some(val)) => c = c.param(k, val),
+                    _ => return Err(invalid("params", "must be [name, value] string pairs")),
+                }
+            }
+        }
+        Some(Value::Object(map)) => {
+            for (k, val) in map {
+                let val = val
+                    .as_str()
+                    .ok_or_else(|| invalid("params", "values must be strings"))?;
+                c = c.param(k.as_str(), val);
+            }
+        }
+        Some(_) => return Err(invalid("params", "must be a list of pairs or an object")),
+    }
+    if let Some(iss) = opt_str(v, "issuer")? {
+        c = c.issuer(iss, flag(v, "requireIss"));
+    }
+    c.send_nonce = flag(v, "nonce");
+    if let Some(t) = opt_u64(v, "timeoutMs")? {
+        c.timeout = Duration::from_millis(t);
+    }
+    Ok(c)
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// The saved login, for the page that receives the callback: the 64 bytes of
+/// entropy the `state` and verifier were made from, when, and the `redirect_uri`.
+/// `PendingAuthorization::start_with_redirect` is deterministic, so the same values
+/// rebuild the same `state` and verifier after the redirect. Secret (it yields the
+/// verifier): keep it in `sessionStorage`, remove it once used.
+fn saved_login(entropy: &[u8; 64], started: Timestamp, redirect_uri: &str) -> String {
+    let hex: String = entropy
+        .iter()
+        .flat_map(|b| {
+            [
+                HEX[usize::from(b >> 4)] as char,
+                HEX[usize::from(b & 15)] as char,
+            ]
+        })
+        .collect();
+    Obj::new()
+        .num("v", 1)
+        .str("entropy", &hex)
+        .num("startedAt", started.unix_millis())
+        .str("redirectUri", redirect_uri)
+        .end()
+}
+
+fn restore(config: &AuthorizationConfig, saved: &str) -> Result<PendingAuthorization, Error> {
+    let bad = || invalid("pending login", "is damaged; start the login again");
+    let v = parse_json(saved, "pending login").map_err(|_| bad())?;
+    let hex = req_str(&v, "entropy").map_err(|_| bad())?;
+    let started = opt_u64(&v, "startedAt").ok().flatten().ok_or_else(bad)?;
+    let redirect_uri = req_str(&v, "redirectUri").map_err(|_| bad())?;
+    let mut bytes = [0u8; 64];
+    if hex.len() != 128 {
+        return Err(bad());
+    }
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16)
+            .map_err(|_| bad())?;
+    }
+    PendingAuthorization::start_with_redirect(
+        config,
+        redirect_uri,
+        &bytes,
+        Timestamp::from_unix_millis(started),
+    )
+}
+
+/// Starts a browser login: JSON `{url, state, redirectUri, pending}` — navigate to
+/// `url`; keep `pending` (secret) for [`authorization_complete`]. `entropy` (64
+/// bytes) and `now_ms` are for tests; by default they come from
+/// `crypto.getRandomValues` and `Date.now()`.
+#[wasm_bindgen(js_name = authorizationStart)]
+pub fn authorization_start(
+    config: &str,
+    redirect_uri: String,
+    entropy_bytes: Option<Vec<u8>>,
+    now_ms: Option<f64>,
+) -> JsResult<String> {
+    js((|| {
+        let config = authorization_config(&parse_json(config, "config")?)?;
+        let bytes: [u8; 64] = match entropy_bytes {
+            Some(b) => b
+                .try_into()
+                .map_err(|_| invalid("entropy", "must be 64 bytes"))?,
+            None => entropy::<64>()?,
+        };
+        let started = now(now_ms);
+        let p = PendingAuthorization::start_with_redirect(&config, redirect_uri, &bytes, started)?;
+        Ok(Obj::new()
+            .str("url", p.url())
+            .str("state", p.state().expose_secret())
+            .str("redirectUri", p.redirect_uri())
+            .str("pending", &saved_login(&bytes, started, p.redirect_uri()))
+            .end())
+    })())
+}
+
+/// Checks the callback (`query`: the callback URL's query string) against the saved
+/// login — expiry, `state` in constant time, `iss` (RFC 9207), the server's `error` —
+/// and returns the grant.
+pub(crate) fn complete(
+    config: &Value,
+    saved: &str,
+    query: &str,
+    at: Timestamp,
+) -> Result<AuthorizationGrant, Error> {
+    let config = authorization_config(config)?;
+    let mut pending = restore(&config, saved)?;
+    let callback = CallbackParams::parse(query)?;
+    pending.complete(at, &callback)
+}
+
+/// [`complete`] for JS: JSON `{code, verifier, redirectUri}` (secret: for a token
+/// request the page sends itself).
+#[wasm_bindgen(js_name = authorizationComplete)]
+pub fn authorization_complete(
+    config: &str,
+    pending: &str,
+    query: &str,
+    now_ms: Option<f64>,
+) -> JsResult<String> {
+    js((|| {
+        let g = complete(&parse_json(config, "config")?, pending, query, now(now_ms))?;
+        Ok(Obj::new()
+            .str("code", g.code.expose_secret())
+            .str("verifier", g.verifier.expose_secret())
+            .str("redirectUri", &g.redirect_uri)
+            .end())
+    })())
+}
+
+/// The token endpoint of a login configuration.
+pub(crate) fn token_endpoint(v: &Value) -> Result<String, Error> {
+    req_str(v, "tokenEndpoint")
+}
