@@ -12,7 +12,9 @@ use cliauth_core::credentials::{
     Credential, CredentialsDocument, DEFAULT_PROFILE, LoginMethod, Profile, ResolveInput, Resolved,
     StatusReport, resolve, validate_profile_name,
 };
-use cliauth_core::device::{DeviceFlow, DevicePoll, device_authorization_request, parse_device_authorization};
+use cliauth_core::device::{
+    DeviceFlow, DevicePoll, device_authorization_request, parse_device_authorization,
+};
 use cliauth_core::discovery::{check_endpoint_url, discovery_urls, parse_metadata};
 use cliauth_core::handoff::{handoff_credential, handoff_page_url};
 use cliauth_core::http::api_error;
@@ -597,10 +599,7 @@ impl Authenticator {
 
     /// A view that talks to the user through `ui`.
     pub fn with_ui(&self, ui: Arc<dyn Ui>) -> Authenticator {
-        Authenticator {
-            ui,
-            ..self.clone()
-        }
+        Authenticator { ui, ..self.clone() }
     }
 
     /// The profile this view is narrowed to, if any.
@@ -643,7 +642,10 @@ impl Authenticator {
                             *explicit = found;
                         }
                     };
-                    keep(&mut endpoints.authorization, discovered.authorization_endpoint);
+                    keep(
+                        &mut endpoints.authorization,
+                        discovered.authorization_endpoint,
+                    );
                     keep(&mut endpoints.token, discovered.token_endpoint);
                     keep(
                         &mut endpoints.device_authorization,
@@ -688,13 +690,18 @@ impl Authenticator {
     ) -> Result<String, Error> {
         if self.inner.issuer.is_none() && self.inner.explicit.token.is_none() {
             return Err(Error::InvalidConfig {
-                reason: format!("{} has no OAuth server configured for {what}", self.inner.app.cli),
+                reason: format!(
+                    "{} has no OAuth server configured for {what}",
+                    self.inner.app.cli
+                ),
             });
         }
         let endpoints = self.endpoints().await?;
-        pick(&endpoints).cloned().ok_or_else(|| Error::InvalidConfig {
-            reason: format!("the authorization server offers no endpoint for {what}"),
-        })
+        pick(&endpoints)
+            .cloned()
+            .ok_or_else(|| Error::InvalidConfig {
+                reason: format!("the authorization server offers no endpoint for {what}"),
+            })
     }
 
     // ── logins ───────────────────────────────────────────────────────────
@@ -737,7 +744,11 @@ impl Authenticator {
                         .is_ok_and(|e| e.device_authorization.is_some())
             }
         };
-        let method = if device { "the device code" } else { "a pasted key" };
+        let method = if device {
+            "the device code"
+        } else {
+            "a pasted key"
+        };
         self.ui.notice(&Notice::Fallback { reason, method });
         if device {
             self.login_device().await
@@ -761,7 +772,12 @@ impl Authenticator {
         let (verification, subject) = self.verify_key(&key).await?;
         let verified_at = matches!(verification, Verification::Verified).then(sys::now);
         let (profile, active) = self
-            .save_login(Credential::ApiKey(key), method, subject.clone(), verified_at)
+            .save_login(
+                Credential::ApiKey(key),
+                method,
+                subject.clone(),
+                verified_at,
+            )
             .await?;
         Ok(LoginOutcome {
             profile,
@@ -819,9 +835,7 @@ impl Authenticator {
         let prompt = format!("{product} API key: ");
         let read = tokio::task::spawn_blocking(move || ui.read_secret(&prompt));
         let line = self
-            .interruptible(async {
-                read.await.map_err(|_| Error::Cancelled)?
-            })
+            .interruptible(async { read.await.map_err(|_| Error::Cancelled)? })
             .await?;
         let text = line.as_ref().map_or("", SecretString::expose_secret);
         self.store_key(text, LoginMethod::Paste).await
@@ -833,12 +847,13 @@ impl Authenticator {
     /// [`PendingAuthorization::complete`], exchanges the code and stores the tokens.
     pub async fn login_browser(&self) -> Result<LoginOutcome, Error> {
         let endpoints = self.endpoints_for("browser login").await?;
-        let authorization = endpoints
-            .authorization
-            .clone()
-            .ok_or_else(|| Error::InvalidConfig {
-                reason: "the authorization server offers no authorization endpoint".into(),
-            })?;
+        let authorization =
+            endpoints
+                .authorization
+                .clone()
+                .ok_or_else(|| Error::InvalidConfig {
+                    reason: "the authorization server offers no authorization endpoint".into(),
+                })?;
         let token_endpoint = endpoints.token.clone().ok_or_else(no_token_endpoint)?;
         let server = LoopbackServer::bind(self.inner.loopback.clone())?;
         let mut config = AuthorizationConfig::new(authorization, self.inner.client_id.clone())
@@ -850,7 +865,8 @@ impl Authenticator {
             config = config.issuer(issuer.clone(), endpoints.iss_parameter_supported);
         }
         let entropy = sys::entropy::<64>()?;
-        let mut pending = PendingAuthorization::start(&config, server.port(), &entropy, sys::now())?;
+        let mut pending =
+            PendingAuthorization::start(&config, server.port(), &entropy, sys::now())?;
         let handler = LoopbackHandler::new(
             LoopbackConfig::new(server.port(), self.inner.app.product.clone()),
             pending.state(),
@@ -861,7 +877,12 @@ impl Authenticator {
             .await?;
         let grant = pending.complete(sys::now(), &params)?;
         let response = self
-            .exchange_code(&token_endpoint, &grant.code, &grant.verifier, &grant.redirect_uri)
+            .exchange_code(
+                &token_endpoint,
+                &grant.code,
+                &grant.verifier,
+                &grant.redirect_uri,
+            )
             .await?;
         let tokens = TokenSet::from_response(response, sys::now());
         self.finish_oauth_login(Credential::OAuth(tokens), LoginMethod::Browser)
@@ -926,7 +947,10 @@ impl Authenticator {
         };
         self.ui.cancel_input();
         match delivered {
-            Delivered::Pasted(key) => self.store_key(key.expose_secret(), LoginMethod::Paste).await,
+            Delivered::Pasted(key) => {
+                self.store_key(key.expose_secret(), LoginMethod::Paste)
+                    .await
+            }
             Delivered::Callback(params) => {
                 if let Some(error) = params.error {
                     return Err(OAuthError {
@@ -998,15 +1022,19 @@ impl Authenticator {
     /// core decides until the user approves, denies or the code expires.
     pub async fn login_device(&self) -> Result<LoginOutcome, Error> {
         let endpoints = self.endpoints_for("device login").await?;
-        let device_endpoint = endpoints
-            .device_authorization
-            .clone()
-            .ok_or_else(|| Error::InvalidConfig {
-                reason: "the authorization server does not offer device login".into(),
-            })?;
+        let device_endpoint =
+            endpoints
+                .device_authorization
+                .clone()
+                .ok_or_else(|| Error::InvalidConfig {
+                    reason: "the authorization server does not offer device login".into(),
+                })?;
         let token_endpoint = endpoints.token.clone().ok_or_else(no_token_endpoint)?;
-        let request =
-            device_authorization_request(&device_endpoint, &self.inner.client_id, &self.inner.scopes);
+        let request = device_authorization_request(
+            &device_endpoint,
+            &self.inner.client_id,
+            &self.inner.scopes,
+        );
         let response = self.inner.http.run(request).await?;
         let authorization = parse_device_authorization(&response, sys::now())?;
         let mut flow = DeviceFlow::new(
@@ -1050,7 +1078,10 @@ impl Authenticator {
     async fn endpoints_for(&self, what: &str) -> Result<Endpoints, Error> {
         if !self.has_oauth() {
             return Err(Error::InvalidConfig {
-                reason: format!("{} has no OAuth server configured for {what}", self.inner.app.cli),
+                reason: format!(
+                    "{} has no OAuth server configured for {what}",
+                    self.inner.app.cli
+                ),
             });
         }
         self.endpoints().await
@@ -1207,8 +1238,9 @@ impl Authenticator {
                 moved_to: Some(path),
                 ..
             }) => {
-                let text =
-                    format!("The credentials file was damaged; it was kept at {path} and a new one is started.");
+                let text = format!(
+                    "The credentials file was damaged; it was kept at {path} and a new one is started."
+                );
                 self.ui.notice(&Notice::Warning(&text));
                 CredentialsDocument::new()
             }
@@ -1641,17 +1673,20 @@ fn token_subject(t: &TokenSet) -> Option<String> {
 fn subject_from_json(response: &HttpResponse) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(&response.body).ok()?;
     let fields = ["email", "login", "username", "name", "sub", "id"];
-    [&value, value.get("user").unwrap_or(&serde_json::Value::Null)]
-        .iter()
-        .flat_map(|v| fields.iter().map(move |f| v.get(f)))
-        .flatten()
-        .find_map(|v| match v {
-            serde_json::Value::String(s) if !s.is_empty() => {
-                Some(cliauth_core::error::sanitize_server_text(s))
-            }
-            serde_json::Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        })
+    [
+        &value,
+        value.get("user").unwrap_or(&serde_json::Value::Null),
+    ]
+    .iter()
+    .flat_map(|v| fields.iter().map(move |f| v.get(f)))
+    .flatten()
+    .find_map(|v| match v {
+        serde_json::Value::String(s) if !s.is_empty() => {
+            Some(cliauth_core::error::sanitize_server_text(s))
+        }
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
 }
 
 #[cfg(test)]

@@ -24,5 +24,7 @@ pub use cliauth_core as core;
 pub use cliauth_core::credentials::{LoginMethod, StatusReport};
 pub use cliauth_core::keys::{Charset, KeyFormat, KeyRegistry};
 pub use cliauth_core::secret::{AccessToken, ApiKey};
-pub use cliauth_core::{AppContext, Error, ErrorKind, HttpRequest, HttpResponse, Method, Timestamp};
+pub use cliauth_core::{
+    AppContext, Error, ErrorKind, HttpRequest, HttpResponse, Method, Timestamp,
+};
 pub use sys::now;

@@ -84,7 +84,10 @@ impl fmt::Display for Notice<'_> {
                     "To sign in, open {verification_uri} on any device and enter the code:\n\n    {user_code}\n"
                 )?;
                 if let Some(complete) = verification_uri_complete {
-                    write!(f, "\nOr open this link, which includes the code:\n  {complete}\n")?;
+                    write!(
+                        f,
+                        "\nOr open this link, which includes the code:\n  {complete}\n"
+                    )?;
                 }
                 Ok(())
             }

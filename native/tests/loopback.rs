@@ -1,5 +1,10 @@
 //! The loopback server on real sockets.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
 
 use std::net::TcpListener as StdListener;
 use std::time::{Duration, Instant};

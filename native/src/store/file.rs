@@ -50,7 +50,10 @@ impl FileStore {
     /// `ACME_CONFIG_DIR`).
     pub fn for_app(app: &str, dir_var: &str) -> Result<FileStore, Error> {
         let over = std::env::var(dir_var).ok();
-        Ok(FileStore::new(FileStore::default_dir(app, over.as_deref())?))
+        Ok(FileStore::new(FileStore::default_dir(
+            app,
+            over.as_deref(),
+        )?))
     }
 
     /// The directory for `app`: `dir_override` if given and non-empty, else
@@ -129,7 +132,8 @@ impl FileStore {
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
-            o.mode(0o600).custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+            o.mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
         }
         o
     }
@@ -197,10 +201,12 @@ impl FileStore {
         }
     }
 
-    /// Renames the damaged file to `credentials.json.corrupt-<time>` and returns the
-    /// error to report.
-    fn move_aside(&self, reason: String) -> Error {
-        let path = self.path();
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// `credentials.json.corrupt-<time>` (with a counter if taken).
+    fn corrupt_target(&self) -> PathBuf {
         let stamp: String = crate::sys::now()
             .to_rfc3339()
             .chars()
@@ -212,6 +218,30 @@ impl FileStore {
             n += 1;
             target = self.dir.join(format!("{FILE_NAME}.corrupt-{stamp}-{n}"));
         }
+        target
+    }
+
+    /// Saves damaged bytes from elsewhere (the keyring) as a `.corrupt-<time>` file in
+    /// this store's directory (owner-only), returning its path.
+    #[cfg_attr(not(feature = "keyring"), allow(dead_code))]
+    pub(crate) fn keep_damaged(&self, bytes: &[u8]) -> Option<String> {
+        self.ensure_dir().ok()?;
+        let target = self.corrupt_target();
+        let mut file = Self::open_options()
+            .write(true)
+            .create_new(true)
+            .open(&target)
+            .ok()?;
+        file.write_all(bytes).ok()?;
+        file.sync_all().ok()?;
+        Some(target.display().to_string())
+    }
+
+    /// Renames the damaged file to `credentials.json.corrupt-<time>` and returns the
+    /// error to report.
+    fn move_aside(&self, reason: String) -> Error {
+        let path = self.path();
+        let target = self.corrupt_target();
         match fs::rename(&path, &target) {
             Ok(()) => {
                 warn!(moved_to = %target.display(), "damaged credentials file moved aside");
@@ -282,12 +312,8 @@ impl CredentialStore for FileStore {
 
     fn lock(&self) -> Result<StoreLock, Error> {
         let file = self.open_lock_file()?;
-        file.lock().map_err(|e| {
-            io_error(
-                &format!("cannot lock {}", self.lock_path().display()),
-                &e,
-            )
-        })?;
+        file.lock()
+            .map_err(|e| io_error(&format!("cannot lock {}", self.lock_path().display()), &e))?;
         Ok(StoreLock::new(self.id, file))
     }
 
