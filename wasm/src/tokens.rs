@@ -207,7 +207,7 @@ pub(crate) fn complete(
     pending.complete(at, &callback)
 }
 
-/// [`complete`] for JS: JSON `{code, verifier, redirectUri}` (secret: for a token
+/// The callback check of a browser login, for JS: JSON `{code, verifier, redirectUri}` (secret: for a token
 /// request the page sends itself).
 #[wasm_bindgen(js_name = authorizationComplete)]
 pub fn authorization_complete(

@@ -1,0 +1,740 @@
+// The tests shared by `node.rs` (Node.js) and `browser.rs` (headless Chromium): the
+// vectors every target runs, then the bindings themselves — JS errors, the handoff,
+// the device page, and core's machines driven through the step protocol with a
+// virtual clock.
+
+use cliauth_wasm::*;
+use serde_json::{Value, json};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::{console_log, wasm_bindgen_test};
+
+// ── vectors ────────────────────────────────────────────────────────────────
+
+/// Every file in `tests/vectors/`, as core's native test lists them.
+const VECTOR_FILES: [&str; 13] = [
+    "pkce",
+    "keys",
+    "jwt",
+    "authorize",
+    "loopback",
+    "token_responses",
+    "http_errors",
+    "retry",
+    "device",
+    "user_codes",
+    "handoff",
+    "credentials",
+    "discovery",
+];
+
+macro_rules! vector_tests {
+    ($($name:ident),* $(,)?) => {$(
+        #[wasm_bindgen_test]
+        fn $name() {
+            let outcome = runner::run(stringify!($name));
+            assert!(
+                outcome.failures.is_empty(),
+                "{} of {} {} vectors failed:\n{}",
+                outcome.failures.len(),
+                outcome.cases,
+                stringify!($name),
+                outcome.failures.join("\n")
+            );
+        }
+    )*};
+}
+
+vector_tests!(
+    pkce,
+    keys,
+    jwt,
+    authorize,
+    loopback,
+    token_responses,
+    http_errors,
+    retry,
+    device,
+    user_codes,
+    handoff,
+    credentials,
+    discovery,
+);
+
+#[wasm_bindgen_test]
+fn every_vector_file_is_run() {
+    let embedded: Vec<&str> = runner::FILES.iter().map(|(n, _)| *n).collect();
+    assert_eq!(embedded, VECTOR_FILES);
+    let cases: usize = VECTOR_FILES.iter().map(|f| runner::run(f).cases).sum();
+    console_log!("vector cases: {cases} in {} files", VECTOR_FILES.len());
+    assert!(cases >= 249, "only {cases} vector cases ran");
+}
+
+// ── helpers ────────────────────────────────────────────────────────────────
+
+const STATE: &str = "abcdefghijklmnopqrstuvwxyz012345";
+const T: u64 = 1_800_000_000_000;
+const T0: f64 = T as f64;
+const JSON: &str = "content-type: application/json";
+
+fn prop(v: &JsValue, name: &str) -> JsValue {
+    js_sys::Reflect::get(v, &name.into()).unwrap()
+}
+
+fn code(e: JsValue) -> String {
+    prop(&e, "code").as_string().unwrap()
+}
+
+fn parse(s: String) -> Value {
+    serde_json::from_str(&s).unwrap()
+}
+
+fn step(m: &mut Machine, now: f64) -> Value {
+    parse(m.poll(Some(now)).unwrap())
+}
+
+fn body(b: &Value) -> Vec<u8> {
+    b.to_string().into_bytes()
+}
+
+// ── errors ─────────────────────────────────────────────────────────────────
+
+#[wasm_bindgen_test]
+fn errors_are_typed_js_errors() {
+    let e = handoff_read(&format!(
+        "https://app.example/cli-auth?port=80&state={STATE}"
+    ))
+    .unwrap_err();
+    assert!(e.is_instance_of::<js_sys::Error>());
+    assert_eq!(prop(&e, "name").as_string().unwrap(), "CliauthError");
+    assert_eq!(
+        prop(&e, "message").as_string().unwrap(),
+        "Invalid port: must be between 1024 and 65535"
+    );
+    assert_eq!(prop(&e, "kind").as_string().unwrap(), "usage");
+    assert_eq!(prop(&e, "exitCode").as_f64(), Some(1.0));
+    assert_eq!(prop(&e, "hint").as_string().unwrap(), "See `cli --help`.");
+    assert_eq!(code(e), "invalid_argument");
+
+    // Hints speak the configured app's language.
+    configure(r#"{"cli": "acme", "product": "Acme"}"#).unwrap();
+    let e = network_error("connection refused");
+    assert_eq!(
+        prop(&e, "message").as_string().unwrap(),
+        "Network error: connection refused"
+    );
+    assert_eq!(prop(&e, "exitCode").as_f64(), Some(3.0));
+    let e = api_error_js(401, "", Vec::new(), None);
+    assert!(
+        prop(&e, "hint")
+            .as_string()
+            .unwrap()
+            .contains("Run `acme auth login`")
+    );
+    configure(r#"{"cli": "cli", "product": "service"}"#).unwrap();
+    assert_eq!(
+        code(configure("{not json").unwrap_err()),
+        "invalid_argument"
+    );
+
+    // Rate limits carry the wait; a cancellation has no hint.
+    let e = api_error_js(429, "Retry-After: 12", Vec::new(), Some(T0));
+    assert_eq!(
+        (code(e.clone()), prop(&e, "retryAfterMs").as_f64()),
+        ("rate_limited".to_string(), Some(12_000.0))
+    );
+    assert_eq!(prop(&e, "exitCode").as_f64(), Some(4.0));
+    assert!(api_error_js(204, "", Vec::new(), None).is_undefined());
+    assert!(prop(&cancelled_error(), "hint").is_null());
+}
+
+// ── the cli-auth page ──────────────────────────────────────────────────────
+
+#[wasm_bindgen_test]
+fn handoff_reads_and_delivers_only_to_loopback() {
+    let r = parse(
+        handoff_read(&format!(
+            "https://app.example/cli-auth?port=49152&state={STATE}&host=evil.example&callback=https%3A%2F%2Fevil.example"
+        ))
+        .unwrap(),
+    );
+    assert_eq!(
+        r,
+        json!({"port": 49152, "state": STATE, "mode": "redirect", "callbackUrl": "http://127.0.0.1:49152/callback"})
+    );
+    let deliver = |mode: Option<&str>, code: Option<&str>, key: Option<&str>| {
+        handoff_delivery(
+            "49152",
+            STATE,
+            None,
+            None,
+            code.map(str::to_string),
+            key.map(str::to_string),
+            mode.map(str::to_string),
+        )
+    };
+    let d = parse(deliver(None, Some("otc_1&x=y"), None).unwrap());
+    assert_eq!(
+        d,
+        json!({"mode": "redirect", "url": format!("http://127.0.0.1:49152/callback?code=otc_1%26x%3Dy&state={STATE}")})
+    );
+    let d = parse(deliver(Some("post"), None, Some("acme_dev_key")).unwrap());
+    assert_eq!(d["request"]["method"], "POST");
+    assert_eq!(d["request"]["url"], "http://127.0.0.1:49152/callback");
+    assert_eq!(
+        serde_json::from_str::<Value>(d["request"]["body"].as_str().unwrap()).unwrap(),
+        json!({"api_key": "acme_dev_key", "state": STATE})
+    );
+
+    configure(r#"{"keyFormats": [{"id": "acme-dev", "product": "Acme", "label": "developer key", "prefix": "acme_dev_", "charset": "base62", "minLen": 24, "maxLen": 64}]}"#).unwrap();
+    let d = parse(deliver(Some("manual"), None, Some("acme_dev_0123456789abcdefWXYZ")).unwrap());
+    assert_eq!(
+        d,
+        json!({"mode": "manual", "masked": "acme_dev_…WXYZ", "pasteText": "acme_dev_0123456789abcdefWXYZ"})
+    );
+    configure(r#"{"keyFormats": []}"#).unwrap();
+
+    // A request object the page modified is checked again.
+    for port in [
+        "80",
+        "1023",
+        "65536",
+        "4000.5",
+        "1e4",
+        "NaN",
+        "-1",
+        " 4000",
+        "4000@evil.example",
+        "evil.example",
+        "",
+    ] {
+        let e =
+            handoff_delivery(port, STATE, None, None, Some("c".into()), None, None).unwrap_err();
+        assert_eq!(code(e), "invalid_argument", "port {port:?}");
+    }
+    for state in [
+        "short",
+        "abcdefghijklmnop/evil",
+        "abcdefghijklmnop&port=1",
+        "",
+    ] {
+        let e =
+            handoff_delivery("4000", state, None, None, Some("c".into()), None, None).unwrap_err();
+        assert_eq!(code(e), "invalid_argument", "state {state:?}");
+    }
+    assert!(deliver(Some("javascript"), Some("c"), None).is_err());
+    assert!(deliver(None, None, None).is_err());
+    assert!(deliver(None, Some("c"), Some("k")).is_err());
+    assert!(deliver(None, Some(""), None).is_err());
+}
+
+#[wasm_bindgen_test]
+fn handoff_post_outcomes() {
+    let ok = handoff_post_outcome(200, JSON, body(&json!({"ok": true, "code": "ok"})));
+    assert_eq!(parse(ok.unwrap()), json!({"ok": true, "code": "ok"}));
+    let forged = handoff_post_outcome(
+        400,
+        JSON,
+        body(&json!({"ok": false, "code": "state_mismatch"})),
+    );
+    assert_eq!(code(forged.unwrap_err()), "state_mismatch");
+    let done = handoff_post_outcome(
+        409,
+        JSON,
+        body(&json!({"ok": false, "code": "already_completed"})),
+    );
+    assert_eq!(code(done.unwrap_err()), "rejected");
+}
+
+// ── the device-verification page ───────────────────────────────────────────
+
+#[wasm_bindgen_test]
+fn user_codes_as_typed() {
+    assert_eq!(
+        parse(user_code_input_json("wdjb m")),
+        json!({"display": "WDJB-M", "complete": false, "problem": "the code has 8 characters; 5 entered"})
+    );
+    assert_eq!(
+        parse(user_code_input_json("wdjb-mjht")),
+        json!({"display": "WDJB-MJHT", "complete": true})
+    );
+    assert_eq!(normalize_user_code_js(" wdjb mjht ").unwrap(), "WDJB-MJHT");
+    assert_eq!(
+        code(normalize_user_code_js("wdjb-mjh1").unwrap_err()),
+        "invalid_argument"
+    );
+    let r = parse(device_approval_request_js("/api/device/approve", "wdjbmjht", false).unwrap());
+    assert_eq!(r["url"], "/api/device/approve");
+    assert_eq!(
+        serde_json::from_str::<Value>(r["body"].as_str().unwrap()).unwrap(),
+        json!({"user_code": "WDJB-MJHT", "action": "deny"})
+    );
+}
+
+// ── PKCE, state, keys, JWT ─────────────────────────────────────────────────
+
+#[wasm_bindgen_test]
+fn pkce_state_keys_jwt() {
+    // RFC 7636 Appendix B.
+    let rfc = [
+        116, 24, 223, 180, 151, 153, 224, 37, 79, 250, 96, 125, 216, 173, 187, 186, 22, 212, 37,
+        77, 105, 214, 191, 240, 91, 88, 5, 88, 83, 132, 141, 121,
+    ];
+    assert_eq!(
+        parse(pkce_from_entropy(&rfc).unwrap()),
+        json!({"verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", "challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "method": "S256"})
+    );
+    let fresh = parse(pkce_create().unwrap());
+    let verifier = fresh["verifier"].as_str().unwrap();
+    assert_eq!(verifier.len(), 43);
+    assert_ne!(fresh, parse(pkce_create().unwrap()));
+    assert_eq!(
+        pkce_challenge(verifier.into(), None).unwrap(),
+        fresh["challenge"].as_str().unwrap()
+    );
+    assert_eq!(
+        code(pkce_challenge("short".into(), None).unwrap_err()),
+        "invalid_argument"
+    );
+    assert_eq!(pkce_negotiate("null", false).unwrap(), "S256");
+
+    let state = state_create().unwrap();
+    assert_eq!(state.len(), 43);
+    state_check(&state).unwrap();
+    assert!(state_matches(state.clone(), &state).unwrap());
+    assert!(!state_matches(state.clone(), STATE).unwrap());
+    assert!(state_check("<script>alert(1)</script>").is_err());
+
+    let keys = KeyRegistry::new(r#"[{"id": "acme", "product": "Acme", "label": "API key", "prefix": "acme_", "charset": "base62", "minLen": 20, "maxLen": 64}]"#).unwrap();
+    assert_eq!(
+        parse(keys.validate(" acme_0123456789abcdefghij\n").unwrap()),
+        json!({"ok": true, "formatId": "acme", "masked": "acme_…ghij"})
+    );
+    let e = keys
+        .validate("Bearer acme_0123456789abcdefghij")
+        .unwrap_err();
+    assert_eq!(prop(&e, "problem").as_string().unwrap(), "bearer_prefix");
+    assert_eq!(code(e), "invalid_key");
+    let d = parse(keys.diagnose("ghp_0123456789abcdefghijklmnopqrstuvwxyz"));
+    assert_eq!(
+        (d["ok"].clone(), d["problem"].clone()),
+        (json!(false), json!("foreign_key"))
+    );
+    assert_eq!(keys.mask("acme_0123456789abcdefghij"), "acme_…ghij");
+
+    // {"alg":"none"}.{"sub":"u","email":"e@x","exp":1700000000}.
+    let jwt = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1IiwiZW1haWwiOiJlQHgiLCJleHAiOjE3MDAwMDAwMDB9.";
+    assert_eq!(
+        parse(jwt_decode(jwt).unwrap()),
+        json!({"header": {"alg": "none"}, "claims": {"sub": "u", "aud": [], "exp": 1_700_000_000u64}, "extra": {"email": "e@x"}})
+    );
+    assert_eq!(code(jwt_decode("a.b").unwrap_err()), "invalid_jwt");
+}
+
+// ── machines ───────────────────────────────────────────────────────────────
+
+fn token_body(access: &str, refresh: &str) -> Vec<u8> {
+    body(
+        &json!({"access_token": access, "token_type": "Bearer", "expires_in": 3600, "refresh_token": refresh}),
+    )
+}
+
+const TOKEN_CONFIG: &str =
+    r#"{"tokenEndpoint": "https://as.example/token", "clientId": "acme-cli"}"#;
+
+/// A device login stored in a fresh document, then read back as a valid token.
+fn device_login_document() -> String {
+    let config = json!({
+        "deviceAuthorizationEndpoint": "https://as.example/device",
+        "tokenEndpoint": "https://as.example/token",
+        "clientId": "acme-cli",
+        "scopes": ["read", "write"],
+        "issuer": "https://as.example",
+    });
+    let mut m = Machine::device_login(&config.to_string(), Some(7.0)).unwrap();
+    let s = step(&mut m, T0);
+    assert_eq!(s["type"], "send");
+    assert_eq!(s["request"]["url"], "https://as.example/device");
+    assert_eq!(s["request"]["body"], "client_id=acme-cli&scope=read+write");
+    m.handle_response(
+        Some(T0),
+        200,
+        JSON,
+        body(&json!({"device_code": "dc", "user_code": "WDJB-MJHT", "verification_uri": "https://as.example/device", "expires_in": 600})),
+    );
+    assert_eq!(
+        step(&mut m, T0),
+        json!({"type": "prompt", "userCode": "WDJB-MJHT", "verificationUri": "https://as.example/device", "expiresAt": T + 600_000, "intervalMs": 5000})
+    );
+    assert_eq!(step(&mut m, T0), json!({"type": "wait", "until": T + 5000}));
+    let s = step(&mut m, T0 + 5000.0);
+    assert!(
+        s["request"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("device_code=dc")
+    );
+    m.handle_response(
+        Some(T0 + 5000.0),
+        400,
+        JSON,
+        body(&json!({"error": "slow_down"})),
+    );
+    assert_eq!(
+        step(&mut m, T0 + 5000.0),
+        json!({"type": "wait", "until": T + 15_000})
+    );
+    assert_eq!(step(&mut m, T0 + 15_000.0)["type"], "send");
+    m.handle_response(Some(T0 + 15_000.0), 200, JSON, token_body("at-1", "rt-1"));
+    assert_eq!(
+        parse(m.stats()),
+        json!({"polls": 2, "pending": 0, "slowDowns": 1, "failures": 0})
+    );
+    assert_eq!(step(&mut m, T0 + 15_000.0), json!({"type": "read_storage"}));
+    m.handle_stored(Some(T0 + 15_000.0), None);
+    let s = step(&mut m, T0 + 15_000.0);
+    assert_eq!(s["type"], "persist");
+    let document = s["document"].as_str().unwrap().to_string();
+    let doc: Value = serde_json::from_str(&document).unwrap();
+    assert_eq!(doc["active_profile"], "default");
+    assert_eq!(doc["profiles"]["default"]["method"], "device");
+    assert_eq!(doc["profiles"]["default"]["issuer"], "https://as.example");
+    assert_eq!(
+        doc["profiles"]["default"]["credential"]["refresh_token"],
+        "rt-1"
+    );
+    m.handle_persisted();
+    let done = step(&mut m, T0 + 15_000.0);
+    assert_eq!(
+        done,
+        json!({"type": "done", "value": {"kind": "oauth", "accessToken": "at-1", "tokenType": "Bearer", "expiresAt": T + 15_000 + 3_600_000, "refreshable": true, "obtainedAt": T + 15_000}})
+    );
+    assert_eq!(step(&mut m, T0 + 15_000.0), json!({"type": "finished"}));
+    document
+}
+
+#[wasm_bindgen_test]
+fn device_login_then_refresh_with_rotation() {
+    let document = device_login_document();
+    let later = T0 + 15_000.0;
+
+    // Still valid: no request, the stored token is returned.
+    let mut m = Machine::access_token(TOKEN_CONFIG, Some(1.0)).unwrap();
+    assert_eq!(step(&mut m, later), json!({"type": "read_storage"}));
+    m.handle_stored(Some(later), Some(document.clone()));
+    let done = step(&mut m, later);
+    assert_eq!(
+        (
+            done["value"]["accessToken"].clone(),
+            done["value"]["refreshed"].clone()
+        ),
+        (json!("at-1"), json!(false))
+    );
+
+    // Within the refresh margin: refresh, persist the rotated token, then hand it out.
+    let due = later + 3_600_000.0 - 60_000.0;
+    let mut m = Machine::access_token(TOKEN_CONFIG, Some(1.0)).unwrap();
+    assert_eq!(step(&mut m, due)["type"], "read_storage");
+    m.handle_stored(Some(due), Some(document.clone()));
+    let s = step(&mut m, due);
+    assert_eq!(s["request"]["url"], "https://as.example/token");
+    assert_eq!(
+        s["request"]["body"],
+        "grant_type=refresh_token&refresh_token=rt-1&client_id=acme-cli"
+    );
+    m.handle_response(Some(due), 200, JSON, token_body("at-2", "rt-2"));
+    let s = step(&mut m, due);
+    assert_eq!(s["type"], "persist");
+    let rotated: Value = serde_json::from_str(s["document"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        rotated["profiles"]["default"]["credential"]["refresh_token"],
+        "rt-2"
+    );
+    assert_eq!(rotated["profiles"]["default"]["method"], "device");
+    // Nothing is handed out before the write is acknowledged.
+    m.handle_persisted();
+    let done = step(&mut m, due);
+    assert_eq!(
+        (
+            done["value"]["accessToken"].clone(),
+            done["value"]["refreshed"].clone()
+        ),
+        (json!("at-2"), json!(true))
+    );
+
+    // invalid_grant: storage is re-read; the same refused token means the session ended.
+    let mut m = Machine::access_token(TOKEN_CONFIG, Some(1.0)).unwrap();
+    step(&mut m, due);
+    m.handle_stored(Some(due), Some(document.clone()));
+    step(&mut m, due);
+    m.handle_response(
+        Some(due),
+        400,
+        JSON,
+        body(&json!({"error": "invalid_grant"})),
+    );
+    assert_eq!(step(&mut m, due), json!({"type": "read_storage"}));
+    m.handle_stored(Some(due), Some(document.clone()));
+    assert_eq!(code(m.poll(Some(due)).unwrap_err()), "session_expired");
+
+    // Another server's profile is never used.
+    let mut m = Machine::access_token(
+        r#"{"tokenEndpoint": "https://other.example/token", "clientId": "c", "issuer": "https://other.example"}"#,
+        None,
+    )
+    .unwrap();
+    step(&mut m, later);
+    m.handle_stored(Some(later), Some(document));
+    assert_eq!(
+        code(m.poll(Some(later)).unwrap_err()),
+        "profile_server_mismatch"
+    );
+
+    // Nothing stored.
+    let mut m = Machine::access_token(TOKEN_CONFIG, None).unwrap();
+    step(&mut m, later);
+    m.handle_stored(Some(later), None);
+    assert_eq!(code(m.poll(Some(later)).unwrap_err()), "not_authenticated");
+}
+
+#[wasm_bindgen_test]
+fn api_key_profiles_and_status() {
+    configure(r#"{"cli": "acme", "product": "Acme", "keyFormats": [{"id": "acme", "product": "Acme", "label": "API key", "prefix": "acme_", "charset": "base62", "minLen": 20, "maxLen": 64}]}"#).unwrap();
+    let e = credentials_add_api_key(None, "ci", "Bearer acme_0123456789abcdefghij", Some(T0))
+        .unwrap_err();
+    assert_eq!(prop(&e, "problem").as_string().unwrap(), "bearer_prefix");
+    let doc = credentials_add_api_key(None, "ci", "acme_0123456789abcdefghij", Some(T0)).unwrap();
+    let mut m = Machine::access_token(TOKEN_CONFIG, None).unwrap();
+    step(&mut m, T0);
+    m.handle_stored(Some(T0), Some(doc.clone()));
+    assert_eq!(
+        step(&mut m, T0),
+        json!({"type": "done", "value": {"kind": "api_key", "accessToken": "acme_0123456789abcdefghij"}})
+    );
+    let status = parse(credentials_status(Some(doc.clone()), None, Some(T0)).unwrap());
+    assert_eq!(status["masked_key"], "acme_…ghij");
+    assert_eq!(status["source"], "profile:ci");
+    assert!(
+        credentials_status_text(Some(doc.clone()), None, Some(T0))
+            .unwrap()
+            .starts_with("✓ Logged in to Acme")
+    );
+    assert_eq!(
+        parse(credentials_profiles(Some(doc.clone())).unwrap()),
+        json!({"activeProfile": "ci", "profiles": {"ci": {"method": "api_key", "credentialType": "api_key"}}})
+    );
+    let empty = credentials_remove(Some(doc.clone()), None).unwrap();
+    assert_eq!(
+        parse(credentials_profiles(Some(empty)).unwrap()),
+        json!({"profiles": {}})
+    );
+    assert_eq!(
+        code(credentials_switch(Some(doc), "nope").unwrap_err()),
+        "profile_not_found"
+    );
+    assert_eq!(
+        code(credentials_profiles(Some("{\"version\": 99}".into())).unwrap_err()),
+        "unsupported_version"
+    );
+    configure(r#"{"cli": "cli", "product": "service", "keyFormats": []}"#).unwrap();
+}
+
+#[wasm_bindgen_test]
+fn browser_login_code_and_pkce() {
+    let config = json!({
+        "authorizationEndpoint": "https://as.example/authorize",
+        "tokenEndpoint": "https://as.example/token",
+        "clientId": "web",
+        "scopes": ["openid"],
+        "params": [["prompt", "consent"], ["state", "ignored"]],
+        "issuer": "https://as.example",
+    })
+    .to_string();
+    let start = parse(
+        authorization_start(
+            &config,
+            "https://app.example/callback".into(),
+            Some(vec![7; 64]),
+            Some(T0),
+        )
+        .unwrap(),
+    );
+    let state = start["state"].as_str().unwrap();
+    let url = start["url"].as_str().unwrap();
+    assert!(url.starts_with("https://as.example/authorize?response_type=code&client_id=web&redirect_uri=https%3A%2F%2Fapp.example%2Fcallback&scope=openid&state="));
+    assert!(url.ends_with("&code_challenge_method=S256&prompt=consent"));
+    let pending = start["pending"].as_str().unwrap();
+
+    // A forged callback, another issuer, an expired login: refused before any request.
+    let forged = Machine::browser_login(&config, pending, "code=abc&state=forged", Some(T0), None);
+    assert_eq!(code(forged.err().unwrap()), "state_mismatch");
+    let mixed = Machine::browser_login(
+        &config,
+        pending,
+        &format!("code=abc&state={state}&iss=https%3A%2F%2Fevil.example"),
+        Some(T0),
+        None,
+    );
+    assert_eq!(code(mixed.err().unwrap()), "issuer_mismatch");
+    let late = Machine::browser_login(
+        &config,
+        pending,
+        &format!("code=abc&state={state}"),
+        Some(T0 + 301_000.0),
+        None,
+    );
+    assert_eq!(code(late.err().unwrap()), "authorization_expired");
+    let denied = Machine::browser_login(
+        &config,
+        pending,
+        &format!("error=access_denied&state={state}"),
+        Some(T0),
+        None,
+    );
+    assert_eq!(code(denied.err().unwrap()), "access_denied");
+    assert_eq!(
+        code(
+            Machine::browser_login(&config, "{}", "code=abc", Some(T0), None)
+                .err()
+                .unwrap()
+        ),
+        "invalid_argument"
+    );
+
+    let query = format!("code=abc&state={state}&iss=https%3A%2F%2Fas.example");
+    let grant = parse(authorization_complete(&config, pending, &query, Some(T0)).unwrap());
+    let mut m =
+        Machine::browser_login(&config, pending, &query, Some(T0 + 1000.0), Some(3.0)).unwrap();
+    let s = step(&mut m, T0 + 1000.0);
+    assert_eq!(
+        s["request"]["body"],
+        format!(
+            "grant_type=authorization_code&code=abc&redirect_uri=https%3A%2F%2Fapp.example%2Fcallback&client_id=web&code_verifier={}",
+            grant["verifier"].as_str().unwrap()
+        )
+    );
+    // The token request is not replayed after an unknown outcome…
+    m.handle_transport_error(Some(T0 + 1000.0), false, "connection reset");
+    assert_eq!(
+        code(m.poll(Some(T0 + 1000.0)).unwrap_err()),
+        "network_error"
+    );
+    // …but it is when it provably was not sent.
+    let mut m =
+        Machine::browser_login(&config, pending, &query, Some(T0 + 1000.0), Some(3.0)).unwrap();
+    step(&mut m, T0 + 1000.0);
+    m.handle_transport_error(Some(T0 + 1000.0), true, "connection refused");
+    let s = step(&mut m, T0 + 1000.0);
+    assert_eq!(s["type"], "wait");
+    let retry_at = s["until"].as_f64().unwrap();
+    assert_eq!(step(&mut m, retry_at)["type"], "send");
+    m.handle_response(Some(retry_at), 200, JSON, token_body("at-web", "rt-web"));
+    assert_eq!(step(&mut m, retry_at)["type"], "read_storage");
+    m.handle_stored(Some(retry_at), None);
+    let s = step(&mut m, retry_at);
+    let doc: Value = serde_json::from_str(s["document"].as_str().unwrap()).unwrap();
+    assert_eq!(doc["profiles"]["default"]["method"], "browser");
+    m.handle_persisted();
+    assert_eq!(step(&mut m, retry_at)["value"]["accessToken"], "at-web");
+
+    // An OAuth error from the token endpoint.
+    let mut m = Machine::browser_login(&config, pending, &query, Some(T0), None).unwrap();
+    step(&mut m, T0);
+    m.handle_response(
+        Some(T0),
+        400,
+        JSON,
+        body(&json!({"error": "invalid_grant", "error_description": "code used"})),
+    );
+    let e = m.poll(Some(T0)).unwrap_err();
+    assert_eq!(
+        (code(e.clone()), prop(&e, "message").as_string().unwrap()),
+        (
+            "authorization_failed".into(),
+            "Authorization failed: invalid_grant: code used".into()
+        )
+    );
+}
+
+#[wasm_bindgen_test]
+fn machines_report_misuse_and_cancellation() {
+    let mut m = Machine::device_flow(
+        200,
+        JSON,
+        body(&json!({"device_code": "dc", "user_code": "WDJB-MJHT", "verification_uri": "https://as.example/device", "expires_in": 600, "interval": 1})),
+        "https://as.example/token",
+        "cli",
+        Some(T0),
+        Some(0.0),
+    )
+    .unwrap();
+    assert_eq!(step(&mut m, T0)["type"], "prompt");
+    // A response nobody asked for ends the flow instead of corrupting it.
+    m.handle_response(Some(T0), 200, JSON, token_body("a", "r"));
+    assert_eq!(code(m.poll(Some(T0)).unwrap_err()), "misuse");
+
+    let mut m = Machine::device_flow(
+        200,
+        JSON,
+        body(&json!({"device_code": "dc", "user_code": "WDJB-MJHT", "verification_uri": "https://as.example/device", "expires_in": 600})),
+        "https://as.example/token",
+        "cli",
+        Some(T0),
+        Some(0.0),
+    )
+    .unwrap();
+    step(&mut m, T0);
+    m.cancel();
+    assert_eq!(code(m.poll(Some(T0)).unwrap_err()), "cancelled");
+    assert_eq!(step(&mut m, T0), json!({"type": "finished"}));
+
+    // An insecure verification URI is refused.
+    let bad = Machine::device_flow(
+        200,
+        JSON,
+        body(
+            &json!({"device_code": "dc", "user_code": "X", "verification_uri": "http://evil.example/device", "expires_in": 600}),
+        ),
+        "https://as.example/token",
+        "cli",
+        Some(T0),
+        None,
+    );
+    assert_eq!(code(bad.err().unwrap()), "protocol_error");
+
+    // The approval request: an error status throws, 2xx is done.
+    let mut m = Machine::device_approval("/api/approve", "WDJB-MJHT", true).unwrap();
+    assert_eq!(step(&mut m, T0)["request"]["url"], "/api/approve");
+    m.handle_response(
+        Some(T0),
+        404,
+        JSON,
+        body(&json!({"detail": "unknown code"})),
+    );
+    let e = m.poll(Some(T0)).unwrap_err();
+    assert_eq!(
+        (code(e.clone()), prop(&e, "exitCode").as_f64()),
+        ("not_found".into(), Some(5.0))
+    );
+}
+
+#[wasm_bindgen_test]
+fn token_responses_parse() {
+    assert_eq!(
+        parse(token_parse(200, JSON, token_body("a", "r"), Some(T0)).unwrap()),
+        json!({"tokens": {"accessToken": "a", "tokenType": "Bearer", "expiresInMs": 3_600_000u64, "refreshToken": "r"}})
+    );
+    assert_eq!(
+        parse(
+            token_parse(
+                400,
+                JSON,
+                body(&json!({"error": "authorization_pending"})),
+                Some(T0)
+            )
+            .unwrap()
+        ),
+        json!({"oauthError": {"error": "authorization_pending"}})
+    );
+    let e = token_parse(200, "content-type: text/html", b"<html>".to_vec(), Some(T0)).unwrap_err();
+    assert_eq!(code(e), "protocol_error");
+}
