@@ -111,6 +111,17 @@ pub struct LoginOutcome {
     pub verification: Verification,
 }
 
+/// The result of [`Authenticator::refresh_now`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RefreshOutcome {
+    /// The profile whose tokens were refreshed.
+    pub profile: String,
+    /// Whether the server rotated the refresh token (the new one is stored).
+    pub rotated: bool,
+    /// When the new access token expires, RFC 3339.
+    pub expires_at: Option<String>,
+}
+
 /// What happened at the server during logout.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -1340,6 +1351,45 @@ impl Authenticator {
         Ok(match self.bearer().await? {
             Bearer::Key(k) => AccessToken::new(k.expose_secret()),
             Bearer::OAuth { token, .. } => token,
+        })
+    }
+
+    /// Refreshes the current OAuth profile now, even if its access token is still
+    /// valid (after the API refused it, or to pick up new scopes), with the same
+    /// cross-process protocol as [`access_token`](Self::access_token): the rotated
+    /// refresh token is stored before this returns. Credentials from a flag, the
+    /// environment or an API-key profile cannot be refreshed
+    /// ([`Error::InvalidArgument`]).
+    pub async fn refresh_now(&self) -> Result<RefreshOutcome, Error> {
+        let doc = self.read_document()?;
+        let resolved = resolve(ResolveInput {
+            flag: None,
+            env: None,
+            profile: self.profile.as_deref(),
+            document: doc.as_ref(),
+        })?;
+        let (name, before) = match resolved {
+            Some(Resolved::Profile { name, profile }) => match &profile.credential {
+                Credential::OAuth(t) => (name.to_string(), t.refresh_token.as_ref().map(|r| r.clone_secret())),
+                Credential::ApiKey(_) => {
+                    return Err(Error::InvalidArgument {
+                        name: "refresh".into(),
+                        reason: format!("profile `{name}` holds an API key, which does not expire"),
+                    });
+                }
+            },
+            _ => return Err(Error::NotAuthenticated),
+        };
+        self.refresh(&name, true).await?;
+        let after = self.read_document()?;
+        let tokens = after.as_ref().and_then(|d| d.profile(&name)).and_then(|p| match &p.credential {
+            Credential::OAuth(t) => Some(t),
+            Credential::ApiKey(_) => None,
+        });
+        Ok(RefreshOutcome {
+            rotated: tokens.is_some_and(|t| t.refresh_token != before),
+            expires_at: tokens.and_then(|t| t.expires_at).map(Timestamp::to_rfc3339),
+            profile: name,
         })
     }
 

@@ -18,7 +18,7 @@ pub mod ui;
 
 pub use auth::{
     Authenticator, AuthenticatorBuilder, Endpoints, Fallback, LoginOutcome, LogoutOutcome,
-    ProfileInfo, Revocation, Verification,
+    ProfileInfo, RefreshOutcome, Revocation, Verification,
 };
 pub use cliauth_core as core;
 pub use cliauth_core::credentials::{LoginMethod, StatusReport};
