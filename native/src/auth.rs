@@ -953,6 +953,7 @@ impl Authenticator {
         let wait = self.open_and_wait(&url, server.wait(handler, timeout));
         let paste = self.paste_loop();
         let delivered = tokio::select! {
+            biased;
             r = wait => Delivered::Callback(r?),
             k = paste => Delivered::Pasted(k?),
         };
@@ -1150,12 +1151,14 @@ impl Authenticator {
         })
     }
 
-    /// Opens `url` (printing it first), and waits for `wait` while the browser starts.
-    async fn open_and_wait<T>(
-        &self,
+    /// Prints `url` and starts opening it now; the returned future waits for `wait`
+    /// while the browser starts (so the URL is always shown before anything else the
+    /// caller prints).
+    fn open_and_wait<'a, T: 'a>(
+        &'a self,
         url: &str,
-        wait: impl Future<Output = Result<T, Error>>,
-    ) -> Result<T, Error> {
+        wait: impl Future<Output = Result<T, Error>> + 'a,
+    ) -> impl Future<Output = Result<T, Error>> + 'a {
         let ui = Arc::clone(&self.ui);
         ui.notice(&Notice::OpeningBrowser {
             product: &self.inner.app.product,
@@ -1182,11 +1185,13 @@ impl Authenticator {
                 });
             }
         });
-        ui.start_waiting("Waiting for the browser…");
-        let result = wait.await;
-        ui.stop_waiting();
-        notifier.abort();
-        result
+        async move {
+            ui.start_waiting("Waiting for the browser…");
+            let result = wait.await;
+            ui.stop_waiting();
+            notifier.abort();
+            result
+        }
     }
 
     /// Runs `fut`, ending with [`Error::Cancelled`] on Ctrl-C when enabled.
@@ -1370,7 +1375,10 @@ impl Authenticator {
         })?;
         let (name, before) = match resolved {
             Some(Resolved::Profile { name, profile }) => match &profile.credential {
-                Credential::OAuth(t) => (name.to_string(), t.refresh_token.as_ref().map(|r| r.clone_secret())),
+                Credential::OAuth(t) => (
+                    name.to_string(),
+                    t.refresh_token.as_ref().map(|r| r.clone_secret()),
+                ),
                 Credential::ApiKey(_) => {
                     return Err(Error::InvalidArgument {
                         name: "refresh".into(),
@@ -1382,10 +1390,14 @@ impl Authenticator {
         };
         self.refresh(&name, true).await?;
         let after = self.read_document()?;
-        let tokens = after.as_ref().and_then(|d| d.profile(&name)).and_then(|p| match &p.credential {
-            Credential::OAuth(t) => Some(t),
-            Credential::ApiKey(_) => None,
-        });
+        let tokens =
+            after
+                .as_ref()
+                .and_then(|d| d.profile(&name))
+                .and_then(|p| match &p.credential {
+                    Credential::OAuth(t) => Some(t),
+                    Credential::ApiKey(_) => None,
+                });
         Ok(RefreshOutcome {
             rotated: tokens.is_some_and(|t| t.refresh_token != before),
             expires_at: tokens.and_then(|t| t.expires_at).map(Timestamp::to_rfc3339),

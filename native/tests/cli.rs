@@ -1,0 +1,509 @@
+//! The `auth` command group end to end: the `acme` example (built on the public API
+//! with the `clap` feature) run as a real process.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use cliauth::core::credentials::{Credential, LoginMethod};
+use cliauth::store::{CredentialStore, FileStore};
+use common::{OidcServer, TestBrowser, TinyServer, closed_port, json};
+
+const KEY: &str = "acme_live0123456789abcdefghijkl";
+const KEY2: &str = "acme_work0123456789abcdefghijkl";
+
+/// `acme` with a clean environment: HOME in a temp dir, no BROWSER, no SSH, no
+/// display, plus `vars`.
+fn acme(home: &Path, vars: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(common::example("acme"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .stdin(Stdio::null());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn run(home: &Path, vars: &[(&str, &str)], args: &[&str]) -> Output {
+    acme(home, vars).args(args).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stdout_json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("not JSON: {}", stdout(o)))
+}
+
+fn store(home: &Path) -> FileStore {
+    FileStore::new(home.join(".acme"))
+}
+
+#[tokio::test]
+async fn status_without_credentials() {
+    let home = tempfile::tempdir().unwrap();
+    let o = run(home.path(), &[], &["auth", "status"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o).trim(),
+        "✗ Not authenticated\n  Run `acme auth login` to sign in, or set ACME_API_KEY. (See `acme auth login --help`.)"
+    );
+    assert_eq!(stdout(&o), "", "stdout stays clean");
+    let o = run(home.path(), &[], &["--json", "auth", "status"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stdout_json(&o)["authenticated"], false);
+    let o = run(home.path(), &[], &["auth", "token", "--json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stdout_json(&o)["error"]["code"], "not_authenticated");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_key_login_verify_status_whoami_logout() {
+    let api = TinyServer::start(|seen| {
+        if seen.header("authorization") == Some(&format!("Bearer {KEY}")) {
+            json(
+                200,
+                serde_json::json!({"id": 42, "email": "dev@acme.example"}),
+            )
+        } else {
+            json(401, serde_json::json!({"detail": "bad key"}))
+        }
+    })
+    .await;
+    let home = tempfile::tempdir().unwrap();
+    let env = [
+        ("ACME_API_BASE", api.url.as_str()),
+        ("ACME_VERIFY", "/whoami"),
+    ];
+
+    // A pasted mistake is explained before any network call.
+    let o = run(
+        home.path(),
+        &env,
+        &["auth", "login", "--api-key", &format!("Bearer {KEY}")],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o)
+            .starts_with("✗ That doesn't look like an Acme API key: it starts with `Bearer `"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains(KEY));
+    assert_eq!(api.count("/"), 0);
+
+    // A key the server refuses is not stored.
+    let o = run(
+        home.path(),
+        &env,
+        &["--json", "auth", "login", "--api-key", KEY2],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stdout_json(&o)["error"]["code"], "unauthorized");
+    assert!(store(home.path()).read().unwrap().is_none());
+
+    let o = run(home.path(), &env, &["auth", "login", "--api-key", KEY]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("✓ Logged in to Acme as dev@acme.example\n"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("Key:      acme_…"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains(KEY));
+
+    let o = run(home.path(), &env, &["--json", "auth", "status"]);
+    assert_eq!(o.status.code(), Some(0));
+    let status = stdout_json(&o);
+    assert_eq!(status["authenticated"], true);
+    assert_eq!(status["source"], "profile:default");
+    assert_eq!(status["method"], "api_key");
+    assert_eq!(status["subject"], "dev@acme.example");
+    assert!(status["masked_key"].as_str().unwrap().starts_with("acme_…"));
+    assert!(!stdout(&o).contains(KEY));
+
+    let o = run(home.path(), &env, &["whoami"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout_json(&o)["email"], "dev@acme.example");
+
+    // The environment variable wins over the profile.
+    let mut with_env = env.to_vec();
+    with_env.push(("ACME_API_KEY", KEY2));
+    let o = run(home.path(), &with_env, &["--json", "auth", "status"]);
+    assert_eq!(stdout_json(&o)["source"], "env:ACME_API_KEY");
+
+    let o = run(home.path(), &with_env, &["auth", "logout"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stderr(&o);
+    assert!(
+        text.starts_with("✓ Logged out of Acme (profile default)"),
+        "{text}"
+    );
+    assert!(text.contains("ACME_API_KEY is still set"), "{text}");
+    let o = run(home.path(), &env, &["auth", "status"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn a_network_error_keeps_the_key_unverified() {
+    let home = tempfile::tempdir().unwrap();
+    let base = format!("http://127.0.0.1:{}", closed_port());
+    let o = run(
+        home.path(),
+        &[("ACME_API_BASE", &base), ("ACME_VERIFY", "/whoami")],
+        &["auth", "login", "--api-key", KEY],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("! The key was saved but could not be checked (Network error"),
+        "{}",
+        stderr(&o)
+    );
+    let doc = store(home.path()).read().unwrap().unwrap();
+    let p = doc.profile("default").unwrap();
+    assert!(p.verified_at.is_none());
+}
+
+#[tokio::test]
+async fn with_token_reads_stdin_and_profiles_switch() {
+    let home = tempfile::tempdir().unwrap();
+    let mut child = acme(home.path(), &[])
+        .args(["auth", "login", "--with-token"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{KEY}\n").as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let o = run(
+        home.path(),
+        &[],
+        &["--profile", "work", "auth", "login", "--api-key", KEY2],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stderr(&o).contains("not active; use `acme auth switch work`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(home.path(), &[], &["auth", "token"]);
+    assert_eq!(stdout(&o).trim(), KEY);
+    let o = run(home.path(), &[], &["--profile", "work", "auth", "token"]);
+    assert_eq!(stdout(&o).trim(), KEY2);
+    let o = run(home.path(), &[], &["--json", "auth", "status"]);
+    assert_eq!(
+        stdout_json(&o)["other_profiles"],
+        serde_json::json!(["work"])
+    );
+
+    let o = run(home.path(), &[], &["auth", "switch", "work"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stderr(&o).trim(), "✓ Switched to profile work");
+    let o = run(home.path(), &[], &["auth", "token"]);
+    assert_eq!(stdout(&o).trim(), KEY2);
+    let o = run(home.path(), &[], &["auth", "switch", "nope"]);
+    assert_eq!(o.status.code(), Some(5));
+    assert!(stderr(&o).starts_with("✗ No profile named `nope`"));
+    let o = run(home.path(), &[], &["--profile", "../x", "auth", "status"]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verbose_logs_requests_without_secrets_and_no_color() {
+    let api = TinyServer::start(|_| json(200, serde_json::json!({"login": "octo"}))).await;
+    let home = tempfile::tempdir().unwrap();
+    let env = [
+        ("ACME_API_BASE", api.url.as_str()),
+        ("ACME_VERIFY", "/whoami?key=hush"),
+    ];
+    let o = run(
+        home.path(),
+        &env,
+        &["-v", "auth", "login", "--api-key", KEY],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stderr(&o);
+    assert!(
+        text.contains(&format!("GET {}/whoami?key=%5Bredacted%5D → 200", api.url)),
+        "{text}"
+    );
+    assert!(!text.contains(KEY) && !text.contains("hush"), "{text}");
+    assert!(
+        !text.contains('\x1b'),
+        "no colour when stderr is not a terminal"
+    );
+    let o = run(
+        home.path(),
+        &[("NO_COLOR", "1")],
+        &["--no-color", "auth", "status"],
+    );
+    assert!(!stderr(&o).contains('\x1b'));
+}
+
+/// Writes an executable `BROWSER` script.
+fn browser_script(dir: &Path, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("browser.sh");
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+fn oidc_env(server: &OidcServer) -> Vec<(&'static str, String)> {
+    vec![
+        ("ACME_ISSUER", server.issuer.clone()),
+        ("ACME_CLIENT_ID", server.client_id.clone()),
+        ("ACME_SCOPES", "openid email".into()),
+    ]
+}
+
+#[tokio::test]
+async fn login_opens_the_browser_named_in_browser_env() {
+    let Some(server) = OidcServer::start() else {
+        return;
+    };
+    if Command::new("curl").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: curl is needed for the BROWSER script");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let log = home.path().join("opened.txt");
+    // The "browser": records the URL and follows it with a cookie jar, like a user
+    // clicking through the (auto-approving) consent.
+    let script = browser_script(
+        home.path(),
+        &format!(
+            "echo \"$1\" >> {log}\ncurl -s -L -c {jar} -b {jar} -o /dev/null \"$1\" &",
+            log = log.display(),
+            jar = home.path().join("jar").display()
+        ),
+    );
+    let env = oidc_env(&server);
+    let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    vars.push(("BROWSER", script.to_str().unwrap()));
+    // No flag: a BROWSER override means a browser can be opened.
+    let o = run(home.path(), &vars, &["auth", "login"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stderr(&o);
+    assert!(
+        text.contains("Opening your browser to sign in to Acme"),
+        "{text}"
+    );
+    assert!(text.contains("✓ Logged in to Acme as user-42"), "{text}");
+    let opened = std::fs::read_to_string(&log).unwrap();
+    assert!(opened.starts_with(&format!("{}/auth?response_type=code", server.issuer)));
+    assert!(text.contains(opened.trim()), "the URL is printed too");
+    let doc = store(home.path()).read().unwrap().unwrap();
+    assert_eq!(doc.profile("default").unwrap().method, LoginMethod::Browser);
+}
+
+#[tokio::test]
+async fn over_ssh_login_falls_back_to_the_device_code_and_says_why() {
+    let Some(server) = OidcServer::start() else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let env = oidc_env(&server);
+    let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    vars.push(("SSH_CONNECTION", "10.0.0.2 50000 10.0.0.1 22"));
+    let mut child: Child = acme(home.path(), &vars)
+        .args(["auth", "login"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let complete = loop {
+        let line = lines.next().expect("no device code printed").unwrap();
+        seen.push(line.clone());
+        if let Some(url) = line
+            .trim()
+            .strip_prefix(&format!("{}/device?user_code=", server.issuer))
+        {
+            break format!("{}/device?user_code={url}", server.issuer);
+        }
+    };
+    assert!(
+        seen[0].starts_with("Using the device code because this is an SSH session"),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|l| l.contains(&format!("open {}/device on any device", server.issuer)))
+    );
+    let (status, page) = TestBrowser::default().visit(&complete).await;
+    assert_eq!(status, 200, "{page}");
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let o = child.wait().unwrap();
+    assert_eq!(o.code(), Some(0), "{rest:?}");
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("✓ Logged in to Acme as user-42")),
+        "{rest:?}"
+    );
+    let doc = store(home.path()).read().unwrap().unwrap();
+    assert_eq!(doc.profile("default").unwrap().method, LoginMethod::Device);
+}
+
+/// The loopback port from the printed authorization URL.
+fn printed_port(line: &str) -> Option<u16> {
+    let i = line.find("127.0.0.1%3A")? + "127.0.0.1%3A".len();
+    line[i..].split('%').next()?.parse().ok()
+}
+
+fn spawn_browser_login(
+    home: &Path,
+    extra: &[(&str, &str)],
+) -> (
+    Child,
+    u16,
+    std::io::Lines<BufReader<std::process::ChildStderr>>,
+) {
+    let script = browser_script(home, "exit 0");
+    let token = format!("http://127.0.0.1:{}/token", closed_port());
+    let mut vars = vec![
+        ("ACME_AUTHORIZE_ENDPOINT", "http://127.0.0.1:9/authorize"),
+        ("ACME_TOKEN_ENDPOINT", token.as_str()),
+        ("BROWSER", script.to_str().unwrap()),
+    ];
+    vars.extend_from_slice(extra);
+    let mut child = acme(home, &vars)
+        .args(["auth", "login", "--browser"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let port = loop {
+        let line = lines.next().expect("no URL printed").unwrap();
+        if let Some(port) = printed_port(&line) {
+            break port;
+        }
+    };
+    (child, port, lines)
+}
+
+#[test]
+fn ctrl_c_cancels_the_login_and_releases_the_port() {
+    let home = tempfile::tempdir().unwrap();
+    let (mut child, port, lines) = spawn_browser_login(home.path(), &[]);
+    assert!(
+        TcpListener::bind(("127.0.0.1", port)).is_err(),
+        "the loopback server listens"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert_eq!(status.code(), Some(130), "{rest:?}");
+    assert!(rest.iter().any(|l| l == "✗ Cancelled"), "{rest:?}");
+    assert!(
+        TcpListener::bind(("127.0.0.1", port)).is_ok(),
+        "the port is free again"
+    );
+}
+
+#[test]
+fn a_login_that_times_out_says_so_and_releases_the_port() {
+    let home = tempfile::tempdir().unwrap();
+    let (mut child, port, lines) =
+        spawn_browser_login(home.path(), &[("ACME_LOGIN_TIMEOUT_SECS", "1")]);
+    let status = child.wait().unwrap();
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert_eq!(status.code(), Some(2), "{rest:?}");
+    assert!(
+        rest.iter().any(|l| l == "✗ OAuth flow timed out"),
+        "{rest:?}"
+    );
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("No callback received within 1s")),
+        "{rest:?}"
+    );
+    assert!(TcpListener::bind(("127.0.0.1", port)).is_ok());
+}
+
+#[test]
+fn handoff_accepts_a_pasted_key_while_waiting_for_the_page() {
+    let home = tempfile::tempdir().unwrap();
+    let script = browser_script(home.path(), "exit 0");
+    let page = format!("http://127.0.0.1:{}/cli-auth", closed_port());
+    let mut child = acme(
+        home.path(),
+        &[
+            ("ACME_CLI_AUTH_PAGE", &page),
+            ("BROWSER", script.to_str().unwrap()),
+        ],
+    )
+    .args(["auth", "login"])
+    .stdin(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut port = None;
+    loop {
+        let line = lines.next().expect("no paste prompt").unwrap();
+        if line.contains(&format!("{page}?port=")) {
+            let p = line
+                .split("port=")
+                .nth(1)
+                .unwrap()
+                .split('&')
+                .next()
+                .unwrap();
+            port = p.parse::<u16>().ok();
+            assert!(line.contains("&code_challenge_method=S256"), "{line}");
+        }
+        if line.starts_with("Or paste your Acme key here") {
+            break;
+        }
+    }
+    let port = port.expect("the page URL names the loopback port");
+    // A wrong paste is explained; the wait goes on.
+    stdin
+        .write_all(b"ghp_0123456789abcdefghijklmnopqrstuvwxyz\n")
+        .unwrap();
+    let line = lines.next().unwrap().unwrap();
+    assert!(line.contains("GitHub personal access token"), "{line}");
+    stdin.write_all(format!("{KEY}\n").as_bytes()).unwrap();
+    let status = child.wait().unwrap();
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert_eq!(status.code(), Some(0), "{rest:?}");
+    let doc = store(home.path()).read().unwrap().unwrap();
+    let profile = doc.profile("default").unwrap();
+    assert_eq!(profile.method, LoginMethod::Paste);
+    assert!(matches!(&profile.credential, Credential::ApiKey(k) if k.expose_secret() == KEY));
+    assert!(
+        TcpListener::bind(("127.0.0.1", port)).is_ok(),
+        "the loopback port was released"
+    );
+}
