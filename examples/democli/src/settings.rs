@@ -9,6 +9,7 @@
 //! | `DEMO_SCOPES` | space-separated scopes | `openid profile memories:read memories:write offline_access` |
 //! | `DEMO_API_BASE` | base URL of the protected API | the dev server's `/api` |
 //! | `DEMO_CLI_AUTH_PAGE` | the cli-auth page for `login --browser`, or `off` for plain OAuth | the dev server's `/cli-auth` |
+//! | `DEMO_LOGIN_TIMEOUT` | how long a browser login waits (`90s`, `5m`) | `5m` |
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -173,7 +174,7 @@ impl Setup {
 fn base_builder() -> cliauth::AuthenticatorBuilder {
     let scopes = var("DEMO_SCOPES")
         .unwrap_or_else(|| "openid profile memories:read memories:write offline_access".into());
-    Authenticator::builder("democli")
+    let mut builder = Authenticator::builder("democli")
         .product("Demo")
         .key_formats(KeyRegistry::new(vec![dev_key_format()]))
         .api_key_env("DEMO_API_KEY")
@@ -184,7 +185,13 @@ fn base_builder() -> cliauth::AuthenticatorBuilder {
                 .split_whitespace()
                 .map(str::to_string)
                 .collect::<Vec<_>>(),
-        )
+        );
+    if let Some(timeout) =
+        var("DEMO_LOGIN_TIMEOUT").and_then(|t| cliauth_devserver::parse_duration(&t).ok())
+    {
+        builder = builder.login_timeout(timeout);
+    }
+    builder
 }
 
 /// A directory only the user can enter (0700 on Unix), created if missing.
