@@ -1,5 +1,5 @@
 // The error class every cliauth function throws. The wasm module constructs it
-// (see wasm/src/error.rs), so `instanceof CliauthError` holds for every error.
+// (wasm/src/error.rs); the npm entries re-export it.
 export class CliauthError extends Error {
   constructor(message, code, kind, exitCode, hint, retryAfterMs, problem) {
     super(message);
@@ -10,5 +10,16 @@ export class CliauthError extends Error {
     this.hint = hint === undefined ? null : hint;
     if (retryAfterMs !== undefined) this.retryAfterMs = retryAfterMs;
     if (problem !== undefined) this.problem = problem;
+  }
+
+  // Structural, so that errors from the page build and the full build (two wasm
+  // modules, possibly two copies of this file) are both `instanceof CliauthError`.
+  static [Symbol.hasInstance](value) {
+    return (
+      value instanceof Error &&
+      value.name === 'CliauthError' &&
+      typeof value.code === 'string' &&
+      typeof value.kind === 'string'
+    );
   }
 }

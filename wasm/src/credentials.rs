@@ -11,11 +11,12 @@ use wasm_bindgen::prelude::*;
 use crate::convert::{Obj, now, push_str};
 use crate::error::{JsResult, js};
 
-/// Parses stored text; `None` or blank text is an empty document.
+/// Parses stored text; `None` (nothing stored) is an empty document. Stored text that
+/// is empty or damaged is `corrupt_credentials`, never silently reset (core's rule).
 pub(crate) fn parse_doc(text: Option<&str>) -> Result<CredentialsDocument, Error> {
     match text {
-        Some(t) if !t.trim().is_empty() => CredentialsDocument::from_json(t.as_bytes()),
-        _ => Ok(CredentialsDocument::new()),
+        Some(t) => CredentialsDocument::from_json(t.as_bytes()),
+        None => Ok(CredentialsDocument::new()),
     }
 }
 

@@ -85,3 +85,10 @@ pub fn storage_error(reason: &str) -> JsValue {
         reason: reason.into(),
     })
 }
+
+/// `new CliauthError(...)` (`invalid_argument`) for an argument of the wrong type or
+/// shape, found by the JS layer before anything reaches core.
+#[wasm_bindgen(js_name = argumentError)]
+pub fn argument_error(name: &str, reason: &str) -> JsValue {
+    to_js(&invalid(name, reason))
+}

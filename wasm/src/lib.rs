@@ -57,7 +57,7 @@ pub use credentials::{
 pub use device_page::{
     api_error_js, device_approval_request_js, normalize_user_code_js, user_code_input_json,
 };
-pub use error::{cancelled_error, network_error, storage_error};
+pub use error::{argument_error, cancelled_error, network_error, storage_error};
 pub use handoff::{handoff_delivery, handoff_post_outcome, handoff_read};
 #[cfg(feature = "full")]
 pub use jwt::jwt_decode;

@@ -22,7 +22,7 @@ use cliauth_core::credentials::{
     Credential, CredentialsDocument, DEFAULT_PROFILE, LoginMethod, Profile,
 };
 use cliauth_core::device::{
-    DeviceFlow, DevicePoll, device_approval_request, device_authorization_request,
+    DeviceFlow, DevicePoll, DeviceStats, device_approval_request, device_authorization_request,
     parse_device_authorization,
 };
 use cliauth_core::exchange::{Exchange, ExchangeStep, TransportError};
@@ -90,6 +90,8 @@ enum Phase {
 pub struct Machine {
     phase: Phase,
     store: Option<StoreTarget>,
+    /// The device flow's counters, kept after polling ends.
+    device_stats: DeviceStats,
 }
 
 fn target(v: &Value, method: LoginMethod) -> Result<Option<StoreTarget>, Error> {
@@ -133,7 +135,11 @@ fn persist(document: &str) -> String {
 #[wasm_bindgen]
 impl Machine {
     fn with(phase: Phase, store: Option<StoreTarget>) -> Machine {
-        Machine { phase, store }
+        Machine {
+            phase,
+            store,
+            device_stats: DeviceStats::default(),
+        }
     }
 
     /// A device login (RFC 8628): config JSON `{deviceAuthorizationEndpoint,
@@ -366,7 +372,7 @@ impl Machine {
     pub fn stats(&self) -> String {
         let s = match &self.phase {
             Phase::DevicePrompt(f) | Phase::DevicePolling(f) => f.stats(),
-            _ => Default::default(),
+            _ => self.device_stats,
         };
         Obj::new()
             .num("polls", s.polls.into())
@@ -407,16 +413,20 @@ impl Machine {
                     }
                     return Ok(prompt);
                 }
-                Phase::DevicePolling(flow) => match flow.poll(now) {
-                    DevicePoll::Send(r) => return Ok(send(&r)),
-                    DevicePoll::WaitUntil(t) => return Ok(wait(t)),
-                    DevicePoll::Authorized(t) => self.obtained(t),
-                    DevicePoll::Failed(e) => {
-                        self.phase = Phase::Finished;
-                        return Err(e);
+                Phase::DevicePolling(flow) => {
+                    let polled = flow.poll(now);
+                    self.device_stats = flow.stats();
+                    match polled {
+                        DevicePoll::Send(r) => return Ok(send(&r)),
+                        DevicePoll::WaitUntil(t) => return Ok(wait(t)),
+                        DevicePoll::Authorized(t) => self.obtained(t),
+                        DevicePoll::Failed(e) => {
+                            self.phase = Phase::Finished;
+                            return Err(e);
+                        }
+                        DevicePoll::Finished => self.phase = Phase::Finished,
                     }
-                    DevicePoll::Finished => self.phase = Phase::Finished,
-                },
+                }
                 Phase::Refreshing {
                     refresh,
                     doc,

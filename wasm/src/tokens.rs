@@ -77,9 +77,10 @@ pub(crate) fn token_view(t: &TokenSet) -> Obj {
 /// scopes?, params?, issuer?, requireIss?, nonce?, timeoutMs?}`. `params` is a list
 /// of `[name, value]` pairs (kept in order) or an object.
 pub(crate) fn authorization_config(v: &Value) -> Result<AuthorizationConfig, Error> {
+    // Empty or malformed values are core's to judge (`invalid_config`).
     let mut c = AuthorizationConfig::new(
-        req_str(v, "authorizationEndpoint")?,
-        req_str(v, "clientId")?,
+        opt_str(v, "authorizationEndpoint")?.unwrap_or_default(),
+        opt_str(v, "clientId")?.unwrap_or_default(),
     )
     .scopes(str_list(v, "scopes")?);
     match v.get("params") {

@@ -5,6 +5,9 @@
 //! - `cargo xtask bench [GROUP...]` — the benchmark table, written to BENCHMARKS.md and
 //!   BENCHMARKS.json (all groups) or only printed (selected groups).
 //! - `cargo xtask setup` — only the installation steps.
+//! - `cargo xtask npm-build` — builds the npm package into `npm/dist/` (wasm modules,
+//!   JS entries, declarations).
+//! - `cargo xtask size [--enforce]` — the wasm size benchmark.
 //! - `cargo xtask fuzz [--seconds N] [TARGET...]` — a fuzzing campaign (default 300 s per
 //!   target) whose results are written to `fuzz/RESULTS.md`.
 //!
@@ -17,6 +20,7 @@ mod bench;
 mod fuzz;
 mod setup;
 mod util;
+mod web;
 
 use std::process::ExitCode;
 
@@ -62,6 +66,14 @@ struct Suite {
     run: fn() -> Result<(), String>,
 }
 
+/// What building the npm package needs.
+const WEB_NEEDS: &[Need] = &[
+    Need::WasmTarget,
+    Need::WasmBindgen,
+    Need::Npm("npm"),
+    Need::Npm("tests/npm"),
+];
+
 fn suites() -> Vec<Suite> {
     vec![
         Suite {
@@ -93,6 +105,36 @@ fn suites() -> Vec<Suite> {
             about: "core builds for wasm32 and reads no clock or OS entropy",
             needs: &[Need::WasmTarget],
             run: core_wasm,
+        },
+        Suite {
+            name: "wasm",
+            about: "wasm-bindgen tests (shared vectors + bindings) in Node and headless Chromium",
+            needs: &[Need::WasmTarget, Need::WasmBindgen, Need::Chromium],
+            run: web::wasm_tests,
+        },
+        Suite {
+            name: "npm",
+            about: "npm package in Node: vectors and oidc-provider flows via the public API; npm pack + install",
+            needs: WEB_NEEDS,
+            run: web::npm_tests,
+        },
+        Suite {
+            name: "web-e2e",
+            about: "Playwright + Chromium: package in pages (script, Vite), browser login, public-origin handoff",
+            needs: &[
+                Need::WasmTarget,
+                Need::WasmBindgen,
+                Need::Npm("npm"),
+                Need::Npm("tests/npm"),
+                Need::Chromium,
+            ],
+            run: web::web_e2e,
+        },
+        Suite {
+            name: "size",
+            about: "wasm size benchmark: raw and gzip -9, largest contributors",
+            needs: &[Need::WasmTarget, Need::WasmBindgen, Need::Npm("npm")],
+            run: || web::size(false),
         },
         Suite {
             name: "fuzz-smoke",
@@ -176,7 +218,7 @@ fn core_wasm() -> Result<(), String> {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: cargo xtask <test [--only a,b] [--skip a,b] [--list] | bench [GROUP...] | setup | fuzz [--seconds N] [TARGET...]>"
+        "usage: cargo xtask <test [--only a,b] [--skip a,b] [--list] | bench [GROUP...] | setup | fuzz [--seconds N] [TARGET...] | npm-build | size [--enforce]>"
     );
     ExitCode::from(2)
 }
@@ -199,6 +241,13 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some("npm-build") => report(
+            install(&WEB_NEEDS[..3], &mut Vec::new()).and_then(|()| web::npm_build()),
+        ),
+        Some("size") => report(
+            install(&WEB_NEEDS[..3], &mut Vec::new())
+                .and_then(|()| web::size(args.iter().any(|a| a == "--enforce"))),
+        ),
         Some("setup") => {
             let all: Vec<Need> = suites()
                 .iter()
@@ -213,6 +262,16 @@ fn main() -> ExitCode {
             }
         }
         _ => usage(),
+    }
+}
+
+fn report(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("✗ {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

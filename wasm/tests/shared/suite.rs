@@ -409,6 +409,11 @@ fn device_login_document() -> String {
         json!({"type": "done", "value": {"kind": "oauth", "accessToken": "at-1", "tokenType": "Bearer", "expiresAt": T + 15_000 + 3_600_000, "refreshable": true, "obtainedAt": T + 15_000}})
     );
     assert_eq!(step(&mut m, T0 + 15_000.0), json!({"type": "finished"}));
+    // The counters outlive the polling.
+    assert_eq!(
+        parse(m.stats()),
+        json!({"polls": 2, "pending": 0, "slowDowns": 1, "failures": 0})
+    );
     document
 }
 

@@ -1,0 +1,26 @@
+// cliauth — the page helpers (cli-auth page, device-verification page) for browsers
+// and bundlers. `await init()` once, then call the functions.
+import initWasm, * as w from './cliauth_page.js';
+import { pageApi } from './page-api.js';
+
+export { CliauthError } from './error.js';
+
+let ready;
+
+/** Loads the wasm module (once; later calls return the same promise). */
+export default function init(input) {
+  ready ??= initWasm(input === undefined ? undefined : { module_or_path: input }).then(() => undefined);
+  return ready;
+}
+
+export const {
+  configure,
+  readHandoffRequest,
+  deliverHandoff,
+  handoffRedirectUrl,
+  userCodeInput,
+  normalizeUserCode,
+  approveDevice,
+  apiError,
+  checkResponse,
+} = pageApi(w);

@@ -1,0 +1,194 @@
+// The built package (npm/dist) in Node.js, through its public API.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { once } from 'node:events';
+
+import { describeOutcome, vectorFiles } from './common.mjs';
+import { runVectors, VECTOR_FILES } from './vectors.mjs';
+
+const page = await import('../../npm/dist/node.js');
+const full = await import('../../npm/dist/full-node.js');
+
+const STATE = 'abcdefghijklmnopqrstuvwxyz012345';
+
+test('the shared vectors pass through the public API of cliauth/full', async () => {
+  const files = vectorFiles();
+  assert.deepEqual(Object.keys(files).sort(), [...VECTOR_FILES].sort(), 'a vector file has no JS runner');
+  const outcome = await runVectors(full, files);
+  describeOutcome('node (npm/dist)', outcome);
+  assert.deepEqual(outcome.failures, []);
+  assert.ok(outcome.cases >= 200, `only ${outcome.cases} cases ran`);
+});
+
+test('the page entry has the fixed contract and typed errors', async () => {
+  await page.default();
+  for (const name of ['readHandoffRequest', 'deliverHandoff', 'handoffRedirectUrl', 'normalizeUserCode', 'userCodeInput', 'approveDevice', 'configure', 'CliauthError']) {
+    assert.equal(typeof page[name], 'function', name);
+  }
+  const request = page.readHandoffRequest(`https://app.example/cli-auth?port=49152&state=${STATE}&mode=post`);
+  assert.deepEqual(request, { port: 49152, state: STATE, mode: 'post', callbackUrl: 'http://127.0.0.1:49152/callback' });
+  let error;
+  try {
+    page.readHandoffRequest(`https://app.example/cli-auth?port=65536&state=${STATE}`);
+  } catch (e) {
+    error = e;
+  }
+  assert.ok(error instanceof page.CliauthError && error instanceof full.CliauthError && error instanceof Error);
+  assert.deepEqual(
+    { name: error.name, code: error.code, kind: error.kind, exitCode: error.exitCode, hint: error.hint, message: error.message },
+    { name: 'CliauthError', code: 'invalid_argument', kind: 'usage', exitCode: 1, hint: 'See `cli --help`.', message: 'Invalid port: must be between 1024 and 65535' },
+  );
+  page.configure({ cli: 'acme', product: 'Acme' });
+  try {
+    page.readHandoffRequest('https://app.example/cli-auth?port=4000');
+  } catch (e) {
+    assert.equal(e.hint, 'See `acme --help`.');
+  }
+  page.configure({ cli: 'cli', product: 'service' });
+  // The manual fallback masks with the configured formats.
+  page.configure({ keyFormats: [{ id: 'acme', product: 'Acme', label: 'key', prefix: 'acme_', charset: 'base62', minLen: 20, maxLen: 64 }] });
+  assert.deepEqual(
+    await page.deliverHandoff(request, { apiKey: 'acme_0123456789abcdefWXYZ' }, { mode: 'manual' }),
+    { masked: 'acme_…WXYZ', pasteText: 'acme_0123456789abcdefWXYZ' },
+  );
+  page.configure({ keyFormats: [] });
+});
+
+test('a modified request object cannot send anywhere but the loopback callback', async () => {
+  const good = page.readHandoffRequest(`https://app.example/cli-auth?port=49152&state=${STATE}`);
+  const attempts = [
+    { ...good, port: 80 },
+    { ...good, port: 65536 },
+    { ...good, port: '4000@evil.example' },
+    { ...good, port: 4000.5 },
+    { ...good, port: 'NaN' },
+    { ...good, state: 'x/../evil' },
+    { ...good, state: `${STATE}&port=1` },
+    { ...good, mode: 'javascript' },
+    {},
+  ];
+  for (const r of attempts) {
+    await assert.rejects(page.deliverHandoff(r, { code: 'c' }, { mode: 'post' }), (e) => e.code === 'invalid_argument', JSON.stringify(r));
+    assert.throws(() => page.handoffRedirectUrl(r, { code: 'c' }), (e) => e.code === 'invalid_argument');
+  }
+  // callbackUrl is informational: deliveries rebuild the target from port and state.
+  const url = page.handoffRedirectUrl({ ...good, callbackUrl: 'https://evil.example/steal' }, { code: 'c' });
+  assert.equal(url, `http://127.0.0.1:49152/callback?code=c&state=${STATE}`);
+  for (const credential of [{}, { code: '' }, { code: 'a', apiKey: 'b' }, null]) {
+    assert.throws(() => page.handoffRedirectUrl(good, credential), (e) => e.code === 'invalid_argument');
+  }
+});
+
+/** A small HTTP server answering with `handler(req, body)` → [status, headers, body]. */
+async function server(handler) {
+  const seen = [];
+  const s = createServer(async (req, res) => {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    seen.push({ method: req.method, url: req.url, headers: req.headers, body });
+    const [status, headers, out] = handler(req, body, seen.length);
+    res.writeHead(status, headers);
+    res.end(out);
+  });
+  s.listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  return { url: `http://127.0.0.1:${s.address().port}`, seen, close: () => s.close() };
+}
+
+test('approveDevice posts the normalised code and maps the answer', async () => {
+  const s = await server((req, body) => {
+    const { user_code } = JSON.parse(body);
+    return user_code === 'WDJB-MJHT' ? [204, {}, ''] : [404, { 'content-type': 'application/json' }, '{"detail":"unknown code"}'];
+  });
+  try {
+    await page.approveDevice(`${s.url}/api/device/approve`, 'wdjb mjht', true);
+    assert.deepEqual(JSON.parse(s.seen[0].body), { user_code: 'WDJB-MJHT', action: 'approve' });
+    assert.equal(s.seen[0].headers['content-type'], 'application/json');
+    await assert.rejects(page.approveDevice(`${s.url}/api/device/approve`, 'BCDF-GHJK', false), (e) => e.code === 'not_found' && e.exitCode === 5);
+    await assert.rejects(page.approveDevice(`${s.url}/x`, 'nope', true), (e) => e.code === 'invalid_argument');
+    await assert.rejects(page.approveDevice(`${s.url}/x`, 'WDJB-MJHT', 'yes'), (e) => e.code === 'invalid_argument');
+    assert.equal(s.seen.length, 2, 'invalid input must not be sent');
+  } finally {
+    s.close();
+  }
+});
+
+test('getAccessToken refreshes through fetch, persists the rotation, and keeps single flight', async () => {
+  let refreshes = 0;
+  const s = await server((req, body) => {
+    refreshes += 1;
+    const form = new URLSearchParams(body);
+    assert.equal(form.get('grant_type'), 'refresh_token');
+    return [200, { 'content-type': 'application/json' }, JSON.stringify({ access_token: `at-${refreshes + 1}`, token_type: 'Bearer', expires_in: 3600, refresh_token: `rt-${refreshes + 1}` })];
+  });
+  try {
+    const now = Math.floor(Date.now() / 1000);
+    const doc = {
+      version: 1,
+      active_profile: 'default',
+      profiles: {
+        default: {
+          method: 'browser',
+          created_at: now,
+          credential: { type: 'oauth', access_token: 'at-1', token_type: 'Bearer', expires_at: now + 30, refresh_token: 'rt-1', obtained_at: now },
+        },
+      },
+    };
+    const store = full.memoryStore(JSON.stringify(doc));
+    const config = { tokenEndpoint: `${s.url}/token`, clientId: 'acme-cli' };
+    const [a, b] = await Promise.all([full.getAccessToken(config, { store }), full.getAccessToken(config, { store })]);
+    assert.equal(refreshes, 1, 'two concurrent calls, one refresh');
+    assert.equal(a.accessToken, 'at-2');
+    assert.equal(b, a);
+    assert.equal(a.refreshed, true);
+    assert.equal(JSON.parse(store.read()).profiles.default.credential.refresh_token, 'rt-2');
+    const again = await full.getAccessToken(config, { store });
+    assert.deepEqual([again.accessToken, again.refreshed, refreshes], ['at-2', false, 1]);
+    const forced = await full.getAccessToken(config, { store, force: true });
+    assert.deepEqual([forced.accessToken, refreshes], ['at-3', 2]);
+    const status = await full.credentials.status(store);
+    assert.deepEqual([status.authenticated, status.token_status, status.refreshable], [true, 'valid', true]);
+    await full.credentials.logout(store);
+    await assert.rejects(full.getAccessToken(config, { store }), (e) => e.code === 'not_authenticated' && e.exitCode === 2);
+  } finally {
+    s.close();
+  }
+});
+
+test('a refused connection is "not sent": the token request is retried, then reported', async () => {
+  const s = await server(() => [200, {}, '']);
+  const port = new URL(s.url).port;
+  s.close();
+  const now = Math.floor(Date.now() / 1000);
+  const doc = { version: 1, active_profile: 'p', profiles: { p: { method: 'device', created_at: now, credential: { type: 'oauth', access_token: 'a', expires_at: now - 10, refresh_token: 'r' } } } };
+  const started = Date.now();
+  await assert.rejects(
+    full.getAccessToken({ tokenEndpoint: `http://127.0.0.1:${port}/token`, clientId: 'c' }, { store: full.memoryStore(JSON.stringify(doc)) }),
+    (e) => e.code === 'network_error' && e.message === 'Network error: request failed (ECONNREFUSED)',
+  );
+  // core's retry policy: 4 attempts with backoff (0.5 s, 1 s, 2 s; half jittered).
+  assert.ok(Date.now() - started >= 1500, 'the refused request was not retried');
+});
+
+test('an aborted device login ends with cancelled', async () => {
+  const s = await server((req) =>
+    req.url === '/device'
+      ? [200, { 'content-type': 'application/json' }, JSON.stringify({ device_code: 'dc', user_code: 'WDJB-MJHT', verification_uri: 'https://as.example/device', expires_in: 600, interval: 1 })]
+      : [400, { 'content-type': 'application/json' }, '{"error":"authorization_pending"}'],
+  );
+  try {
+    const controller = new AbortController();
+    const login = await full.startDeviceLogin(
+      { deviceAuthorizationEndpoint: `${s.url}/device`, tokenEndpoint: `${s.url}/token`, clientId: 'c', store: false },
+      { signal: controller.signal },
+    );
+    assert.equal(login.userCode, 'WDJB-MJHT');
+    assert.equal(login.intervalMs, 1000);
+    setTimeout(() => controller.abort(), 1500);
+    await assert.rejects(login.done, (e) => e.code === 'cancelled' && e.exitCode === 130);
+    assert.ok(s.seen.filter((r) => r.url === '/token').length >= 1);
+  } finally {
+    s.close();
+  }
+});

@@ -1,0 +1,496 @@
+//! The web side: the wasm builds, the npm package and their tests.
+//!
+//! - `cargo xtask npm-build` builds `npm/dist/`: two wasm modules from `cliauth-wasm`
+//!   (the small **page** build and the **full** build), each through wasm-bindgen
+//!   (`--target web`) and `wasm-opt -Oz` from the npm `binaryen` package (Debian's
+//!   binaryen produces modules that fail to load), plus the JS entries and
+//!   declarations from `npm/src/`.
+//! - `cargo xtask size` prints the size benchmark (raw and gzip -9, largest
+//!   contributors); `--enforce` fails when the page module is over budget.
+//! - Suites: `wasm` (wasm-bindgen tests in Node and headless Chromium), `npm` (the
+//!   package through its public API in Node, packed and installed), `web-e2e`
+//!   (Playwright + /usr/bin/chromium: the installed package in a page, and the
+//!   public-origin handoff to the real loopback server), `size`.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::util::{cmd, root, run, tools_dir};
+
+/// The page module's budget: wasm + JS glue, gzip -9.
+const BUDGET_GZIP: u64 = 40 * 1024;
+
+const WASM_OPT_FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-mutable-globals",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+fn dist() -> PathBuf {
+    root().join("npm").join("dist")
+}
+
+/// One wasm build of `cliauth-wasm`: its features and the name of its files.
+struct Build {
+    out_name: &'static str,
+    features: &'static [&'static str],
+}
+
+const BUILDS: [Build; 2] = [
+    Build {
+        out_name: "cliauth_page",
+        features: &["--no-default-features"],
+    },
+    Build {
+        out_name: "cliauth_full",
+        features: &[],
+    },
+];
+
+/// `cargo xtask npm-build`: builds `npm/dist/`.
+pub fn npm_build() -> Result<(), String> {
+    let dist = dist();
+    if dist.exists() {
+        std::fs::remove_dir_all(&dist).map_err(|e| format!("{}: {e}", dist.display()))?;
+    }
+    std::fs::create_dir_all(&dist).map_err(|e| e.to_string())?;
+    let wasm_opt = root()
+        .join("npm")
+        .join("node_modules")
+        .join(".bin")
+        .join("wasm-opt");
+    if !wasm_opt.exists() {
+        return Err("npm/node_modules/.bin/wasm-opt is missing (run `npm ci` in npm/)".into());
+    }
+    for build in &BUILDS {
+        run(cmd("cargo")
+            .args([
+                "build",
+                "-p",
+                "cliauth-wasm",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--profile",
+                "wasm-release",
+            ])
+            .args(build.features)
+            // Keep the target_features section for wasm-bindgen; wasm-opt strips.
+            .env("CARGO_PROFILE_WASM_RELEASE_STRIP", "false"))?;
+        let artifact = target_dir()
+            .join("wasm32-unknown-unknown")
+            .join("wasm-release")
+            .join("cliauth_wasm.wasm");
+        run(cmd(tools_dir().join("bin").join("wasm-bindgen"))
+            .args([
+                "--target",
+                "web",
+                "--no-typescript",
+                "--out-name",
+                build.out_name,
+                "--out-dir",
+            ])
+            .arg(&dist)
+            .arg(&artifact))?;
+        let module = dist.join(format!("{}_bg.wasm", build.out_name));
+        run(cmd(&wasm_opt)
+            .args([
+                "-Oz",
+                "--strip-debug",
+                "--strip-producers",
+                "--strip-target-features",
+            ])
+            .args(WASM_OPT_FEATURES)
+            .arg(&module)
+            .arg("-o")
+            .arg(&module))?;
+    }
+    let src = root().join("npm").join("src");
+    for entry in std::fs::read_dir(&src).map_err(|e| e.to_string())? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if let Some(name) = path.file_name() {
+            std::fs::copy(&path, dist.join(name))
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    // Both glue files import the error class from the snippet wasm-bindgen copied;
+    // the entries re-export it from this stable path.
+    let snippet = find_file(&dist.join("snippets"), "error.js")
+        .ok_or("wasm-bindgen did not copy js/error.js into snippets/")?;
+    let relative = snippet
+        .strip_prefix(&dist)
+        .map_err(|e| e.to_string())?
+        .to_string_lossy()
+        .replace('\\', "/");
+    std::fs::write(
+        dist.join("error.js"),
+        format!("export {{ CliauthError }} from './{relative}';\n"),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(found) = find_file(&path, name) {
+                return Some(found);
+            }
+        } else if path.file_name().is_some_and(|n| n == name) {
+            return Some(path);
+        }
+    }
+    None
+}
+
+/// Suite `wasm`: the wasm-bindgen tests (shared vectors + bindings) in Node and in
+/// headless Chromium.
+pub fn wasm_tests() -> Result<(), String> {
+    run(cmd("cargo")
+        .args([
+            "test",
+            "-p",
+            "cliauth-wasm",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "--nocapture",
+        ])
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "120"))
+}
+
+/// Suite `npm`: builds the package, then runs `tests/npm/node.test.mjs` (the public
+/// API in Node: vectors, flows against oidc-provider) and the packaging test in
+/// Node (`npm pack`, installed into a fresh project).
+pub fn npm_tests() -> Result<(), String> {
+    npm_build()?;
+    run(cmd("node")
+        .args([
+            "--test",
+            "--test-reporter=spec",
+            "node.test.mjs",
+            "pack.test.mjs",
+        ])
+        .current_dir(root().join("tests").join("npm")))
+}
+
+/// Suite `web-e2e`: Playwright with /usr/bin/chromium — the packed package in a page
+/// (plain `<script type="module">` and a Vite build), the browser login against
+/// oidc-provider, and the cli-auth handoff from a public origin to the real loopback
+/// server (`cliauth-test-harness`).
+pub fn web_e2e() -> Result<(), String> {
+    npm_build()?;
+    run(cmd("cargo").args(["build", "-p", "cliauth-test-harness"]))?;
+    run(cmd("node")
+        .args([
+            "--test",
+            "--test-reporter=spec",
+            "--test-concurrency=1",
+            "browser.test.mjs",
+            "handoff.test.mjs",
+        ])
+        .current_dir(root().join("tests").join("npm"))
+        .env("CLIAUTH_HARNESS", harness_binary()))
+}
+
+fn harness_binary() -> PathBuf {
+    target_dir().join("debug").join("cliauth-test-harness")
+}
+
+/// `cargo xtask size [--enforce]` and suite `size`: builds the package and prints
+/// the size benchmark.
+pub fn size(enforce: bool) -> Result<(), String> {
+    npm_build()?;
+    let report = size_report()?;
+    eprint!("{report}");
+    let _ = std::io::stderr().flush();
+    let page = gz_total("cliauth_page")?;
+    if page > BUDGET_GZIP {
+        let msg = format!(
+            "the page module is {:.1} KB gzip, over the {} KB budget",
+            page as f64 / 1024.0,
+            BUDGET_GZIP / 1024
+        );
+        if enforce {
+            return Err(msg);
+        }
+        eprintln!("  ! {msg} (not enforced; `cargo xtask size --enforce` fails on it)");
+    }
+    Ok(())
+}
+
+fn gz_total(name: &str) -> Result<u64, String> {
+    let d = dist();
+    Ok(gzip_len(&read(&d.join(format!("{name}_bg.wasm")))?)?
+        + gzip_len(&read(&d.join(format!("{name}.js")))?)?)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// gzip -9 size, by the system's gzip.
+fn gzip_len(bytes: &[u8]) -> Result<u64, String> {
+    let mut child = std::process::Command::new("gzip")
+        .arg("-9c")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("gzip: {e}"))?;
+    let mut stdin = child.stdin.take().ok_or("gzip: no stdin")?;
+    let data = bytes.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&data));
+    let out = child.wait_with_output().map_err(|e| format!("gzip: {e}"))?;
+    let _ = writer.join();
+    Ok(out.stdout.len() as u64)
+}
+
+fn kb(n: u64) -> String {
+    format!("{:.1} KB", n as f64 / 1024.0)
+}
+
+fn size_report() -> Result<String, String> {
+    let d = dist();
+    let mut out = String::from("\nsize benchmark (npm/dist, gzip -9)\n");
+    let js_files = ["page-api.js", "full-api.js", "index.js", "full.js"];
+    for build in &BUILDS {
+        let wasm = read(&d.join(format!("{}_bg.wasm", build.out_name)))?;
+        let glue = read(&d.join(format!("{}.js", build.out_name)))?;
+        let (wz, gz) = (gzip_len(&wasm)?, gzip_len(&glue)?);
+        out.push_str(&format!(
+            "  {:<13} wasm {:>9} raw {:>9} gzip | glue {:>8} raw {:>8} gzip | total {:>9} gzip{}\n",
+            build.out_name,
+            kb(wasm.len() as u64),
+            kb(wz),
+            kb(glue.len() as u64),
+            kb(gz),
+            kb(wz + gz),
+            if build.out_name == "cliauth_page" {
+                format!(" (budget {} KB)", BUDGET_GZIP / 1024)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    let mut hand = 0;
+    for f in js_files {
+        hand += gzip_len(&read(&d.join(f))?)?;
+    }
+    out.push_str(&format!(
+        "  hand-written JS (api + entries): {} gzip\n  reference: oauth4webapi, whole module: 14.5 KB gzip\n",
+        kb(hand)
+    ));
+    // Contributors: function sizes from a build with names (the name section is
+    // what wasm-opt strips from the shipped files).
+    out.push_str(&contributors()?);
+    Ok(out)
+}
+
+/// Largest contributors of the full build, by crate and by function, from the
+/// unoptimised wasm-bindgen input (names kept).
+fn contributors() -> Result<String, String> {
+    let artifact = target_dir()
+        .join("wasm32-unknown-unknown")
+        .join("wasm-release")
+        .join("cliauth_wasm.wasm");
+    let bytes = read(&artifact)?;
+    let funcs =
+        wasm_size::function_sizes(&bytes).map_err(|e| format!("{}: {e}", artifact.display()))?;
+    let total: u64 = funcs.iter().map(|(s, _)| *s).sum();
+    let mut by_crate: Vec<(String, u64)> = Vec::new();
+    for (size, name) in &funcs {
+        let c = wasm_size::crate_of(name);
+        match by_crate.iter_mut().find(|(n, _)| *n == c) {
+            Some((_, s)) => *s += size,
+            None => by_crate.push((c, *size)),
+        }
+    }
+    by_crate.sort_by_key(|c| std::cmp::Reverse(c.1));
+    let mut out = format!(
+        "  largest contributors (full build before wasm-opt, code {}):\n    by crate:",
+        kb(total)
+    );
+    for (c, s) in by_crate.iter().take(10) {
+        out.push_str(&format!(" {c} {},", kb(*s)));
+    }
+    out.pop();
+    out.push_str("\n    by function:\n");
+    for (s, n) in funcs.iter().take(12) {
+        let short: String = n.chars().take(100).collect();
+        out.push_str(&format!("      {:>8}  {short}\n", kb(*s)));
+    }
+    Ok(out)
+}
+
+/// Function sizes of a wasm module from its code and `name` sections.
+mod wasm_size {
+    fn leb(b: &[u8], i: &mut usize) -> Result<u64, String> {
+        let (mut r, mut shift) = (0u64, 0);
+        loop {
+            let x = *b.get(*i).ok_or("truncated LEB128")?;
+            *i += 1;
+            r |= u64::from(x & 0x7f) << shift;
+            if x < 0x80 {
+                return Ok(r);
+            }
+            shift += 7;
+            if shift > 63 {
+                return Err("LEB128 too long".into());
+            }
+        }
+    }
+
+    fn slice(b: &[u8], start: usize, len: u64) -> Result<&[u8], String> {
+        let end = start
+            .checked_add(usize::try_from(len).map_err(|e| e.to_string())?)
+            .ok_or("overflow")?;
+        b.get(start..end)
+            .ok_or_else(|| "section out of bounds".to_string())
+    }
+
+    /// `(size, name)` of every defined function, largest first.
+    pub(super) fn function_sizes(wasm: &[u8]) -> Result<Vec<(u64, String)>, String> {
+        if wasm.get(..4) != Some(b"\0asm") {
+            return Err("not a wasm module".into());
+        }
+        let mut i = 8;
+        let (mut imported_funcs, mut code, mut names) =
+            (0u64, None, std::collections::HashMap::new());
+        while i < wasm.len() {
+            let id = wasm[i];
+            i += 1;
+            let size = leb(wasm, &mut i)?;
+            let body = slice(wasm, i, size)?;
+            i += body.len();
+            match id {
+                2 => {
+                    let mut k = 0;
+                    for _ in 0..leb(body, &mut k)? {
+                        for _ in 0..2 {
+                            let l = leb(body, &mut k)?;
+                            k += usize::try_from(l).map_err(|e| e.to_string())?;
+                        }
+                        let kind = *body.get(k).ok_or("truncated import")?;
+                        k += 1;
+                        match kind {
+                            0 => {
+                                leb(body, &mut k)?;
+                                imported_funcs += 1;
+                            }
+                            1 => {
+                                k += 1;
+                                let flags = *body.get(k).ok_or("truncated table")?;
+                                k += 1;
+                                leb(body, &mut k)?;
+                                if flags & 1 == 1 {
+                                    leb(body, &mut k)?;
+                                }
+                            }
+                            2 => {
+                                let flags = *body.get(k).ok_or("truncated memory")?;
+                                k += 1;
+                                leb(body, &mut k)?;
+                                if flags & 1 == 1 {
+                                    leb(body, &mut k)?;
+                                }
+                            }
+                            3 => k += 2,
+                            4 => k += 2,
+                            _ => return Err(format!("unknown import kind {kind}")),
+                        }
+                    }
+                }
+                10 => code = Some(body),
+                0 => {
+                    let mut k = 0;
+                    let l = leb(body, &mut k)?;
+                    let section = slice(body, k, l)?;
+                    k += section.len();
+                    if section == b"name" {
+                        while k < body.len() {
+                            let sub = body[k];
+                            k += 1;
+                            let len = leb(body, &mut k)?;
+                            let data = slice(body, k, len)?;
+                            k += data.len();
+                            if sub == 1 {
+                                let mut j = 0;
+                                for _ in 0..leb(data, &mut j)? {
+                                    let index = leb(data, &mut j)?;
+                                    let l = leb(data, &mut j)?;
+                                    let n = slice(data, j, l)?;
+                                    j += n.len();
+                                    names.insert(index, String::from_utf8_lossy(n).into_owned());
+                                }
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let code = code.ok_or("no code section")?;
+        let mut k = 0;
+        let mut out = Vec::new();
+        for f in 0..leb(code, &mut k)? {
+            let size = leb(code, &mut k)?;
+            k += usize::try_from(size).map_err(|e| e.to_string())?;
+            let index = imported_funcs + f;
+            let name = names
+                .remove(&index)
+                .unwrap_or_else(|| format!("function[{index}]"));
+            out.push((size, demangle(&name)));
+        }
+        out.sort_by_key(|f| std::cmp::Reverse(f.0));
+        Ok(out)
+    }
+
+    /// Drops hashes from legacy-mangled names (`…::h0123456789abcdef`, `[c5930c85]`).
+    fn demangle(name: &str) -> String {
+        let mut s = name.to_string();
+        if let Some(at) = s.rfind("::h")
+            && s.len() - at == 19
+        {
+            s.truncate(at);
+        }
+        let mut out = String::with_capacity(s.len());
+        let mut chars = s.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '[' {
+                let rest: String = chars.clone().take_while(|&c| c != ']').collect();
+                if !rest.is_empty() && rest.chars().all(|c| c.is_ascii_hexdigit()) {
+                    for _ in 0..=rest.len() {
+                        chars.next();
+                    }
+                    continue;
+                }
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    /// The crate a function belongs to: the first path segment, looking through
+    /// `<T as Trait>` and the shims wasm-bindgen generates for exports.
+    pub(super) fn crate_of(name: &str) -> String {
+        let n = name.trim_start_matches('<').trim_start_matches('&');
+        if name.contains(" shim") || !n.contains("::") {
+            return "cliauth_wasm (exports)".into();
+        }
+        let first = n.split("::").next().unwrap_or(n);
+        let first = first.rsplit(' ').next().unwrap_or(first);
+        match first {
+            "core" | "alloc" | "std" | "__rustc" => "std (core/alloc)".into(),
+            other => other.to_string(),
+        }
+    }
+}
