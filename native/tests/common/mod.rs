@@ -493,10 +493,12 @@ impl TinyServer {
                     };
                     log.lock().unwrap().push(seen.clone());
                     let bytes = handler(&seen);
-                    if !bytes.is_empty() {
-                        let _ = stream.write_all(&bytes).await;
-                        let _ = stream.shutdown().await;
+                    if bytes.is_empty() {
+                        // No answer: keep the connection open, silently.
+                        std::future::pending::<()>().await;
                     }
+                    let _ = stream.write_all(&bytes).await;
+                    let _ = stream.shutdown().await;
                 });
             }
         });
