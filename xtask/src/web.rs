@@ -35,6 +35,12 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| root().join("target"))
 }
 
+fn size_dir() -> Result<PathBuf, String> {
+    let dir = target_dir().join("wasm-size");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
 fn dist() -> PathBuf {
     root().join("npm").join("dist")
 }
@@ -101,6 +107,10 @@ pub fn npm_build() -> Result<(), String> {
             .arg(&dist)
             .arg(&artifact))?;
         let module = dist.join(format!("{}_bg.wasm", build.out_name));
+        // wasm-bindgen's output keeps (demangled) function names: keep a copy for
+        // the size benchmark's attribution.
+        let named = size_dir()?.join(format!("{}.wasm", build.out_name));
+        std::fs::copy(&module, &named).map_err(|e| format!("{}: {e}", named.display()))?;
         run(cmd(&wasm_opt)
             .args([
                 "-Oz",
@@ -295,38 +305,58 @@ fn size_report() -> Result<String, String> {
     Ok(out)
 }
 
-/// Largest contributors of the full build, by crate and by function, from the
-/// unoptimised wasm-bindgen input (names kept).
+/// Largest contributors of each module after `wasm-opt -Oz` (the shipped
+/// optimisation, with `--debuginfo` so that function names survive), by crate and by
+/// function. Data (strings, tables) is reported as one line.
 fn contributors() -> Result<String, String> {
-    let artifact = target_dir()
-        .join("wasm32-unknown-unknown")
-        .join("wasm-release")
-        .join("cliauth_wasm.wasm");
-    let bytes = read(&artifact)?;
-    let funcs =
-        wasm_size::function_sizes(&bytes).map_err(|e| format!("{}: {e}", artifact.display()))?;
-    let total: u64 = funcs.iter().map(|(s, _)| *s).sum();
-    let mut by_crate: Vec<(String, u64)> = Vec::new();
-    for (size, name) in &funcs {
-        let c = wasm_size::crate_of(name);
-        match by_crate.iter_mut().find(|(n, _)| *n == c) {
-            Some((_, s)) => *s += size,
-            None => by_crate.push((c, *size)),
+    let wasm_opt = root()
+        .join("npm")
+        .join("node_modules")
+        .join(".bin")
+        .join("wasm-opt");
+    let mut out = String::from("  largest contributors (after wasm-opt -Oz, raw bytes):\n");
+    for build in &BUILDS {
+        let named = size_dir()?.join(format!("{}.wasm", build.out_name));
+        let optimised = size_dir()?.join(format!("{}.opt.wasm", build.out_name));
+        let status = cmd(&wasm_opt)
+            .args(["-Oz", "--debuginfo"])
+            .args(WASM_OPT_FEATURES)
+            .arg(&named)
+            .arg("-o")
+            .arg(&optimised)
+            .status()
+            .map_err(|e| format!("wasm-opt: {e}"))?;
+        if !status.success() {
+            return Err(format!("wasm-opt failed on {}", named.display()));
         }
-    }
-    by_crate.sort_by_key(|c| std::cmp::Reverse(c.1));
-    let mut out = format!(
-        "  largest contributors (full build before wasm-opt, code {}):\n    by crate:",
-        kb(total)
-    );
-    for (c, s) in by_crate.iter().take(10) {
-        out.push_str(&format!(" {c} {},", kb(*s)));
-    }
-    out.pop();
-    out.push_str("\n    by function:\n");
-    for (s, n) in funcs.iter().take(12) {
-        let short: String = n.chars().take(100).collect();
-        out.push_str(&format!("      {:>8}  {short}\n", kb(*s)));
+        let bytes = read(&optimised)?;
+        let module =
+            wasm_size::analyse(&bytes).map_err(|e| format!("{}: {e}", optimised.display()))?;
+        let code: u64 = module.functions.iter().map(|(s, _)| *s).sum();
+        let mut by_crate: Vec<(String, u64)> = Vec::new();
+        for (size, name) in &module.functions {
+            let c = wasm_size::crate_of(name);
+            match by_crate.iter_mut().find(|(n, _)| *n == c) {
+                Some((_, s)) => *s += size,
+                None => by_crate.push((c, *size)),
+            }
+        }
+        by_crate.sort_by_key(|c| std::cmp::Reverse(c.1));
+        out.push_str(&format!(
+            "  {}: code {}, data {}\n    by crate:",
+            build.out_name,
+            kb(code),
+            kb(module.data)
+        ));
+        for (c, s) in by_crate.iter().take(9) {
+            out.push_str(&format!(" {c} {},", kb(*s)));
+        }
+        out.pop();
+        out.push_str("\n    by function:\n");
+        for (s, n) in module.functions.iter().take(10) {
+            let short: String = n.chars().take(96).collect();
+            out.push_str(&format!("      {:>8}  {short}\n", kb(*s)));
+        }
     }
     Ok(out)
 }
@@ -357,14 +387,21 @@ mod wasm_size {
             .ok_or_else(|| "section out of bounds".to_string())
     }
 
-    /// `(size, name)` of every defined function, largest first.
-    pub(super) fn function_sizes(wasm: &[u8]) -> Result<Vec<(u64, String)>, String> {
+    /// A module's functions (`(size, name)`, largest first) and data bytes.
+    pub(super) struct Module {
+        pub(super) functions: Vec<(u64, String)>,
+        pub(super) data: u64,
+    }
+
+    /// Reads the code, data and `name` sections.
+    pub(super) fn analyse(wasm: &[u8]) -> Result<Module, String> {
         if wasm.get(..4) != Some(b"\0asm") {
             return Err("not a wasm module".into());
         }
         let mut i = 8;
         let (mut imported_funcs, mut code, mut names) =
             (0u64, None, std::collections::HashMap::new());
+        let mut data = 0u64;
         while i < wasm.len() {
             let id = wasm[i];
             i += 1;
@@ -410,6 +447,7 @@ mod wasm_size {
                     }
                 }
                 10 => code = Some(body),
+                11 => data = body.len() as u64,
                 0 => {
                     let mut k = 0;
                     let l = leb(body, &mut k)?;
@@ -451,7 +489,10 @@ mod wasm_size {
             out.push((size, demangle(&name)));
         }
         out.sort_by_key(|f| std::cmp::Reverse(f.0));
-        Ok(out)
+        Ok(Module {
+            functions: out,
+            data,
+        })
     }
 
     /// Drops hashes from legacy-mangled names (`…::h0123456789abcdef`, `[c5930c85]`).
@@ -480,11 +521,15 @@ mod wasm_size {
     }
 
     /// The crate a function belongs to: the first path segment, looking through
-    /// `<T as Trait>` and the shims wasm-bindgen generates for exports.
+    /// `<T as Trait>`; the shims wasm-bindgen generates for exports (which inline the
+    /// exported function) are their own group.
     pub(super) fn crate_of(name: &str) -> String {
         let n = name.trim_start_matches('<').trim_start_matches('&');
-        if name.contains(" shim") || !n.contains("::") {
-            return "cliauth_wasm (exports)".into();
+        if name.contains(" shim") {
+            return "exports (wasm-bindgen shims)".into();
+        }
+        if !n.contains("::") {
+            return "other".into();
         }
         let first = n.split("::").next().unwrap_or(n);
         let first = first.rsplit(' ').next().unwrap_or(first);

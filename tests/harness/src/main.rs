@@ -97,7 +97,9 @@ fn main() {
                 timeout = Duration::from_secs(s.parse().unwrap_or(60));
             }
             _ => {
-                emit(&json!({ "event": "error", "code": "usage", "message": format!("bad argument {a}") }));
+                emit(
+                    &json!({ "event": "error", "code": "usage", "message": format!("bad argument {a}") }),
+                );
                 std::process::exit(2);
             }
         }
