@@ -1,6 +1,6 @@
 //! The wasm test suite in headless Chromium: the shared vectors and the bindings.
 
-#![cfg(target_arch = "wasm32")]
+#![cfg(all(target_arch = "wasm32", feature = "full"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

@@ -1,6 +1,6 @@
 //! The wasm test suite in Node.js: the shared vectors and the bindings.
 
-#![cfg(target_arch = "wasm32")]
+#![cfg(all(target_arch = "wasm32", feature = "full"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../../core/tests/vectors/runner.rs"]
