@@ -179,6 +179,12 @@ pub struct DevServerConfig {
     pub pkg_dir: Option<PathBuf>,
     /// Log one line per request (method, path without query, status) to stderr.
     pub log_requests: bool,
+    /// **Tests only.** Append every secret the server issues or receives (codes, PKCE
+    /// verifiers, device codes, tokens, API keys, session cookies) to this file, one
+    /// JSON line each, so that end-to-end tests can check that a CLI never leaks them
+    /// (see "Secret recorder" in the crate docs). The file holds live credentials in
+    /// clear text. Default: off.
+    pub record_secrets: Option<PathBuf>,
 }
 
 impl Default for DevServerConfig {
@@ -199,6 +205,7 @@ impl Default for DevServerConfig {
             web_root: None,
             pkg_dir: None,
             log_requests: false,
+            record_secrets: None,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Dev-only hooks under `/_dev/`: statistics, fault injection and reset; and the
-//! front middleware (Host check, counting, faults, request log).
+//! front middleware (Host check, counting, faults, the secret recorder, request log).
 //!
 //! Statistics and faults belong to one server instance (they are not in the state
 //! file).
@@ -316,9 +316,19 @@ pub(crate) async fn front(State(app): State<App>, request: Request, next: Next) 
             lock(&app.dev.stats).faults_served += 1;
         }
     }
-    let response = match injected {
-        Some(r) => r,
-        None => next.run(request).await,
+    let response = match (injected, &app.recorder) {
+        (Some(r), _) => r,
+        (None, None) => next.run(request).await,
+        (None, Some(recorder)) => {
+            let at = format!("{method} {path}");
+            match recorder.request(request, &at).await {
+                Ok(request) => {
+                    let response = next.run(request).await;
+                    recorder.response(response, &at).await
+                }
+                Err(refused) => refused,
+            }
+        }
     };
     if app.config.log_requests {
         // Path only: queries can carry codes and states.

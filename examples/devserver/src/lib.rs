@@ -109,11 +109,20 @@
 //! Statistics and faults belong to one server instance; everything else is in the
 //! state (and the state file, when configured).
 //!
+//! **Secret recorder** (dev only, off by default): with
+//! [`DevServerConfig::record_secrets`] (`--record-secrets FILE`), every secret that
+//! crosses the HTTP boundary in either direction — authorization and handoff codes,
+//! PKCE verifiers, device codes, access and refresh tokens, dev API keys, session
+//! cookies, whether accepted or not — is appended to FILE as a JSON line
+//! `{"kind","secret","value","at"}` (user codes too, with `"secret": false`). End-to-end
+//! tests scan a CLI's output and files for these values. The file holds live
+//! credentials in clear text: never use it outside tests.
+//!
 //! ## What this crate does not do
 //!
 //! - **It is not for production.** Anyone can sign in as any username without a
 //!   password; `/_dev/` lets any local process read statistics, inject faults and wipe
-//!   the state. It binds 127.0.0.1 only and refuses requests whose `Host` is not a
+//!   the state; the secret recorder writes live credentials to a file. It binds 127.0.0.1 only and refuses requests whose `Host` is not a
 //!   loopback name with its port (DNS rebinding).
 //! - No confidential clients, no ID tokens or JWTs (tokens are opaque), no dynamic
 //!   client registration, no TLS.
@@ -126,6 +135,7 @@ mod dev;
 mod oauth;
 mod pages;
 mod random;
+mod record;
 mod store;
 mod util;
 mod web;
@@ -190,6 +200,14 @@ pub enum DevServerError {
     /// The server's thread or runtime could not be started.
     #[error("cannot start the dev server's runtime: {0}")]
     Runtime(std::io::Error),
+    /// The secret record file ([`DevServerConfig::record_secrets`]) cannot be opened.
+    #[error("secret record file {}: {source}", path.display())]
+    SecretRecord {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
 }
 
 /// The URLs of a running server.
@@ -250,6 +268,8 @@ pub(crate) struct Inner {
     pub(crate) dev: Arc<dev::DevHooks>,
     pub(crate) user_codes: UserCodeFormat,
     pub(crate) pkg_dir: PathBuf,
+    /// The secret recorder, when [`DevServerConfig::record_secrets`] is set.
+    pub(crate) recorder: Option<record::Recorder>,
 }
 
 impl Inner {
@@ -404,6 +424,11 @@ async fn serve(
 async fn bind(
     config: DevServerConfig,
 ) -> Result<(tokio::net::TcpListener, App, SocketAddr), DevServerError> {
+    let recorder = config
+        .record_secrets
+        .as_deref()
+        .map(record::Recorder::open)
+        .transpose()?;
     let state_file = config.state_file.clone();
     let store = tokio::task::spawn_blocking(move || store::Store::open(state_file))
         .await
@@ -433,6 +458,7 @@ async fn bind(
         store: Arc::new(store),
         dev: Arc::new(dev::DevHooks::default()),
         user_codes: UserCodeFormat::default(),
+        recorder,
         config,
     });
     Ok((listener, inner, addr))

@@ -68,6 +68,11 @@ struct Args {
     /// Log each request (method, path, status) to stderr.
     #[arg(long)]
     log_requests: bool,
+    /// TESTS ONLY: append every secret issued or received (codes, verifiers, device
+    /// codes, tokens, keys) to FILE as JSON lines, for secret-leak scans. The file
+    /// holds live credentials in clear text.
+    #[arg(long, value_name = "FILE")]
+    record_secrets: Option<PathBuf>,
 }
 
 impl Args {
@@ -93,6 +98,7 @@ impl Args {
             web_root: self.web_root,
             pkg_dir: self.pkg_dir,
             log_requests: self.log_requests,
+            record_secrets: self.record_secrets,
         }
     }
 }
