@@ -13,6 +13,8 @@
 //! `ACME_API_BASE`, `ACME_VERIFY` (e.g. `/whoami`), `ACME_CLI_AUTH_PAGE`,
 //! `ACME_LOGIN_TIMEOUT_SECS`; credentials live in `ACME_CONFIG_DIR` or `~/.acme`.
 
+#![allow(clippy::print_stdout)] // printing results is what a CLI does
+
 use std::process::ExitCode;
 use std::time::Duration;
 

@@ -96,8 +96,8 @@ fn suites() -> Vec<Suite> {
         },
         Suite {
             name: "rust",
-            about: "cargo test --workspace (unit, vectors, property, doc tests)",
-            needs: &[],
+            about: "cargo test --workspace (unit, vectors, property, doc tests, oidc-provider interop)",
+            needs: &[Need::Npm("tests/interop")],
             run: rust_tests,
         },
         Suite {
@@ -167,7 +167,11 @@ fn doc() -> Result<(), String> {
 }
 
 fn rust_tests() -> Result<(), String> {
-    run(cmd("cargo").args(["test", "--workspace"]))
+    // The native interop tests run against oidc-provider from tests/interop; with
+    // this set they fail instead of skipping when it is not installed.
+    run(cmd("cargo")
+        .args(["test", "--workspace"])
+        .env("CLIAUTH_REQUIRE_INTEROP", "1"))
 }
 
 /// The core must stay portable and deterministic: it builds for wasm32, and its

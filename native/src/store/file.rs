@@ -201,6 +201,7 @@ impl FileStore {
         }
     }
 
+    #[cfg_attr(not(feature = "keyring"), allow(dead_code))]
     pub(crate) fn id(&self) -> u64 {
         self.id
     }

@@ -278,10 +278,10 @@ fn parse_form(html: &str) -> Option<(String, Vec<(String, String)>)> {
     let mut fields = Vec::new();
     for input in form.split("<input").skip(1) {
         let tag = &input[..input.find('>').unwrap_or(input.len())];
-        if tag.contains("type=\"hidden\"") {
-            if let (Some(n), Some(v)) = (attr(tag, "name"), attr(tag, "value")) {
-                fields.push((n, v));
-            }
+        if tag.contains("type=\"hidden\"")
+            && let (Some(n), Some(v)) = (attr(tag, "name"), attr(tag, "value"))
+        {
+            fields.push((n, v));
         }
     }
     Some((action, fields))
