@@ -5,7 +5,8 @@
 // - the browser login (authorization code + PKCE) against oidc-provider, with the
 //   tokens in localStorage and a refresh with rotation;
 // - the device login run from Node, approved in Chromium on oidc-provider's pages;
-// - approveDevice against a same-origin backend, with and without the session cookie.
+// - approveDevice against a same-origin backend, with and without the session cookie;
+// - a module worker: fetch, timers and typed errors work there too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -266,5 +267,32 @@ test('approveDevice from a page: same-origin cookie, typed errors', async () => 
     { signedIn: true, body: { user_code: 'WDJB-MJHT', action: 'approve' } },
     { signedIn: true, body: { user_code: 'BCDF-GHJK', action: 'deny' } },
   ]);
+  await p.close();
+});
+
+test('in a module worker: init, fetch through the flows, typed errors', async () => {
+  writeFileSync(
+    path.join(installed.project, 'worker.js'),
+    `import init, { startDeviceLogin, readHandoffRequest, CliauthError } from '/node_modules/cliauth/dist/full.js';
+await init();
+let refused;
+try { readHandoffRequest('https://x/?port=1&state=abcdefghijklmnop'); } catch (e) { refused = e instanceof CliauthError && e.code; }
+const login = await startDeviceLogin(${JSON.stringify({ deviceAuthorizationEndpoint: provider.deviceAuthorizationEndpoint, tokenEndpoint: provider.tokenEndpoint, clientId: 'acme-cli' })});
+login.cancel();
+let cancelled;
+try { await login.done; } catch (e) { cancelled = e instanceof CliauthError && e.code; }
+postMessage({ refused, userCode: /^[A-Z]{4}-[A-Z]{4}$/.test(login.userCode), cancelled, localStorage: typeof localStorage });
+`,
+  );
+  page('worker.html', `<script type="module">
+    const w = new Worker('/worker.js', { type: 'module' });
+    w.onmessage = (e) => { window.__result = e.data; };
+    w.onerror = (e) => { window.__result = { error: e.message }; };
+  </script>`);
+  const p = await browser.context.newPage();
+  await p.goto(`${site.origin}/worker.html`);
+  const result = await p.waitForFunction(() => window.__result, null, { timeout: 20000 }).then((h) => h.jsonValue());
+  // No Web Storage in a worker: the tokens would go to a memory store.
+  assert.deepEqual(result, { refused: 'invalid_argument', userCode: true, cancelled: 'cancelled', localStorage: 'undefined' });
   await p.close();
 });
