@@ -114,7 +114,7 @@ fn suites() -> Vec<Suite> {
         },
         Suite {
             name: "npm",
-            about: "npm package in Node: vectors and oidc-provider flows via the public API; npm pack + install",
+            about: "npm package in Node: vectors and flows via the public API; npm pack, fresh install, strict TypeScript",
             needs: WEB_NEEDS,
             run: web::npm_tests,
         },
