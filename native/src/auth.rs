@@ -884,7 +884,7 @@ impl Authenticator {
         );
         let timeout = self.inner.loopback.timeout;
         let params = self
-            .open_and_wait(pending.url(), server.wait(handler, timeout))
+            .open_and_wait(pending.url(), true, server.wait(handler, timeout))
             .await?;
         let grant = pending.complete(sys::now(), &params)?;
         let response = self
@@ -950,15 +950,17 @@ impl Authenticator {
         let handler = LoopbackHandler::new(config, &state);
         let url = handoff_page_url(&page, port, &state, Some(&challenge), None);
         let timeout = self.inner.loopback.timeout;
-        let wait = self.open_and_wait(&url, server.wait(handler, timeout));
+        // No spinner: the terminal also shows a paste prompt.
+        let wait = self.open_and_wait(&url, false, server.wait(handler, timeout));
         let paste = self.paste_loop();
         let delivered = tokio::select! {
             biased;
-            r = wait => Delivered::Callback(r?),
-            k = paste => Delivered::Pasted(k?),
+            r = wait => r.map(Delivered::Callback),
+            k = paste => k.map(Delivered::Pasted),
         };
+        // On every path (delivered, pasted, timed out, Ctrl-C): give the terminal back.
         self.ui.cancel_input();
-        match delivered {
+        match delivered? {
             Delivered::Pasted(key) => {
                 self.store_key(key.expose_secret(), LoginMethod::Paste)
                     .await
@@ -1157,6 +1159,7 @@ impl Authenticator {
     fn open_and_wait<'a, T: 'a>(
         &'a self,
         url: &str,
+        spinner: bool,
         wait: impl Future<Output = Result<T, Error>> + 'a,
     ) -> impl Future<Output = Result<T, Error>> + 'a {
         let ui = Arc::clone(&self.ui);
@@ -1186,9 +1189,13 @@ impl Authenticator {
             }
         });
         async move {
-            ui.start_waiting("Waiting for the browser…");
+            if spinner {
+                ui.start_waiting("Waiting for the browser…");
+            }
             let result = wait.await;
-            ui.stop_waiting();
+            if spinner {
+                ui.stop_waiting();
+            }
             notifier.abort();
             result
         }

@@ -201,17 +201,22 @@ impl<'a> Renderer<'a> {
         if self.json {
             self.stdout_json(&error.to_json(self.app));
         } else {
-            let rendered = error.render(self.app);
-            let mut lines = rendered.lines();
-            let first = lines.next().unwrap_or_default();
-            let mut out = self.paint("31", first);
-            for line in lines {
-                out.push('\n');
-                out.push_str(&self.paint("2", line));
-            }
-            self.stderr(&out);
+            self.stderr(&self.error_text(error));
         }
         error.exit_code()
+    }
+
+    /// The terminal text for an error: `✗ message` (red) and the hint (dim).
+    pub fn error_text(&self, error: &Error) -> String {
+        let rendered = error.render(self.app);
+        let mut lines = rendered.lines();
+        let first = lines.next().unwrap_or_default();
+        let mut out = self.paint("31", first);
+        for line in lines {
+            out.push('\n');
+            out.push_str(&self.paint("2", line));
+        }
+        out
     }
 
     /// `✓ text` on stderr (nothing in JSON mode).
@@ -441,5 +446,41 @@ impl Spinner for TerminalSpinner {
             Some(b) => b.suspend(print),
             None => print(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_render_with_and_without_colour() {
+        let app = AppContext::new("acme", "Acme");
+        let plain = Renderer::new(&app, false, false).error_text(&Error::NotAuthenticated);
+        assert_eq!(
+            plain,
+            "✗ Not authenticated\n  Run `acme auth login` to sign in, or set ACME_API_KEY. (See `acme auth login --help`.)"
+        );
+        let coloured = Renderer::new(&app, false, true).error_text(&Error::NotAuthenticated);
+        assert!(coloured.starts_with("\x1b[31m✗ Not authenticated\x1b[0m\n\x1b[2m  Run"));
+    }
+
+    #[test]
+    fn global_flags_parse_anywhere() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            global: GlobalArgs,
+            #[command(subcommand)]
+            auth: AuthCommand,
+        }
+        let cli = Cli::parse_from(["x", "login", "--api-key", "k", "-vv", "--no-color"]);
+        assert_eq!(cli.global.verbose, 2);
+        assert!(cli.global.no_color && !cli.global.color());
+        assert!(
+            matches!(cli.auth, AuthCommand::Login(LoginArgs { ref api_key, .. }) if api_key.as_deref() == Some("k"))
+        );
+        assert!(Cli::try_parse_from(["x", "login", "--device", "--browser"]).is_err());
     }
 }

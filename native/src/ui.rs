@@ -201,7 +201,13 @@ impl Ui for TerminalUi {
         if io::stdin().is_terminal() {
             #[cfg(unix)]
             self.save_tty();
-            return match rpassword::prompt_password(prompt) {
+            let read = rpassword::prompt_password(prompt);
+            // rpassword restored the terminal itself: nothing left for cancel_input.
+            #[cfg(unix)]
+            if let Ok(mut saved) = self.saved_tty.lock() {
+                *saved = None;
+            }
+            return match read {
                 Ok(line) => Ok(Some(SecretString::new(line.trim()))),
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(Error::Cancelled),

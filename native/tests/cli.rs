@@ -507,3 +507,68 @@ fn handoff_accepts_a_pasted_key_while_waiting_for_the_page() {
         "the loopback port was released"
     );
 }
+
+/// A device server whose code is never approved: `expired_token` after a few polls.
+async fn unapproved_device_server() -> TinyServer {
+    TinyServer::start(|seen| match seen.path.as_str() {
+        "/device" => json(
+            200,
+            serde_json::json!({
+                "device_code": "d", "user_code": "ABCD-EFGH",
+                "verification_uri": "http://127.0.0.1/verify", "expires_in": 30, "interval": 1
+            }),
+        ),
+        _ if seen.body.contains("device_code") && seen.body.contains("client_id") => {
+            static POLLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            if POLLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % 3 == 2 {
+                json(400, serde_json::json!({"error": "expired_token"}))
+            } else {
+                json(400, serde_json::json!({"error": "authorization_pending"}))
+            }
+        }
+        _ => json(404, serde_json::json!({})),
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spinner_shows_only_on_a_terminal() {
+    let server = unapproved_device_server().await;
+    let home = tempfile::tempdir().unwrap();
+    let device = format!("{}/device", server.url);
+    let token = format!("{}/token", server.url);
+    let vars = [
+        ("ACME_DEVICE_ENDPOINT", device.as_str()),
+        ("ACME_TOKEN_ENDPOINT", token.as_str()),
+    ];
+    // Not a terminal: no spinner, just the lines.
+    let o = run(home.path(), &vars, &["auth", "login", "--device"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let text = stderr(&o);
+    assert!(text.contains("    ABCD-EFGH"), "{text}");
+    assert!(text.contains("✗ Device code expired"), "{text}");
+    assert!(!text.contains("Waiting for approval"), "{text}");
+    // On a terminal (a pty from script(1)): the spinner appears while polling.
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIPPED the terminal half: script(1) is not installed");
+        return;
+    }
+    let acme = common::example("acme");
+    let o = Command::new("script")
+        .args([
+            "-qec",
+            &format!("{} auth login --device", acme.display()),
+            "/dev/null",
+        ])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("TERM", "xterm")
+        .envs(vars)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = stdout(&o);
+    assert!(text.contains("Waiting for approval"), "{text}");
+    assert!(text.contains("Device code expired"), "{text}");
+}
