@@ -1,0 +1,128 @@
+// The secret scan: every secret of a run, searched for in everything democli printed
+// or wrote.
+//
+// A secret is found when the whole value appears (as is, or URL-encoded), or any
+// 16-character window of its random part does (a truncated or partly masked leak;
+// the random part is the value without a known `demo_xx_` prefix, or a JWT's
+// signature). Masked keys as democli shows them (`demo_dev_…WXYZ`, the last four
+// characters) are far shorter than a window, so they are not findings.
+//
+// User codes (RFC 8628) are not secrets: they are meant to be shown in the terminal.
+// The dev server's recorder marks them `"secret": false`; they are kept apart
+// (`userCodes`) and never scanned for.
+
+import * as fs from 'node:fs';
+
+export const WINDOW = 16;
+const PREFIX = /^(demo_(?:at|rt|ac|hc|dc)_|demo_dev_)/;
+
+/** The secrets of a run: kind → values. */
+export class Ledger {
+  constructor() {
+    /** value → {kinds:Set, sources:Set} (one value can be known by several names) */
+    this.values = new Map();
+    /** user codes (not secret; excluded from the scan). */
+    this.userCodes = new Set();
+  }
+
+  add(kind, value, source) {
+    if (typeof value !== 'string' || value.length < 8) {
+      throw new Error(`not a secret worth scanning for: ${kind} ${JSON.stringify(value)}`);
+    }
+    const entry = this.values.get(value) || { kinds: new Set(), sources: new Set() };
+    entry.kinds.add(kind);
+    entry.sources.add(source);
+    this.values.set(value, entry);
+  }
+
+  /** Loads a recorder file (the dev server's or the interop server's JSON lines). */
+  loadRecord(file) {
+    if (!fs.existsSync(file)) {
+      throw new Error(`the secret record ${file} is missing`);
+    }
+    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+      if (!line.trim()) {
+        continue;
+      }
+      const { kind, secret, value } = JSON.parse(line);
+      if (secret === false) {
+        this.userCodes.add(value);
+      } else {
+        this.add(kind, value, 'server record');
+      }
+    }
+  }
+
+  get size() {
+    return this.values.size;
+  }
+
+  /** Distinct values per kind (a value known by two names counts for both). */
+  kinds() {
+    const out = {};
+    for (const { kinds } of this.values.values()) {
+      for (const kind of kinds) {
+        out[kind] = (out[kind] || 0) + 1;
+      }
+    }
+    return out;
+  }
+}
+
+/** The needles of one secret: `[text, how]`. */
+export function needles(value) {
+  const out = [[value, 'whole value']];
+  const encoded = encodeURIComponent(value);
+  if (encoded !== value) {
+    out.push([encoded, 'URL-encoded']);
+  }
+  let tail = value.replace(PREFIX, '');
+  const jwt = value.split('.');
+  if (jwt.length === 3 && value.startsWith('eyJ')) {
+    tail = jwt[2];
+  }
+  if (tail.length >= WINDOW + 4) {
+    for (let i = 0; i + WINDOW <= tail.length; i += 1) {
+      out.push([tail.slice(i, i + WINDOW), `16-character piece at ${i}`]);
+    }
+  }
+  return out;
+}
+
+/**
+ * Scans `items` (`{label, text}`) for every secret of `ledger`. Returns
+ * `{items, bytes, values, kinds, userCodesExcluded, findings}`; a finding is
+ * `{kind, how, label, context}` (context with the secret masked).
+ */
+export function scanAll(items, ledger) {
+  const findings = [];
+  let bytes = 0;
+  for (const item of items) {
+    bytes += Buffer.byteLength(item.text);
+  }
+  for (const [value, { kinds }] of ledger.values) {
+    const kind = [...kinds].join('/');
+    const list = needles(value);
+    for (const item of items) {
+      for (const [needle, how] of list) {
+        const at = item.text.indexOf(needle);
+        if (at >= 0) {
+          const context = item.text
+            .slice(Math.max(0, at - 40), at + needle.length + 40)
+            .replace(needle, `<${kind}>`)
+            .replace(/\n/g, '⏎');
+          findings.push({ kind, how, label: item.label, context });
+          break;
+        }
+      }
+    }
+  }
+  return {
+    items: items.length,
+    bytes,
+    values: ledger.size,
+    kinds: ledger.kinds(),
+    userCodesExcluded: ledger.userCodes.size,
+    findings,
+  };
+}
