@@ -456,7 +456,12 @@ impl AuthenticatorBuilder {
                 4096,
             )])
         });
-        let http = HttpClient::new(&self.http)?;
+        let mut http_options = self.http;
+        if http_options.user_agent == HttpOptions::default().user_agent {
+            // `acme cliauth/0.1.0`: servers can tell which CLI is calling.
+            http_options.user_agent = format!("{} {}", self.app.cli, http_options.user_agent);
+        }
+        let http = HttpClient::new(&http_options)?;
         Ok(Authenticator {
             inner: Arc::new(Inner {
                 app: self.app,

@@ -96,6 +96,10 @@ async fn a_refused_key_leaves_the_previous_credential_in_place() {
     assert_eq!(first.verification, Verification::Verified);
     assert_eq!(first.subject.as_deref(), Some("dev@acme.example"));
     assert_eq!(first.masked_key.as_deref(), Some("acme_…ghij"));
+    assert_eq!(
+        api.seen.lock().unwrap()[0].header("user-agent"),
+        Some(concat!("acme cliauth/", env!("CARGO_PKG_VERSION")))
+    );
 
     let err = auth.login_api_key(REFUSED).await.unwrap_err();
     assert_eq!(
