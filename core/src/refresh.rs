@@ -304,7 +304,8 @@ mod tests {
             refresh_token: Some(RefreshToken::new(refresh)),
             scope: None,
             id_token: None,
-            obtained_at: T0,
+            // Obtained an hour ago: a normal lifetime, so the full margin applies.
+            obtained_at: T0.saturating_sub(Duration::from_secs(3600)),
         }
     }
 

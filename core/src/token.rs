@@ -379,15 +379,21 @@ impl TokenSet {
         let Some(expires_at) = self.expires_at else {
             return TokenStatus::Valid { expires_in: None };
         };
+        // Short-lived tokens: the margin and the leeway each take at most a quarter of
+        // the token's lifetime, so that a freshly refreshed token is never "due" at
+        // once (which would make every process refresh again).
+        let quarter = expires_at.saturating_duration_since(self.obtained_at) / 4;
+        let leeway = policy.leeway.min(quarter);
+        let margin = policy.margin.min(quarter);
         let can_refresh = self.refresh_token.is_some();
-        if now >= expires_at.saturating_sub(policy.leeway) {
+        if now >= expires_at.saturating_sub(leeway) {
             return if can_refresh {
                 TokenStatus::Expired
             } else {
                 TokenStatus::NeedsLogin
             };
         }
-        if can_refresh && now >= expires_at.saturating_sub(policy.margin + policy.leeway) {
+        if can_refresh && now >= expires_at.saturating_sub(margin + leeway) {
             return TokenStatus::RefreshDue;
         }
         TokenStatus::Valid {
@@ -404,12 +410,14 @@ impl TokenSet {
     }
 }
 
-/// When to refresh.
+/// When to refresh. For tokens that live less than four times these durations, each
+/// is reduced to a quarter of the token's lifetime (see [`TokenSet::status`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RefreshPolicy {
-    /// Refresh this long before expiry (default 60 s).
+    /// Refresh this long before expiry (default 60 s, at most ¼ of the lifetime).
     pub margin: Duration,
-    /// Allowance for clock skew between client and server (default 30 s).
+    /// Allowance for clock skew between client and server (default 30 s, at most ¼ of
+    /// the lifetime).
     pub leeway: Duration,
 }
 
@@ -564,6 +572,32 @@ mod tests {
             set.status(at(99999), &policy),
             TokenStatus::Valid { expires_in: None }
         );
+    }
+
+    #[test]
+    fn short_lived_tokens_are_not_due_at_once() {
+        let policy = RefreshPolicy::default();
+        let set = TokenSet {
+            access_token: AccessToken::new("a"),
+            token_type: "Bearer".into(),
+            expires_at: Some(NOW.saturating_add(Duration::from_secs(20))),
+            refresh_token: Some(RefreshToken::new("r")),
+            scope: None,
+            id_token: None,
+            obtained_at: NOW,
+        };
+        let at = |s| NOW.saturating_add(Duration::from_secs(s));
+        // 20 s lifetime: margin and leeway are 5 s each instead of 60 s and 30 s.
+        assert!(matches!(
+            set.status(NOW, &policy),
+            TokenStatus::Valid { .. }
+        ));
+        assert!(matches!(
+            set.status(at(9), &policy),
+            TokenStatus::Valid { .. }
+        ));
+        assert_eq!(set.status(at(10), &policy), TokenStatus::RefreshDue);
+        assert_eq!(set.status(at(15), &policy), TokenStatus::Expired);
     }
 
     #[test]

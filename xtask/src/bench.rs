@@ -31,7 +31,6 @@ pub struct Row {
     pub method: String,
 }
 
-#[allow(dead_code)] // baseline and goal are used by groups that land with the demo CLI and the npm package
 impl Row {
     pub fn new(group: &'static str, name: impl Into<String>, raw: f64, unit: &'static str) -> Row {
         Row {
@@ -85,7 +84,20 @@ pub fn format_value(raw: f64, unit: &str) -> String {
 type Group = (&'static str, fn() -> Result<Vec<Row>, String>);
 
 fn groups() -> Vec<Group> {
-    vec![("micro", micro)]
+    vec![
+        ("cold-start", crate::bench_cli::cold_start),
+        ("storm", crate::bench_cli::refresh_storm),
+        ("device", crate::bench_cli::device_efficiency),
+        ("micro", micro),
+    ]
+}
+
+/// hyperfine, from Debian's packages.
+pub fn ensure_hyperfine() -> Result<(), String> {
+    if crate::util::succeeds("hyperfine", &["--version"]) {
+        return Ok(());
+    }
+    crate::setup::apt_install(&["hyperfine"])
 }
 
 /// Runs the selected groups (all by default), prints and writes the table.

@@ -17,6 +17,7 @@
 #![allow(clippy::print_stderr, clippy::print_stdout)]
 
 mod bench;
+mod bench_cli;
 mod fuzz;
 mod setup;
 mod util;
@@ -245,9 +246,9 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Some("npm-build") => report(
-            install(&WEB_NEEDS[..3], &mut Vec::new()).and_then(|()| web::npm_build()),
-        ),
+        Some("npm-build") => {
+            report(install(&WEB_NEEDS[..3], &mut Vec::new()).and_then(|()| web::npm_build()))
+        }
         Some("size") => report(
             install(&WEB_NEEDS[..3], &mut Vec::new())
                 .and_then(|()| web::size(args.iter().any(|a| a == "--enforce"))),

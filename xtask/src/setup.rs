@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::util::{cmd, locked_version, output, root, run, succeeds, tools_dir};
+use crate::util::{cmd, locked_version, output, root, run, tools_dir};
 
 /// The wasm32 target for rustc.
 pub fn wasm_target() -> Result<(), String> {
@@ -48,27 +48,28 @@ pub fn chromium() -> Result<(), String> {
     if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
         return Ok(());
     }
-    let sudo: &[&str] = if succeeds("id", &["-u"])
-        && output(cmd("id").arg("-u")).unwrap_or_default().trim() == "0"
-    {
-        &[]
-    } else {
-        &["sudo"]
-    };
+    apt_install(&["chromium", "chromium-driver"])
+}
+
+/// Installs Debian packages (as root, or through sudo).
+pub fn apt_install(packages: &[&str]) -> Result<(), String> {
+    let root_user = output(cmd("id").arg("-u")).unwrap_or_default().trim() == "0";
     let apt = |args: &[&str]| {
-        let mut c = if sudo.is_empty() {
+        let mut c = if root_user {
             cmd("apt-get")
         } else {
             cmd("sudo")
         };
-        if !sudo.is_empty() {
+        if !root_user {
             c.arg("apt-get");
         }
         c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
         run(&mut c)
     };
     apt(&["update", "-qq"])?;
-    apt(&["install", "-y", "-qq", "chromium", "chromium-driver"])
+    let mut args = vec!["install", "-y", "-qq"];
+    args.extend_from_slice(packages);
+    apt(&args)
 }
 
 /// `npm ci` in a directory with a package-lock.json, when node_modules is missing or
