@@ -9,12 +9,33 @@
 // Test helpers (not part of any OAuth spec):
 //   GET  /test/stats  → {"token_requests":{"refresh_token":N,...},"revocations":N}
 //   POST /test/deny   → the next interaction is denied (access_denied)
-// Interactions (/interaction/:uid) are approved automatically for account `user-42`.
+// Interactions (/interaction/:uid) are approved automatically for account `user-42`
+// (unless INTERACTIONS=forms).
+//
+// Options (environment; all off by default):
+//   INTERACTIONS=forms   oidc-provider's own HTML login and consent forms
+//                        (devInteractions) instead of the automatic approval, for
+//                        tests that drive them in a browser (tests/e2e).
+//   RECORD_SECRETS=FILE  append every secret the server issues or receives to FILE,
+//                        one JSON line {"kind","secret","value","at"} each (the format
+//                        of cliauth-devserver's --record-secrets): codes, PKCE verifiers,
+//                        device codes, access/refresh/ID tokens, revoked tokens; user
+//                        codes with "secret": false. For secret-leak scans; tests only.
+import fs from 'node:fs';
 import http from 'node:http';
 import Provider from 'oidc-provider';
 
 const CLIENT_ID = process.env.CLIENT_ID || 'cliauth-test';
 const ACCOUNT = process.env.ACCOUNT_ID || 'user-42';
+const FORMS = process.env.INTERACTIONS === 'forms';
+const RECORD = process.env.RECORD_SECRETS || '';
+
+const recorded = new Set();
+function record(kind, value, at, secret = true) {
+  if (!RECORD || typeof value !== 'string' || !value || recorded.has(value)) return;
+  recorded.add(value);
+  fs.appendFileSync(RECORD, `${JSON.stringify({ kind, secret, value, at })}\n`, { mode: 0o600 });
+}
 
 const stats = { token_requests: {}, revocations: 0 };
 let denyNext = false;
@@ -47,7 +68,7 @@ server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
     ],
     pkce: { required: () => true },
     features: {
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: FORMS },
       deviceFlow: { enabled: true },
       revocation: { enabled: true },
       introspection: { enabled: true },
@@ -78,6 +99,31 @@ server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
     }
     if (isRevoke) stats.revocations += 1;
   });
+
+  // RECORD_SECRETS: what crossed the HTTP boundary, whether accepted or not.
+  if (RECORD) {
+    provider.use(async (ctx, next) => {
+      await next();
+      const at = `${ctx.method} ${ctx.path}`;
+      const params = ctx.oidc?.params || {};
+      for (const name of ['code', 'code_verifier', 'refresh_token', 'device_code', 'token']) {
+        record(name === 'code' ? 'authorization_code' : name, params[name], at);
+      }
+      const auth = ctx.get('authorization');
+      if (auth.startsWith('Bearer ')) record('bearer', auth.slice(7).trim(), at);
+      const body = ctx.body && typeof ctx.body === 'object' && !Buffer.isBuffer(ctx.body) ? ctx.body : {};
+      for (const name of ['access_token', 'refresh_token', 'id_token', 'device_code']) {
+        record(name, body[name], at);
+      }
+      record('user_code', body.user_code, at, false);
+      const location = ctx.response.get('location');
+      if (location) {
+        const url = new URL(location, issuer);
+        const fragment = new URLSearchParams(url.hash.slice(1));
+        record('authorization_code', url.searchParams.get('code') || fragment.get('code'), at);
+      }
+    });
+  }
 
   const callback = provider.callback();
 
@@ -133,7 +179,7 @@ server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
       res.end();
       return;
     }
-    if (url.pathname.startsWith('/interaction/')) {
+    if (!FORMS && url.pathname.startsWith('/interaction/')) {
       interaction(req, res);
       return;
     }
