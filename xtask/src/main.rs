@@ -18,6 +18,7 @@
 
 mod bench;
 mod bench_cli;
+mod e2e;
 mod fuzz;
 mod setup;
 mod util;
@@ -136,6 +137,19 @@ fn suites() -> Vec<Suite> {
             about: "wasm size benchmark: raw and gzip -9, largest contributors",
             needs: &[Need::WasmTarget, Need::WasmBindgen, Need::Npm("npm")],
             run: || web::size(false),
+        },
+        Suite {
+            name: "e2e",
+            about: "democli + cliauth-devserver + oidc-provider in Chromium (Playwright), -vv and --json, secret scan",
+            needs: &[
+                Need::WasmTarget,
+                Need::WasmBindgen,
+                Need::Npm("npm"),
+                Need::Chromium,
+                Need::Npm("tests/e2e"),
+                Need::Npm("tests/interop"),
+            ],
+            run: e2e::e2e,
         },
         Suite {
             name: "fuzz-smoke",

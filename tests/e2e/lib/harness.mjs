@@ -149,8 +149,10 @@ let scenarioCount = 0;
  * and register `s.cleanup` with `t.after`.
  */
 export class Scenario {
-  constructor(name) {
+  /** `report: false` keeps the scan summary out of REPORT_DIR (the scanner's own tests). */
+  constructor(name, { report = true } = {}) {
     this.name = name;
+    this.report = report;
     this.id = `${String(++scenarioCount).padStart(2, '0')}-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}`;
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cliauth-e2e-'));
     this.home = path.join(this.dir, 'home');
@@ -418,11 +420,13 @@ export class Scenario {
     report.scenario = this.id;
     report.variant = VARIANT;
     report.designated = this.designated.map((d) => d.label);
-    fs.mkdirSync(REPORT_DIR, { recursive: true });
-    fs.writeFileSync(
-      path.join(REPORT_DIR, `secret-scan-${VARIANT}-${this.id}.json`),
-      `${JSON.stringify(report, null, 2)}\n`,
-    );
+    if (this.report) {
+      fs.mkdirSync(REPORT_DIR, { recursive: true });
+      fs.writeFileSync(
+        path.join(REPORT_DIR, `secret-scan-${VARIANT}-${this.id}.json`),
+        `${JSON.stringify(report, null, 2)}\n`,
+      );
+    }
     const missing = expectKinds.filter((k) => !report.kinds[k]);
     if (missing.length) {
       throw new Error(
