@@ -325,7 +325,7 @@ test('failure: a callback with a forged state is ignored, then the login times o
   const s = scenario(t);
   const server = await s.devServer();
   const { page } = await s.browser();
-  const login = s.democli(server, ['auth', 'login', '--browser'], { DEMO_LOGIN_TIMEOUT: '6s' });
+  const login = s.democli(server, ['auth', 'login', '--browser'], { DEMO_LOGIN_TIMEOUT: '8s' });
   const url = await s.nextBrowserUrl();
   const params = authorizeParams(url, server);
   const forged = new URL(params.redirect_uri);
@@ -341,7 +341,7 @@ test('failure: a callback with a forged state is ignored, then the login times o
   assertFailure(r, {
     code: 2,
     message: 'OAuth flow timed out',
-    hint: TIMEOUT_HINT('6s'),
+    hint: TIMEOUT_HINT('8s'),
     errorCode: 'login_timed_out',
   });
   assertNothingStored(s);

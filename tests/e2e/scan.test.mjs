@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { Ledger, scanAll, WINDOW } from './lib/scan.mjs';
+import { Ledger, scanAll, WINDOW, s256 } from './lib/scan.mjs';
 import { Scenario } from './lib/harness.mjs';
 
 const KEY = 'demo_dev_Q3xv9LmT2pRk8ZsWc4Yd6NfHb1Ja7GeU';
@@ -47,6 +47,23 @@ test('scanner: finds whole, URL-encoded and partial secrets, and names where', (
   for (const f of report.findings) {
     assert.ok(!f.context.includes(TOKEN), 'a finding does not repeat the secret');
   }
+});
+
+test('scanner: a verifier that never reached a server is found by its challenge', () => {
+  // RFC 7636 Appendix B.
+  const verifier = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
+  assert.equal(s256(verifier), 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM');
+  const l = new Ledger();
+  l.addChallengeFrom('http://127.0.0.1:1/authorize?code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&state=x');
+  l.addChallengeFrom('http://127.0.0.1:1/device');
+  assert.equal(l.challenges.size, 1);
+  const items = [
+    { label: 'clean', text: `challenge E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM ${'x'.repeat(60)}` },
+    { label: 'leaky', text: `pkce=${verifier}&more` },
+    { label: 'embedded', text: `AAAA${verifier}BBBB` },
+  ];
+  const found = scanAll(items, l).findings.map((f) => `${f.label}: ${f.how}`);
+  assert.deepEqual(found, ['leaky: matches a code_challenge (S256)', 'embedded: matches a code_challenge (S256)']);
 });
 
 test('scanner: masked keys, prefixes and user codes are not findings', () => {

@@ -8,7 +8,7 @@
 //! `json`). Each test scans everything democli printed, the dev server's request log
 //! and every file under its `DEMO_HOME` except `credentials.json` for every secret of
 //! the run (recorded by the servers, read from `credentials.json`, seen in the
-//! browser), and fails on any occurrence. The per-test scan reports land in
+//! browser; PKCE verifiers also by their challenges), and fails on any occurrence. The per-test scan reports land in
 //! `tests/e2e/test-results/`; this suite prints their totals.
 
 use std::path::PathBuf;
@@ -54,8 +54,8 @@ pub fn e2e() -> Result<(), String> {
 /// fail first; this double-checks) or if there are none at all.
 fn summarize(results: &std::path::Path) -> Result<String, String> {
     let mut reports = 0;
-    let (mut values, mut items, mut bytes, mut user_codes, mut findings) =
-        (0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut values, mut items, mut bytes, mut user_codes, mut challenges, mut findings) =
+        (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     let mut kinds: std::collections::BTreeMap<String, u64> = Default::default();
     let entries = std::fs::read_dir(results).map_err(|e| format!("{}: {e}", results.display()))?;
     for entry in entries {
@@ -77,6 +77,7 @@ fn summarize(results: &std::path::Path) -> Result<String, String> {
         items += n("items");
         bytes += n("bytes");
         user_codes += n("userCodesExcluded");
+        challenges += n("challenges");
         findings += report["findings"].as_array().map_or(0, |f| f.len() as u64);
         if let Some(map) = report["kinds"].as_object() {
             for (k, v) in map {
@@ -98,8 +99,9 @@ fn summarize(results: &std::path::Path) -> Result<String, String> {
     }
     let kinds: Vec<String> = kinds.iter().map(|(k, v)| format!("{k} {v}")).collect();
     Ok(format!(
-        "  secret scan: {reports} scenarios, {values} distinct secrets ({}), {items} captured outputs \
-         and files, {bytes} bytes scanned, {user_codes} user codes excluded by design, 0 findings",
+        "  secret scan: {reports} scenarios, {values} distinct secrets ({}), plus the verifiers of \
+         {challenges} PKCE challenges; {items} captured outputs and files, {bytes} bytes scanned; \
+         {user_codes} user codes excluded by design; 0 findings",
         kinds.join(", ")
     ))
 }

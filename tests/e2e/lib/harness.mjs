@@ -302,6 +302,7 @@ export class Scenario {
       look();
     }), 'democli to open the browser');
     this.urlsSeen = wanted;
+    this.ledger.addChallengeFrom(urls[wanted - 1]);
     return urls[wanted - 1];
   }
 
@@ -337,7 +338,9 @@ export class Scenario {
   democli(server, args, extraEnv = {}, { designated = false, openStdin = false } = {}) {
     const n = ++this.commands;
     const full = [...VARIANT_FLAGS, ...args];
-    const label = `democli#${n} ${full.join(' ')}`;
+    // Labels name the command without the key given on the command line.
+    const shown = full.map((a, i) => (full[i - 1] === '--api-key' ? '<KEY>' : a));
+    const label = `democli#${n} ${shown.join(' ')}`;
     const proc = new Proc(label, DEMOCLI, full, { env: this.env(server, extraEnv) });
     if (!openStdin) {
       proc.child.stdin.end();

@@ -7,10 +7,15 @@
 // signature). Masked keys as democli shows them (`demo_dev_…WXYZ`, the last four
 // characters) are far shorter than a window, so they are not findings.
 //
+// PKCE verifiers that never reach a server (a denied or timed-out login) are still
+// found: every PKCE code challenge democli opened in the browser is kept, and every
+// run of 43–128 verifier characters in the capture is hashed (S256) and compared.
+//
 // User codes (RFC 8628) are not secrets: they are meant to be shown in the terminal.
 // The dev server's recorder marks them `"secret": false`; they are kept apart
 // (`userCodes`) and never scanned for.
 
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 
 export const WINDOW = 16;
@@ -23,6 +28,16 @@ export class Ledger {
     this.values = new Map();
     /** user codes (not secret; excluded from the scan). */
     this.userCodes = new Set();
+    /** S256 code challenges whose verifiers must not appear. */
+    this.challenges = new Set();
+  }
+
+  /** Keeps the S256 `code_challenge` of a URL democli opened, if it has one. */
+  addChallengeFrom(url) {
+    const challenge = new URL(url).searchParams.get('code_challenge');
+    if (challenge) {
+      this.challenges.add(challenge);
+    }
   }
 
   add(kind, value, source) {
@@ -117,12 +132,50 @@ export function scanAll(items, ledger) {
       }
     }
   }
+  if (ledger.challenges.size) {
+    for (const item of items) {
+      const verifier = findVerifier(item.text, ledger.challenges);
+      if (verifier) {
+        findings.push({
+          kind: 'code_verifier',
+          how: 'matches a code_challenge (S256)',
+          label: item.label,
+          context: '<code_verifier>',
+        });
+      }
+    }
+  }
   return {
     items: items.length,
     bytes,
     values: ledger.size,
     kinds: ledger.kinds(),
     userCodesExcluded: ledger.userCodes.size,
+    challenges: ledger.challenges.size,
+    captured: items.map((i) => ({ label: i.label, bytes: Buffer.byteLength(i.text) })),
     findings,
   };
+}
+
+/** S256: base64url(SHA-256(verifier)). */
+export function s256(verifier) {
+  return createHash('sha256').update(verifier).digest('base64url');
+}
+
+/**
+ * A substring of `text` (43–128 characters of the RFC 7636 verifier alphabet) whose
+ * S256 challenge is in `challenges`, or null.
+ */
+export function findVerifier(text, challenges) {
+  for (const [run] of text.matchAll(/[A-Za-z0-9\-._~]{43,}/g)) {
+    for (let len = 43; len <= Math.min(128, run.length); len += 1) {
+      for (let i = 0; i + len <= run.length; i += 1) {
+        const candidate = run.slice(i, i + len);
+        if (challenges.has(s256(candidate))) {
+          return candidate;
+        }
+      }
+    }
+  }
+  return null;
 }
