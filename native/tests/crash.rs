@@ -6,6 +6,7 @@
     clippy::panic,
     clippy::print_stderr
 )]
+#![cfg(unix)]
 
 mod common;
 

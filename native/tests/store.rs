@@ -5,6 +5,7 @@
     clippy::panic,
     clippy::print_stderr
 )]
+#![cfg(unix)]
 
 mod common;
 
