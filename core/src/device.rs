@@ -504,8 +504,9 @@ fn significant_chars(input: &str) -> impl Iterator<Item = char> + '_ {
         .filter(|c| !c.is_whitespace() && !matches!(c, '-' | '–' | '—' | '_' | '.'))
 }
 
-/// Normalises a typed code: case-insensitive; spaces, dashes, underscores and dots
-/// ignored; returned grouped (`wdjb mjht` → `WDJB-MJHT`).
+/// Normalises a typed code: case-insensitive for ASCII letters (other characters must
+/// be typed as the charset lists them); spaces, dashes, underscores and dots ignored;
+/// returned grouped (`wdjb mjht` → `WDJB-MJHT`).
 pub fn normalize_user_code(
     input: &str,
     format: &UserCodeFormat,
@@ -522,7 +523,10 @@ pub fn user_code_input(input: &str, format: &UserCodeFormat) -> UserCodeInput {
     let mut chars = Vec::new();
     let mut problem = None;
     for (i, c) in significant_chars(input).enumerate() {
-        let upper = c.to_uppercase().next().unwrap_or(c);
+        // ASCII only: full Unicode upper-casing maps `ß`, `ſ`, `ı` or `ﬁ` to an ASCII
+        // letter (`S`, `S`, `I`, `F`), which would accept a character that is not in
+        // the code (and links Unicode case tables into the web pages' wasm).
+        let upper = c.to_ascii_uppercase();
         if problem.is_none() && !format.charset.contains(upper) {
             problem = Some(UserCodeProblem::InvalidCharacter {
                 position: i + 1,
@@ -573,8 +577,10 @@ pub fn device_approval_request(
     approve: bool,
 ) -> Result<HttpRequest, Error> {
     let code = normalize_user_code(user_code, format)?;
-    let body = serde_json::json!({ "user_code": code, "action": if approve { "approve" } else { "deny" } });
-    Ok(HttpRequest::post_json(endpoint, &body))
+    let action = if approve { "approve" } else { "deny" };
+    // Keys in sorted order, as serde_json wrote them.
+    let body = crate::json::string_object(&[("action", action), ("user_code", &code)]);
+    Ok(HttpRequest::post_json_text(endpoint, body))
 }
 
 #[cfg(test)]
@@ -749,6 +755,33 @@ mod tests {
                 character: 'A'
             })
         );
+        // Only ASCII letters are upper-cased: `ß`, `ſ`, `ı` and `ﬁ` upper-case (fully)
+        // to `S`/`I`/`F` but are not characters of any code.
+        for (typed, bad) in [
+            ("wdjb-mjhß", 'ß'),
+            ("wdjb-mjhſ", 'ſ'),
+            ("ıdjb-mjht", 'ı'),
+            ("wdjb-mjhﬁ", 'ﬁ'),
+        ] {
+            let position = typed.chars().filter(|c| *c != '-').count();
+            let position = if bad == 'ı' { 1 } else { position };
+            assert_eq!(
+                normalize_user_code(typed, &f),
+                Err(UserCodeProblem::InvalidCharacter {
+                    position,
+                    character: bad
+                }),
+                "{typed}"
+            );
+        }
+        let ascii_only = UserCodeFormat {
+            charset: "SIF".into(),
+            length: 2,
+            group: 0,
+        };
+        assert_eq!(normalize_user_code("sf", &ascii_only).unwrap(), "SF");
+        assert!(normalize_user_code("ſf", &ascii_only).is_err());
+        assert!(normalize_user_code("ıf", &ascii_only).is_err());
         let typing = user_code_input("wdjbm", &f);
         assert_eq!(
             (typing.display.as_str(), typing.complete),

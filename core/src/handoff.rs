@@ -235,8 +235,9 @@ impl HandoffRequest {
     /// The CORS POST (JSON body) for [`DeliveryMode::Post`].
     pub fn post_request(&self, credential: &HandoffCredential) -> HttpRequest {
         let (name, value) = credential.param();
-        let body = serde_json::json!({ name: value, "state": self.state });
-        HttpRequest::post_json(self.callback_url(), &body)
+        // Keys in sorted order (`api_key`/`code` < `state`), as serde_json wrote them.
+        let body = crate::json::string_object(&[(name, value), ("state", &self.state)]);
+        HttpRequest::post_json_text(self.callback_url(), body)
     }
 
     /// What to show for [`DeliveryMode::Manual`]: the credential masked (with the
@@ -258,7 +259,8 @@ impl HandoffRequest {
 
 /// What the loopback server's answer to a handoff POST ([`HandoffRequest::post_request`])
 /// means. The server answers `{"ok": true, "code": "ok"}` when the CLI took the
-/// credential; otherwise a status and a `code` naming why:
+/// credential; otherwise a status and a `code` naming why (read with core's small
+/// JSON reader, [`crate::json`], so that pages need no serde_json):
 ///
 /// - `state_mismatch` → [`Error::StateMismatch`] (the page's link does not belong to
 ///   the login running in the terminal);
@@ -275,16 +277,14 @@ impl HandoffRequest {
 /// assert_eq!(post_outcome(&forged), Err(Error::StateMismatch));
 /// ```
 pub fn post_outcome(response: &HttpResponse) -> Result<(), Error> {
-    let code = serde_json::from_slice::<serde_json::Value>(&response.body)
-        .ok()
-        .and_then(|v| {
-            v.get("code")
-                .and_then(serde_json::Value::as_str)
-                .map(sanitize_server_text)
-        });
     if response.is_success() {
         return Ok(());
     }
+    let code = crate::json::Value::parse(&response.body).and_then(|v| {
+        v.get("code")
+            .and_then(crate::json::Value::as_str)
+            .map(sanitize_server_text)
+    });
     Err(match code.as_deref() {
         Some("state_mismatch") => Error::StateMismatch,
         Some("already_completed") => Error::Rejected {
@@ -528,6 +528,40 @@ mod tests {
                 detail: None
             })
         );
+        // A 2xx is success whatever the body; codes are sanitised; the last of a
+        // repeated key counts (as with serde_json); a non-string code is no detail.
+        assert_eq!(post_outcome(&HttpResponse::new(204)), Ok(()));
+        assert_eq!(
+            post_outcome(&HttpResponse::new(200).with_body("not json")),
+            Ok(())
+        );
+        let raw =
+            |status: u16, body: &str| post_outcome(&HttpResponse::new(status).with_body(body));
+        assert_eq!(
+            raw(400, r#"{"code":"ok","code":"state_mismatch"}"#),
+            Err(Error::StateMismatch)
+        );
+        assert_eq!(
+            raw(403, "{\"code\":\"a\\u0007b\\nc\"}"),
+            Err(Error::Rejected {
+                status: 403,
+                detail: Some("ab c".into())
+            })
+        );
+        assert_eq!(
+            raw(403, r#"{"code":7}"#),
+            Err(Error::Rejected {
+                status: 403,
+                detail: None
+            })
+        );
+        assert_eq!(
+            raw(400, r#"{"code":"state_mismatch""#),
+            Err(Error::Rejected {
+                status: 400,
+                detail: None
+            })
+        );
     }
 
     #[test]
@@ -543,6 +577,11 @@ mod tests {
         );
         let post = r.post_request(&cred);
         assert_eq!(post.url, "http://127.0.0.1:4000/callback");
+        assert_eq!(post.header("content-type"), Some("application/json"));
+        assert_eq!(
+            String::from_utf8(post.body).unwrap(),
+            format!(r#"{{"api_key":"acme_dev_x&y","state":"{STATE}"}}"#)
+        );
         assert_eq!(r.mode, DeliveryMode::Redirect);
     }
 

@@ -14,6 +14,7 @@ use core::time::Duration;
 use serde_json::Value;
 
 use crate::error::{Error, sanitize_server_text};
+use crate::json;
 use crate::redact::redact_url;
 use crate::time::Timestamp;
 
@@ -122,6 +123,12 @@ impl HttpRequest {
 
     /// A JSON POST expecting JSON. Not idempotent unless marked.
     pub fn post_json(url: impl Into<String>, body: &Value) -> Self {
+        Self::post_json_text(url, body.to_string())
+    }
+
+    /// A JSON POST expecting JSON, with a body already written as JSON text (see
+    /// [`crate::json::string_object`]). Not idempotent unless marked.
+    pub fn post_json_text(url: impl Into<String>, body: String) -> Self {
         HttpRequest {
             method: Method::Post,
             url: url.into(),
@@ -129,7 +136,7 @@ impl HttpRequest {
                 ("content-type".into(), "application/json".into()),
                 ("accept".into(), "application/json".into()),
             ],
-            body: body.to_string().into_bytes(),
+            body: body.into_bytes(),
             idempotent: false,
         }
     }
@@ -366,15 +373,22 @@ pub fn api_error(response: &HttpResponse, now: Timestamp) -> Option<Error> {
 
 /// A human-readable explanation from a JSON error body: `detail`, `message`,
 /// `error_description`, `error.message` or a string `error`; sanitised.
+///
+/// Read with core's small JSON reader ([`crate::json`]), not serde_json: this runs in
+/// the web pages' wasm module, which stays small without serde_json.
 pub fn body_detail(response: &HttpResponse) -> Option<String> {
-    let value: Value = serde_json::from_slice(&response.body).ok()?;
-    let text = value
-        .get("detail")
-        .and_then(Value::as_str)
-        .or_else(|| value.get("message").and_then(Value::as_str))
-        .or_else(|| value.get("error_description").and_then(Value::as_str))
-        .or_else(|| value.pointer("/error/message").and_then(Value::as_str))
-        .or_else(|| value.get("error").and_then(Value::as_str))?;
+    body_detail_of(&json::Value::parse(&response.body)?)
+}
+
+fn body_detail_of(value: &json::Value) -> Option<String> {
+    fn field<'a>(v: &'a json::Value, key: &str) -> Option<&'a str> {
+        v.get(key).and_then(json::Value::as_str)
+    }
+    let text = field(value, "detail")
+        .or_else(|| field(value, "message"))
+        .or_else(|| field(value, "error_description"))
+        .or_else(|| value.get("error").and_then(|e| field(e, "message")))
+        .or_else(|| field(value, "error"))?;
     let text = sanitize_server_text(text);
     (!text.is_empty()).then_some(text)
 }
@@ -539,9 +553,7 @@ pub fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
     }
-    let when = httpdate::parse_http_date(value).ok()?;
-    let since_epoch = when.duration_since(std::time::UNIX_EPOCH).ok()?;
-    let when = Timestamp::from_unix_millis(crate::time::duration_millis(since_epoch));
+    let when = Timestamp::from_unix_secs(crate::time::parse_http_date(value)?);
     Some(when.saturating_duration_since(now))
 }
 
@@ -560,7 +572,8 @@ pub struct RateLimitInfo {
 /// `Retry-After`; the IETF `RateLimit-Policy` header (`"dev:memories";q=120;w=3600`);
 /// `X-RateLimit-Policy`/`X-RateLimit-Limit`/`X-RateLimit-Reset`; and a JSON body with
 /// `policy`/`limit` (top level or under `error`) or a `detail` such as
-/// `Rate limited: dev:memories (120/hr)`.
+/// `Rate limited: dev:memories (120/hr)`. A numeric `policy`/`limit` is shown as the
+/// server wrote it (`120`, `2.5`).
 pub fn rate_limit_info(response: &HttpResponse, now: Timestamp) -> RateLimitInfo {
     let mut info = RateLimitInfo {
         retry_after: response
@@ -596,23 +609,25 @@ pub fn rate_limit_info(response: &HttpResponse, now: Timestamp) -> RateLimitInfo
             });
         }
     }
-    if let Ok(body) = serde_json::from_slice::<Value>(&response.body) {
+    if let Some(body) = json::Value::parse(&response.body) {
         let obj = body.get("error").filter(|e| e.is_object()).unwrap_or(&body);
-        let text = |key: &str| match obj.get(key) {
-            Some(Value::String(s)) => Some(sanitize_server_text(s)),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            _ => None,
+        let text = |key: &str| {
+            let v = obj.get(key)?;
+            match v.as_str() {
+                Some(s) => Some(sanitize_server_text(s)),
+                None => v.number_text().map(str::to_string),
+            }
         };
         info.policy = info.policy.or_else(|| text("policy"));
         info.limit = info.limit.or_else(|| text("limit"));
         if info.retry_after.is_none() {
             info.retry_after = obj
                 .get("retry_after")
-                .and_then(Value::as_u64)
+                .and_then(json::Value::as_u64)
                 .map(Duration::from_secs);
         }
         if info.policy.is_none() {
-            let detail = body_detail(response);
+            let detail = body_detail_of(&body);
             if let Some((p, l)) = detail.as_deref().and_then(parse_limit_sentence) {
                 info.policy = Some(p);
                 info.limit = info.limit.or(l);

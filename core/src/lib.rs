@@ -77,6 +77,7 @@ pub mod error;
 pub mod exchange;
 pub mod handoff;
 pub mod http;
+pub mod json;
 pub mod jwt;
 pub mod keys;
 pub mod launch;

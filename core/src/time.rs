@@ -95,6 +95,135 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (the inverse of
+/// [`civil_from_days`]; `year` at least 1970).
+fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses an HTTP-date (RFC 9110 §5.6.7) into seconds since the Unix epoch: the
+/// IMF-fixdate `Sun, 06 Nov 1994 08:49:37 GMT` and the obsolete RFC 850
+/// (`Sunday, 06-Nov-94 08:49:37 GMT`) and asctime (`Sun Nov  6 08:49:37 1994`) forms.
+///
+/// Exactly as strict as the `httpdate` crate it replaces (core's tests compare the
+/// two): ASCII only, surrounding whitespace ignored, the exact layout of one of the
+/// forms, a real date from 1970 to 9999, and the weekday that date falls on. A few
+/// lines here instead of that crate keep its date formatting (and `Debug`/panic
+/// paths) out of the web pages' wasm.
+pub(crate) fn parse_http_date(text: &str) -> Option<u64> {
+    const MONTHS: &[u8] = b"JanFebMarAprMayJunJulAugSepOctNovDec";
+    const WEEKDAYS: [&str; 7] = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    fn num(digits: &[u8]) -> Option<u64> {
+        digits.iter().try_fold(0, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u64::from(d - b'0'))
+        })
+    }
+    fn month(name: &[u8]) -> Option<u64> {
+        let i = MONTHS.chunks(3).position(|m| m == name)?;
+        Some(i as u64 + 1)
+    }
+    fn weekday(name: &[u8]) -> Option<u64> {
+        let i = WEEKDAYS.iter().position(|w| w.as_bytes()[..3] == *name)?;
+        Some(i as u64 + 1)
+    }
+    if !text.is_ascii() {
+        return None;
+    }
+    let s = text.trim().as_bytes();
+    let is = |range: core::ops::Range<usize>, want: &[u8]| s.get(range) == Some(want);
+    // (weekday 1 = Monday, day, month, year, hour, minute, second)
+    let (wday, day, mon, year, hms) = if s.len() == 29 {
+        // Sun, 06 Nov 1994 08:49:37 GMT
+        if !is(3..5, b", ")
+            || !is(7..8, b" ")
+            || !is(11..12, b" ")
+            || !is(16..17, b" ")
+            || !is(25..29, b" GMT")
+        {
+            return None;
+        }
+        (
+            weekday(&s[..3])?,
+            num(&s[5..7])?,
+            month(&s[8..11])?,
+            num(&s[12..16])?,
+            16,
+        )
+    } else if s.len() == 24 {
+        // Sun Nov  6 08:49:37 1994
+        if !is(3..4, b" ") || !is(7..8, b" ") || !is(10..11, b" ") || !is(19..20, b" ") {
+            return None;
+        }
+        let day = match s[8] {
+            b' ' => num(&s[9..10])?,
+            _ => num(&s[8..10])?,
+        };
+        (
+            weekday(&s[..3])?,
+            day,
+            month(&s[4..7])?,
+            num(&s[20..24])?,
+            10,
+        )
+    } else {
+        // Sunday, 06-Nov-94 08:49:37 GMT
+        let (wday, name) = WEEKDAYS
+            .iter()
+            .enumerate()
+            .find(|(_, w)| s.starts_with(w.as_bytes()))?;
+        let r = &s[name.len()..];
+        if r.len() != 24 || &r[..2] != b", " || r[4] != b'-' || r[8] != b'-' || &r[20..] != b" GMT"
+        {
+            return None;
+        }
+        let yy = num(&r[9..11])?;
+        let hms = name.len() + 11;
+        (
+            wday as u64 + 1,
+            num(&r[2..4])?,
+            month(&r[5..8])?,
+            if yy < 70 { 2000 + yy } else { 1900 + yy },
+            hms,
+        )
+    };
+    // `HH:MM:SS` after the byte at `hms` (a space, checked above for the other forms;
+    // like httpdate, the RFC 850 parser does not check it).
+    let t = s.get(hms + 1..hms + 9)?;
+    if t[2] != b':' || t[5] != b':' {
+        return None;
+    }
+    let (hour, min, sec) = (num(&t[..2])?, num(&t[3..5])?, num(&t[6..8])?);
+    let valid = sec < 60
+        && min < 60
+        && hour < 24
+        && (1..=31).contains(&day)
+        && (1..=12).contains(&mon)
+        && (1970..=9999).contains(&year);
+    if !valid {
+        return None;
+    }
+    let days = days_from_civil(year, mon, day);
+    // The date must exist (no 31 April) and fall on the weekday given (1970-01-01 was
+    // a Thursday).
+    if civil_from_days(days) != (year, mon, day) || (days + 3) % 7 + 1 != wday {
+        return None;
+    }
+    Some(days * 86_400 + hour * 3600 + min * 60 + sec)
+}
+
 /// Formats a duration for people: `45s`, `12m`, `7h 59m`, `3d 4h`.
 ///
 /// Sub-second parts are rounded up so that "Retry in 0s" never appears for a
@@ -175,6 +304,82 @@ mod tests {
             Duration::from_millis(1500)
         );
         assert!(Timestamp::MAX.to_rfc3339().ends_with("Z"));
+    }
+
+    #[test]
+    fn http_dates() {
+        let imf = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(imf, Some(784_111_777));
+        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), imf);
+        assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), imf);
+        assert_eq!(parse_http_date("  Sun Nov 06 08:49:37 1994\t"), imf);
+        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(
+            parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT"),
+            Some(253_402_300_799)
+        );
+        assert_eq!(
+            parse_http_date("Tue, 29 Feb 2000 00:00:00 GMT"),
+            Some(951_782_400)
+        );
+        for bad in [
+            "",
+            "Mon, 06 Nov 1994 08:49:37 GMT", // wrong weekday
+            "Sun, 06 nov 1994 08:49:37 GMT", // month case
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 06 Nov 1994 08:49:60 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+            "Wed, 31 Apr 2026 00:00:00 GMT", // no such day
+            "Tue, 29 Feb 2100 00:00:00 GMT",
+            "Wed, 31 Dec 1969 23:59:59 GMT",
+            "Sun, 06 Nov 1994 08:49:37 GMT ü",
+            "Sun,  6 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994T08:49:37 GMT",
+            "Sun Nov 6 08:49:37 1994",
+            "Sun Nov  6 08:49:37 94",
+            "Sunday, 06-Nov-1994 08:49:37 GMT",
+            "Sun, 06-Nov-94 08:49:37 GMT",
+            "12",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad:?}");
+        }
+    }
+
+    /// The `httpdate` crate's answer, as seconds.
+    fn httpdate_secs(text: &str) -> Option<u64> {
+        let t = httpdate::parse_http_date(text).ok()?;
+        Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn http_dates_agree_with_httpdate(
+            form in 0..4usize,
+            wday in 0..8usize,
+            day in 0..33u64,
+            mon in 0..14usize,
+            year in proptest::prop_oneof![1965..2105u64, 9990..10001u64],
+            (hour, min, sec) in (0..26u64, 0..62u64, 0..62u64),
+            sep in proptest::sample::select(vec![' ', 'T', ':', '-']),
+            pad in proptest::sample::select(vec!["", " ", "\t"]),
+        ) {
+            const W: [&str; 8] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "Caturday"];
+            const M: [&str; 14] = ["Nul", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Foo"];
+            let (w, m) = (W[wday], M[mon]);
+            let text = match form {
+                0 => format!("{}, {day:02} {m} {year:04}{sep}{hour:02}:{min:02}:{sec:02} GMT", &w[..3]),
+                1 => format!("{w}, {day:02}-{m}-{:02}{sep}{hour:02}:{min:02}:{sec:02} GMT", year % 100),
+                2 => format!("{} {m} {day:>2} {hour:02}:{min:02}:{sec:02}{sep}{year:04}", &w[..3]),
+                _ => format!("{} {m} {day:02} {hour:02}:{min:02}:{sec:02} {year:04}", &w[..3]),
+            };
+            let text = format!("{pad}{text}{pad}");
+            proptest::prop_assert_eq!(parse_http_date(&text), httpdate_secs(&text), "{:?}", text);
+        }
+
+        #[test]
+        fn http_date_noise_agrees(text in "[A-Za-z0-9 ,:\\-]{0,34}") {
+            proptest::prop_assert_eq!(parse_http_date(&text), httpdate_secs(&text));
+        }
     }
 
     #[test]
