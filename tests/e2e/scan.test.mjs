@@ -120,3 +120,26 @@ test('scanner: a scenario fails when an expected kind of secret was never observ
   t.after(() => s.cleanup());
   await assert.rejects(s.finish({ expectKinds: ['access_token'] }), /the secret ledger has no access_token/);
 });
+
+test('scanner: a secret democli prints is caught (auth token, not marked as printing it by design)', async (t) => {
+  const s = new Scenario('real-leak', { report: false });
+  t.after(() => s.cleanup());
+  const server = await s.devServer();
+  const login = await fetch(`${server.url}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'demo' }),
+  });
+  const cookie = login.headers.get('set-cookie').split(';')[0];
+  const minted = await fetch(`${server.url}/api/keys`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie },
+    body: '{}',
+  });
+  const key = (await minted.json()).api_key;
+  assert.equal((await s.run(server, ['auth', 'login', '--api-key', key])).code, 0);
+  const token = await s.run(server, ['auth', 'token']);
+  assert.equal(token.code, 0);
+  assert.ok(token.stdout.includes(key));
+  await assert.rejects(s.finish(), /api_key.*\(whole value\) in democli#2 .*auth token \[stdout\]/);
+});
