@@ -10,7 +10,8 @@
 //! - **Size limits** on the request line, the header block and the body
 //!   ([`LoopbackLimits`]); oversize requests get 414/431/413 and no event.
 //! - **`Host` must be the loopback address and the port** (`127.0.0.1:P`, `[::1]:P` or
-//!   `localhost:P`): a DNS-rebinding page (`Host: evil.example:P`) is refused.
+//!   `localhost:P`): a DNS-rebinding page (`Host: evil.example:P`) is refused, and a
+//!   request with two `Host` lines gets 400 (RFC 9112 §3.2).
 //! - **Path check**: only the callback path is served; `/favicon.ico` gets 404.
 //! - **State check in constant time**: a callback with a wrong or missing `state` gets
 //!   an error page and **no event** — a forged request never ends or hijacks the
@@ -217,6 +218,18 @@ pub fn parse_request(buf: &[u8], limits: &LoopbackLimits) -> Result<ParseProgres
         return Err(Rejection {
             status: 400,
             reason: "duplicate Content-Length",
+        });
+    }
+    // RFC 9112 §3.2: more than one Host line is a 400. Otherwise the `Host` check
+    // would read only the first line while something else could act on another.
+    let hosts = fields
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("host"))
+        .count();
+    if hosts > 1 {
+        return Err(Rejection {
+            status: 400,
+            reason: "duplicate Host header",
         });
     }
     if content_length > limits.max_body {
@@ -908,6 +921,16 @@ mod tests {
         assert_eq!(
             parse_request(dup.as_bytes(), &limits).unwrap_err().status,
             400
+        );
+        let two_hosts = format!(
+            "GET /callback HTTP/1.1\r\nHost: 127.0.0.1:{PORT}\r\nhost: evil.example:{PORT}\r\n\r\n"
+        );
+        assert_eq!(
+            parse_request(two_hosts.as_bytes(), &limits).unwrap_err(),
+            Rejection {
+                status: 400,
+                reason: "duplicate Host header"
+            }
         );
     }
 

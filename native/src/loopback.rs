@@ -9,6 +9,13 @@
 //! callback whose `state` matched; forged, stray or malformed requests are answered and
 //! forgotten.
 //!
+//! At most [`LoopbackOptions::max_connections`] connections are served at once. When
+//! all are taken, the oldest connection that is still sending its request (an idle
+//! preconnect, or a slowloris trickling bytes) is closed to make room, so that
+//! sockets held open by another local program can delay the browser's callback by
+//! no more than one accept. A connection whose request is complete is never closed
+//! this way: its answer, and the login's result, are not lost.
+//!
 //! Every path releases the port: the server is consumed by `wait`, so success, error,
 //! timeout and Ctrl-C (when [`LoopbackOptions::cancel_on_ctrl_c`] is set) all drop the
 //! listeners and abort the connection tasks before returning; dropping the `wait`
@@ -49,8 +56,10 @@
 //! # Ok(()) }
 //! ```
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener as StdListener};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -59,8 +68,8 @@ use cliauth_core::authorize::{CallbackParams, DEFAULT_LOGIN_TIMEOUT, loopback_re
 use cliauth_core::loopback::{LoopbackEvent, LoopbackHandler, Rejection};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc};
-use tokio::task::JoinSet;
+use tokio::sync::mpsc;
+use tokio::task::{AbortHandle, JoinSet};
 use tracing::{debug, trace};
 
 /// How the loopback server listens and how long it waits.
@@ -77,7 +86,9 @@ pub struct LoopbackOptions {
     /// How long one connection may take to send its request (default 10 s). Idle
     /// preconnected sockets are closed after this.
     pub read_timeout: Duration,
-    /// Connections served at once (default 64); more are closed immediately.
+    /// Connections served at once (default 64). Beyond that, the oldest connection
+    /// still sending its request is closed to make room; when every connection is
+    /// being answered, the new one is closed instead.
     pub max_connections: usize,
     /// Whether Ctrl-C ends the wait with [`Error::Cancelled`] (default `true`).
     ///
@@ -190,7 +201,9 @@ impl LoopbackServer {
             None => None,
         };
         let shared = Arc::new(Mutex::new(handler));
-        let permits = Arc::new(Semaphore::new(options.max_connections.max(1)));
+        let max_connections = options.max_connections.max(1);
+        // Connections in accept order, for eviction of the oldest reader.
+        let mut live: VecDeque<Slot> = VecDeque::new();
         let (tx, mut rx) = mpsc::channel::<CallbackParams>(1);
         let mut connections = JoinSet::new();
         let deadline = tokio::time::sleep(timeout);
@@ -220,20 +233,21 @@ impl LoopbackServer {
             };
             match accepted {
                 Ok((stream, peer)) => {
-                    let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
-                        debug!(%peer, "too many loopback connections; closing one");
+                    live.retain(|slot| !slot.task.is_finished());
+                    if live.len() >= max_connections && !evict_oldest_reader(&mut live) {
+                        debug!(%peer, "every loopback connection is being answered; closing the new one");
                         drop(stream);
                         continue;
-                    };
+                    }
+                    let stage = Arc::new(AtomicU8::new(READING));
                     let conn = Connection {
                         handler: Arc::clone(&shared),
                         events: tx.clone(),
                         read_timeout: options.read_timeout,
+                        stage: Arc::clone(&stage),
                     };
-                    connections.spawn(async move {
-                        conn.serve(stream).await;
-                        drop(permit);
-                    });
+                    let task = connections.spawn(conn.serve(stream));
+                    live.push_back(Slot { stage, task });
                 }
                 Err(e) => {
                     // EMFILE and friends: do not spin.
@@ -253,6 +267,43 @@ impl LoopbackServer {
             "loopback server closed"
         );
         outcome
+    }
+}
+
+/// A connection still reading its request; the accept loop may evict it.
+const READING: u8 = 0;
+/// A connection handing its bytes to the handler right now.
+const HANDLING: u8 = 1;
+/// A connection whose request was decided: it is answered, never evicted.
+const DECIDED: u8 = 2;
+/// A connection closed to make room.
+const EVICTED: u8 = 3;
+
+/// A served connection, as the accept loop tracks it.
+struct Slot {
+    stage: Arc<AtomicU8>,
+    task: AbortHandle,
+}
+
+/// Closes the oldest connection that is still reading its request. Returns `false`
+/// when every connection is past that point.
+///
+/// The stage moves from [`READING`] to [`EVICTED`] by compare-and-swap, which the
+/// connection itself does (to [`HANDLING`]) before it hands bytes to the handler:
+/// so a connection is either evicted before its request is decided, or never.
+fn evict_oldest_reader(live: &mut VecDeque<Slot>) -> bool {
+    let position = live.iter().position(|slot| {
+        slot.stage
+            .compare_exchange(READING, EVICTED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    });
+    match position.and_then(|i| live.remove(i)) {
+        Some(slot) => {
+            slot.task.abort();
+            debug!("loopback connection limit reached; closed the oldest unfinished request");
+            true
+        }
+        None => false,
     }
 }
 
@@ -290,6 +341,8 @@ struct Connection {
     handler: Arc<Mutex<LoopbackHandler>>,
     events: mpsc::Sender<CallbackParams>,
     read_timeout: Duration,
+    /// [`READING`], [`HANDLING`], [`DECIDED`] or [`EVICTED`].
+    stage: Arc<AtomicU8>,
 }
 
 impl Connection {
@@ -315,6 +368,14 @@ impl Connection {
                 Ok(Ok(n)) => n,
             };
             buf.extend_from_slice(&chunk[..n]);
+            if self
+                .stage
+                .compare_exchange(READING, HANDLING, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
+                // Evicted while the bytes were on their way.
+                return;
+            }
             let decided = match self.handler.lock() {
                 Ok(h) if buf.len() > cap => Some(h.reject(Rejection {
                     status: 431,
@@ -323,8 +384,12 @@ impl Connection {
                 Ok(mut h) => h.handle_bytes(&buf),
                 Err(_) => return,
             };
-            if let Some(reply) = decided {
-                break reply;
+            match decided {
+                Some(reply) => {
+                    self.stage.store(DECIDED, Ordering::Release);
+                    break reply;
+                }
+                None => self.stage.store(READING, Ordering::Release),
             }
         };
         debug!(
