@@ -134,6 +134,32 @@ test('code + PKCE login through the loopback server', async (t) => {
   });
 });
 
+test('embedded dev server (no DEMO_ISSUER): code + PKCE login; its state file holds no secret', async (t) => {
+  const s = scenario(t);
+  const { page } = await s.browser();
+  // No server of the test's own: every democli command starts the embedded one on a
+  // new port, sharing devserver-state.json in DEMO_HOME.
+  const login = s.democli(null, ['auth', 'login', '--browser'], { DEMO_CLI_AUTH_PAGE: 'off' });
+  const url = new URL(await s.nextBrowserUrl());
+  assert.equal(url.pathname, '/authorize');
+  const redirect = url.searchParams.get('redirect_uri');
+  await page.goto(url.href);
+  await page.getByRole('button', { name: 'Authorize' }).click();
+  await page.waitForURL((u) => u.href.startsWith(redirect));
+  assert.equal(await page.locator('h1').textContent(), '✓ Signed in to Demo');
+  loginOutcome(await login.result());
+  const profile = storedProfile(s, { type: 'oauth', method: 'browser' });
+  assert.match(profile.credential.access_token, /^demo_at_/);
+  assertPrivate(s);
+  assert.ok(fs.existsSync(path.join(s.home, 'devserver-state.json')), 'the embedded state is in DEMO_HOME');
+  await assertWhoami(s, null, 'access_token');
+  const report = await s.finish({ expectKinds: ['callback_code', 'stored access_token', 'stored refresh_token'] });
+  assert.ok(
+    report.captured.some((c) => c.label.endsWith('devserver-state.json') && c.bytes > 0),
+    'the state file was scanned',
+  );
+});
+
 test('cli-auth handoff from a public origin: top-level redirect, key stored', async (t) => {
   const s = scenario(t);
   const server = await s.devServer();
