@@ -527,7 +527,9 @@ pub fn user_code_input(input: &str, format: &UserCodeFormat) -> UserCodeInput {
         // letter (`S`, `S`, `I`, `F`), which would accept a character that is not in
         // the code (and links Unicode case tables into the web pages' wasm).
         let upper = c.to_ascii_uppercase();
-        if problem.is_none() && !format.charset.contains(upper) {
+        // `chars().any` rather than `str::contains(char)`, which searches a non-ASCII
+        // character as a substring (a two-way searcher in the pages' wasm).
+        if problem.is_none() && !format.charset.chars().any(|a| a == upper) {
             problem = Some(UserCodeProblem::InvalidCharacter {
                 position: i + 1,
                 character: c,

@@ -100,7 +100,10 @@ pub(crate) fn split_url(url: &str) -> Option<UrlParts<'_>> {
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return None;
     }
-    let (scheme, rest) = url.split_once("://")?;
+    // The first `:` ends the scheme and must start `://` (the same split as
+    // `split_once("://")` for every URL accepted below, without a substring searcher).
+    let (scheme, rest) = url.split_once(':')?;
+    let rest = rest.strip_prefix("//")?;
     let scheme_ok = scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https");
     if !scheme_ok {
         return None;
@@ -113,17 +116,18 @@ pub(crate) fn split_url(url: &str) -> Option<UrlParts<'_>> {
         Some((r, q)) => (r, Some(q)),
         None => (rest, None),
     };
+    // `get`/`split_at_checked` rather than indexing: no panic path (with its
+    // formatting code) in the pages' wasm.
     let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
+        Some(i) => rest.split_at_checked(i)?,
         None => (rest, ""),
     };
     if authority.is_empty() || authority.contains('@') || authority.contains('\\') {
         return None;
     }
     let (host, port) = if let Some(stripped) = authority.strip_prefix('[') {
-        let end = stripped.find(']')?;
-        let host = &authority[..end + 2];
-        let after = &stripped[end + 1..];
+        let (inside, after) = stripped.split_once(']')?;
+        let host = authority.get(..inside.len() + 2)?;
         let port = match after {
             "" => None,
             p => Some(parse_port(p.strip_prefix(':')?)?),
@@ -210,9 +214,34 @@ mod tests {
         assert!(split_url("http://x:+1/").is_none());
         assert!(split_url("http:// x/").is_none());
         assert!(split_url("/relative").is_none());
+        assert!(split_url("http:/x").is_none());
+        assert!(split_url("https:x://y").is_none());
+        assert!(split_url("x:http://y").is_none());
+        assert_eq!(split_url("HTTP://a:1://b").map(|u| u.host), None);
         assert!(is_loopback_host("127.0.0.1"));
         assert!(is_loopback_host("LOCALHOST"));
         assert!(!is_loopback_host("127.0.0.1.evil.com"));
+    }
+
+    proptest::proptest! {
+        /// `split_url` splits off the scheme at the first `:` followed by `//`; for
+        /// every http(s) scheme that is the same split as `split_once("://")`.
+        #[test]
+        fn scheme_split_is_the_first_separator(url in "[hH:/tpsx]{0,12}") {
+            let http = |(s, _): &(&str, &str)| {
+                s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https")
+            };
+            let reference = url.split_once("://").filter(http);
+            let ours = url
+                .split_once(':')
+                .and_then(|(s, r)| Some((s, r.strip_prefix("//")?)))
+                .filter(http);
+            proptest::prop_assert_eq!(reference, ours);
+            let scheme = split_url(&url).map(|u| u.scheme);
+            if scheme.is_some() {
+                proptest::prop_assert_eq!(scheme, reference.map(|(s, _)| s));
+            }
+        }
     }
 
     #[test]

@@ -626,6 +626,7 @@ impl From<JwtError> for Error {
 /// collapsed, at most 200 characters.
 pub fn sanitize_server_text(text: &str) -> String {
     let mut out = String::new();
+    let mut chars = 0;
     let mut last_space = false;
     for c in text.chars() {
         let c = if c.is_whitespace() { ' ' } else { c };
@@ -640,11 +641,12 @@ pub fn sanitize_server_text(text: &str) -> String {
         } else {
             last_space = false;
         }
-        if out.chars().count() >= 200 {
+        if chars >= 200 {
             out.push('…');
             break;
         }
         out.push(c);
+        chars += 1;
     }
     out.trim_end().to_string()
 }

@@ -639,9 +639,13 @@ pub fn rate_limit_info(response: &HttpResponse, now: Timestamp) -> RateLimitInfo
 
 /// `Rate limited: dev:memories (120/hr)` → (`dev:memories`, `120/hr`).
 fn parse_limit_sentence(text: &str) -> Option<(String, Option<String>)> {
+    const MARK: &[u8] = b"rate limited:";
     let lower = text.to_ascii_lowercase();
-    let idx = lower.find("rate limited:")?;
-    let rest = text[idx + "rate limited:".len()..].trim();
+    let idx = lower
+        .as_bytes()
+        .windows(MARK.len())
+        .position(|w| w == MARK)?;
+    let rest = text.get(idx + MARK.len()..)?.trim();
     let (policy, limit) = match rest.split_once('(') {
         Some((p, l)) => (
             p.trim(),
@@ -768,6 +772,23 @@ mod tests {
         assert_eq!(
             (i.policy.as_deref(), i.limit.as_deref(), i.retry_after),
             (Some("p"), Some("5"), Some(Duration::from_secs(3)))
+        );
+
+        // A numeric policy or limit is kept as the server wrote it; the sentence is
+        // found case-insensitively after non-ASCII text; a repeated key: the last.
+        let r =
+            HttpResponse::new(429).with_body(r#"{"policy": 7, "limit": 2.50, "retry_after": 1.5}"#);
+        let i = rate_limit_info(&r, NOW);
+        assert_eq!(
+            (i.policy.as_deref(), i.limit.as_deref(), i.retry_after),
+            (Some("7"), Some("2.50"), None)
+        );
+        let r = HttpResponse::new(429)
+            .with_body(r#"{"detail": "x", "detail": "Ünïcode — RATE LIMITED: p:q (1/s) now"}"#);
+        let i = rate_limit_info(&r, NOW);
+        assert_eq!(
+            (i.policy.as_deref(), i.limit.as_deref()),
+            (Some("p:q"), Some("1/s"))
         );
 
         let r = HttpResponse::new(429)

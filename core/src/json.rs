@@ -31,30 +31,30 @@
 pub fn push_string(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
-    let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let short = match b {
-            b'"' => '"',
-            b'\\' => '\\',
-            0x08 => 'b',
-            0x0c => 'f',
-            b'\n' => 'n',
-            b'\r' => 'r',
-            b'\t' => 't',
-            0..=0x1f => 'u',
-            _ => continue,
+    for c in s.chars() {
+        let short = match c {
+            '"' => '"',
+            '\\' => '\\',
+            '\u{8}' => 'b',
+            '\u{c}' => 'f',
+            '\n' => 'n',
+            '\r' => 'r',
+            '\t' => 't',
+            '\0'..='\u{1f}' => 'u',
+            _ => {
+                out.push(c);
+                continue;
+            }
         };
-        out.push_str(&s[start..i]);
-        start = i + 1;
         out.push('\\');
         out.push(short);
         if short == 'u' {
+            let b = c as usize;
             out.push_str("00");
-            out.push(HEX[usize::from(b >> 4)] as char);
-            out.push(HEX[usize::from(b & 15)] as char);
+            out.push(HEX[b >> 4] as char);
+            out.push(HEX[b & 15] as char);
         }
     }
-    out.push_str(&s[start..]);
     out.push('"');
 }
 

@@ -632,10 +632,10 @@ impl KeyRegistry {
             .iter()
             .chain(self.foreign.iter())
             .filter_map(KeyFormat::prefix)
-            .filter(|p| key.starts_with(p))
-            .max_by_key(|p| p.len());
+            .filter_map(|p| Some((p, key.strip_prefix(p)?)))
+            .max_by_key(|(p, _)| p.len());
         match prefix {
-            Some(p) => format!("{p}…{}", tail(&key[p.len()..], 12)),
+            Some((p, rest)) => format!("{p}…{}", tail(rest, 12)),
             None if looks_like_jwt(key) => format!("eyJ…{}", tail(key, 20)),
             None => format!("…{}", tail(key, 16)),
         }
@@ -643,11 +643,11 @@ impl KeyRegistry {
 }
 
 /// The last four characters when at least `min_len` are present, else nothing.
+/// (`get` rather than indexing: no panic path in the pages' wasm.)
 fn tail(rest: &str, min_len: usize) -> &str {
-    if rest.is_ascii() && rest.len() >= min_len {
-        &rest[rest.len() - 4..]
-    } else {
-        ""
+    match rest.len().checked_sub(4) {
+        Some(start) if rest.is_ascii() && rest.len() >= min_len => rest.get(start..).unwrap_or(""),
+        _ => "",
     }
 }
 
