@@ -26,8 +26,8 @@ fn main() -> Result<(), cliauth::Error> {
             LoginMethod::ApiKey,
             cliauth::now(),
         );
-        // A large document (~256 KiB) keeps a non-atomic write's window wide.
-        let padding = "x".repeat(256 * 1024 + (n % 4096) as usize);
+        // A large document (~128 KiB) keeps a non-atomic write's window wide.
+        let padding = "x".repeat(128 * 1024 + (n % 4096) as usize);
         profile.extra.insert("padding".into(), padding.into());
         doc.set_profile("default", profile)?;
         store.write(&lock, &doc)?;

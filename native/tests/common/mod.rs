@@ -28,13 +28,32 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// An example binary of this crate, built (once per test process, so never
-/// stale) into the same target directory and profile as the running test.
+/// An example binary of this crate. `cargo test` builds the examples together with
+/// the tests; when the binary is missing or older than a source it depends on (a
+/// filtered run such as `cargo test --test crash` after an edit), it is rebuilt here
+/// into the same target directory and profile, so it is never stale.
 pub fn example(name: &str) -> PathBuf {
     static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().unwrap().parent().unwrap();
     let target_dir = profile_dir.parent().unwrap();
+    let path = profile_dir.join("examples").join(name);
+    let built_at = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+    let root = repo_root();
+    let newest_source = [
+        root.join("native/src"),
+        root.join("native/examples"),
+        root.join("native/Cargo.toml"),
+        root.join("core/src"),
+        root.join("core/Cargo.toml"),
+    ]
+    .iter()
+    .filter_map(|p| newest_mtime(p))
+    .max();
+    let fresh = matches!((built_at, newest_source), (Some(b), Some(s)) if b >= s);
+    if fresh {
+        return path;
+    }
     let built = BUILT.get_or_init(|| {
         let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
             Some("debug") | None => "dev".to_string(),
@@ -65,7 +84,19 @@ pub fn example(name: &str) -> PathBuf {
     if let Err(e) = built {
         panic!("building the examples failed:\n{e}");
     }
-    profile_dir.join("examples").join(name)
+    path
+}
+
+fn newest_mtime(path: &std::path::Path) -> Option<std::time::SystemTime> {
+    let meta = std::fs::metadata(path).ok()?;
+    if meta.is_file() {
+        return meta.modified().ok();
+    }
+    std::fs::read_dir(path)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| newest_mtime(&e.path()))
+        .max()
 }
 
 // ── oidc-provider ─────────────────────────────────────────────────────────
