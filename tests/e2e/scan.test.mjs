@@ -91,7 +91,10 @@ test('scanner: reads recorder files; user codes are kept apart', (t) => {
   l.loadRecord(file);
   l.add('stored access_token', TOKEN, 'credentials.json');
   assert.deepEqual(l.kinds(), { access_token: 1, 'stored access_token': 1 });
+  assert.deepEqual(l.primaryKinds(), { access_token: 1 });
   assert.equal(l.size, 1);
+  l.add('stored refresh_token', `${TOKEN}-rt`, 'credentials.json');
+  assert.deepEqual(l.primaryKinds(), { access_token: 1, refresh_token: 1 });
   assert.deepEqual([...l.userCodes], ['WDJB-MJHT']);
   assert.throws(() => new Ledger().loadRecord(path.join(dir, 'missing.jsonl')), /is missing/);
 });

@@ -72,6 +72,21 @@ export class Ledger {
     return this.values.size;
   }
 
+  /**
+   * Distinct values per kind, each value counted once: under the kind a server or the
+   * browser gave it, else its credentials.json field (`stored access_token` →
+   * `access_token`), else the kind the test gave it.
+   */
+  primaryKinds() {
+    const out = {};
+    for (const { kinds } of this.values.values()) {
+      const list = [...kinds];
+      const kind = list.find((k) => !k.startsWith('stored ')) || list[0].replace(/^stored /, '');
+      out[kind] = (out[kind] || 0) + 1;
+    }
+    return out;
+  }
+
   /** Distinct values per kind (a value known by two names counts for both). */
   kinds() {
     const out = {};
@@ -150,6 +165,7 @@ export function scanAll(items, ledger) {
     bytes,
     values: ledger.size,
     kinds: ledger.kinds(),
+    primaryKinds: ledger.primaryKinds(),
     userCodesExcluded: ledger.userCodes.size,
     challenges: ledger.challenges.size,
     captured: items.map((i) => ({ label: i.label, bytes: Buffer.byteLength(i.text) })),
