@@ -2,7 +2,8 @@
 //!
 //! [`discovery_urls`] gives the well-known URLs to try in order; [`parse_metadata`]
 //! reads the document and checks that its `issuer` is the one configured (RFC 8414
-//! §3.3 — a mix-up defence) and that every endpoint is `https` (or `http` on
+//! §3.3 — a mix-up defence), that it names a token endpoint (required by RFC 8414 §2
+//! for every grant cliauth uses), and that every endpoint is `https` (or `http` on
 //! loopback, for development servers).
 //!
 //! ```
@@ -69,7 +70,8 @@ pub struct ServerMetadata {
     pub issuer: String,
     /// For browser logins.
     pub authorization_endpoint: Option<String>,
-    /// For every grant.
+    /// For every grant. Always `Some` in what [`parse_metadata`] returns (a document
+    /// without one is refused).
     pub token_endpoint: Option<String>,
     /// For the device flow (RFC 8628 §4).
     pub device_authorization_endpoint: Option<String>,
@@ -172,10 +174,19 @@ pub fn parse_metadata(
             found: Some(sanitize_server_text(&issuer)),
         });
     }
+    // RFC 8414 §2: REQUIRED unless only the implicit grant is supported, which
+    // cliauth never uses. Without it no login or refresh can work; that is the
+    // server's mistake, not the CLI's configuration.
+    let token_endpoint = endpoint("token_endpoint")?.ok_or_else(|| {
+        Error::protocol(
+            "the discovery document has no `token_endpoint` (RFC 8414 §2)",
+            body,
+        )
+    })?;
     Ok(ServerMetadata {
         issuer,
         authorization_endpoint: endpoint("authorization_endpoint")?,
-        token_endpoint: endpoint("token_endpoint")?,
+        token_endpoint: Some(token_endpoint),
         device_authorization_endpoint: endpoint("device_authorization_endpoint")?,
         revocation_endpoint: endpoint("revocation_endpoint")?,
         userinfo_endpoint: endpoint("userinfo_endpoint")?,
@@ -245,6 +256,18 @@ mod tests {
             ),
             Err(Error::Protocol { .. })
         ));
+        let mut no_token = doc.clone();
+        no_token.as_object_mut().unwrap().remove("token_endpoint");
+        let e = parse_metadata(
+            &HttpResponse::json(200, &no_token),
+            "https://as.example",
+            Timestamp::EPOCH,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.code(), e.to_string().contains("no `token_endpoint`")),
+            ("protocol_error", true)
+        );
         let e = parse_metadata(
             &HttpResponse::new(404),
             "https://as.example",

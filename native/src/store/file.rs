@@ -360,13 +360,11 @@ impl CredentialStore for FileStore {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let loose = |p: &Path| {
-                fs::symlink_metadata(p)
-                    .ok()
-                    .map(|m| m.permissions().mode() & 0o777)
-                    .filter(|mode| mode & 0o077 != 0)
+            let loose = |m: fs::Metadata| {
+                Some(m.permissions().mode() & 0o777).filter(|mode| mode & 0o077 != 0)
             };
-            if let Some(mode) = loose(&self.dir) {
+            // The directory the file lives in (through a symbolic link, if it is one).
+            if let Some(mode) = fs::metadata(&self.dir).ok().and_then(loose) {
                 out.push(format!(
                     "The credentials directory {} can be read by other users (mode {mode:o}). Fix: chmod 700 {}",
                     self.dir.display(),
@@ -374,7 +372,12 @@ impl CredentialStore for FileStore {
                 ));
             }
             let path = self.path();
-            if let Some(mode) = loose(&path) {
+            // A symbolic link always shows mode 777, and `chmod` would change its
+            // target: it is refused when read, not reported here.
+            let file = fs::symlink_metadata(&path)
+                .ok()
+                .filter(|m| !m.file_type().is_symlink());
+            if let Some(mode) = file.and_then(loose) {
                 out.push(format!(
                     "The credentials file {} can be read by other users (mode {mode:o}). Fix: chmod 600 {}",
                     path.display(),
