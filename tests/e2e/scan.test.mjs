@@ -94,7 +94,9 @@ test('scanner: reads recorder files; user codes are kept apart', (t) => {
   assert.deepEqual(l.primaryKinds(), { access_token: 1 });
   assert.equal(l.size, 1);
   l.add('stored refresh_token', `${TOKEN}-rt`, 'credentials.json');
-  assert.deepEqual(l.primaryKinds(), { access_token: 1, refresh_token: 1 });
+  l.add('callback_code', `${TOKEN}-code`, 'browser navigation');
+  l.add('handoff_code', `${TOKEN}-code`, 'server record');
+  assert.deepEqual(l.primaryKinds(), { access_token: 1, refresh_token: 1, handoff_code: 1 });
   assert.deepEqual([...l.userCodes], ['WDJB-MJHT']);
   assert.throws(() => new Ledger().loadRecord(path.join(dir, 'missing.jsonl')), /is missing/);
 });

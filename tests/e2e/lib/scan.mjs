@@ -44,9 +44,12 @@ export class Ledger {
     if (typeof value !== 'string' || value.length < 8) {
       throw new Error(`not a secret worth scanning for: ${kind} ${JSON.stringify(value)}`);
     }
-    const entry = this.values.get(value) || { kinds: new Set(), sources: new Set() };
+    const entry = this.values.get(value) || { kinds: new Set(), sources: new Set(), serverKind: null };
     entry.kinds.add(kind);
     entry.sources.add(source);
+    if (source === 'server record' && !entry.serverKind) {
+      entry.serverKind = kind;
+    }
     this.values.set(value, entry);
   }
 
@@ -73,15 +76,17 @@ export class Ledger {
   }
 
   /**
-   * Distinct values per kind, each value counted once: under the kind a server or the
-   * browser gave it, else its credentials.json field (`stored access_token` →
-   * `access_token`), else the kind the test gave it.
+   * Distinct values per kind, each value counted once: under the kind the server's
+   * record gave it, else the browser's or the test's, else its credentials.json field
+   * (`stored access_token` → `access_token`).
    */
   primaryKinds() {
     const out = {};
-    for (const { kinds } of this.values.values()) {
+    for (const { kinds, serverKind } of this.values.values()) {
       const list = [...kinds];
-      const kind = list.find((k) => !k.startsWith('stored ')) || list[0].replace(/^stored /, '');
+      const kind = serverKind
+        || list.find((k) => !k.startsWith('stored '))
+        || list[0].replace(/^stored /, '');
       out[kind] = (out[kind] || 0) + 1;
     }
     return out;
