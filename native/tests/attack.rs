@@ -26,8 +26,10 @@
 //!
 //! Linux only: descriptors are counted in `/proc/self/fd`, and other interfaces are
 //! listed with `ip -o addr` (or found with a connected UDP socket). A machine with no
-//! other interface gets a temporary `dummy` interface when the tests run as root
-//! (see [`non_loopback_addresses`]); otherwise that test says why it cannot run.
+//! other address gets a temporary one when the tests run as root — a `dummy`
+//! interface, or where the kernel has no dummy module (containers) an extra
+//! address on `lo` (see [`TemporaryAddress`]; `CLIAUTH_ATTACK_TEMPORARY_ADDRESS=1`
+//! forces this path); otherwise that test fails saying why it cannot run.
 //! The tests run one at a time (a process-wide lock) so that descriptor counts are
 //! exact.
 #![cfg(target_os = "linux")]
@@ -758,52 +760,73 @@ fn a_1mb_header_block_is_refused_without_ending_the_login() {
     });
 }
 
-/// A `dummy` interface with a private address, removed on drop.
-struct DummyInterface {
-    name: &'static str,
+/// An address added to this machine for the test (root only), removed on drop.
+struct TemporaryAddress {
     addr: IpAddr,
+    undo: Vec<&'static str>,
 }
 
-impl DummyInterface {
-    /// Needs root and `ip`; `None` (and the reason on stderr) otherwise.
-    fn create() -> Option<DummyInterface> {
-        let name = "cliauthatk0";
-        let addr = IpAddr::V4(Ipv4Addr::new(198, 18, 91, 1));
+/// The test address (RFC 2544 benchmarking range: never routed).
+const TEMPORARY_ADDRESS: &str = "198.18.91.1";
+
+impl TemporaryAddress {
+    /// A `dummy` interface holding [`TEMPORARY_ADDRESS`]; where the kernel has no
+    /// dummy module (containers), the same address added to `lo` instead. Sockets
+    /// bind to addresses, not to interfaces, so either shows the same thing: a
+    /// listener on `127.0.0.1` does not answer on another local address. Needs
+    /// root and `ip`; `None` (and why, on stderr) otherwise.
+    fn create() -> Option<TemporaryAddress> {
         let ip = |args: &[&str]| {
             Command::new("ip")
                 .args(args)
                 .output()
                 .is_ok_and(|o| o.status.success())
         };
+        let addr: IpAddr = TEMPORARY_ADDRESS.parse().unwrap();
+        let cidr = "198.18.91.1/32";
+        let name = "cliauthatk0";
         let _ = ip(&["link", "del", name]);
-        if !(ip(&["link", "add", name, "type", "dummy"])
-            && ip(&["addr", "add", "198.18.91.1/32", "dev", name])
-            && ip(&["link", "set", name, "up"]))
-        {
+        if ip(&["link", "add", name, "type", "dummy"]) {
+            if ip(&["addr", "add", cidr, "dev", name]) && ip(&["link", "set", name, "up"]) {
+                eprintln!("added a dummy interface {name} with {cidr}");
+                return Some(TemporaryAddress {
+                    addr,
+                    undo: vec!["link", "del", name],
+                });
+            }
             let _ = ip(&["link", "del", name]);
-            eprintln!("cannot create a dummy interface (needs root, `ip` and the dummy module)");
-            return None;
         }
-        Some(DummyInterface { name, addr })
+        let _ = ip(&["addr", "del", cidr, "dev", "lo"]);
+        if ip(&["addr", "add", cidr, "dev", "lo"]) {
+            eprintln!("no dummy interface here; added {cidr} to lo");
+            return Some(TemporaryAddress {
+                addr,
+                undo: vec!["addr", "del", cidr, "dev", "lo"],
+            });
+        }
+        eprintln!("cannot add an address (needs root and `ip`)");
+        None
     }
 }
 
-impl Drop for DummyInterface {
+impl Drop for TemporaryAddress {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["link", "del", self.name]).output();
+        let _ = Command::new("ip").args(&self.undo).output();
     }
 }
 
 /// This machine's addresses that are not loopback (nor IPv6 link-local, which
 /// needs a scope): from `ip -o addr`, else from connected UDP sockets (no packet
-/// is sent). With none, a temporary dummy interface when running as root.
-fn non_loopback_addresses() -> (Vec<IpAddr>, Option<DummyInterface>) {
+/// is sent). With none — or with `CLIAUTH_ATTACK_TEMPORARY_ADDRESS=1`, to exercise
+/// this path — a [`TemporaryAddress`].
+fn non_loopback_addresses() -> (Vec<IpAddr>, Option<TemporaryAddress>) {
     let usable = |a: &IpAddr| match a {
         IpAddr::V4(v) => !v.is_loopback() && !v.is_unspecified(),
         IpAddr::V6(v) => {
             !v.is_loopback() && !v.is_unspecified() && (v.segments()[0] & 0xffc0) != 0xfe80
         }
     };
+    let forced = std::env::var_os("CLIAUTH_ATTACK_TEMPORARY_ADDRESS").is_some_and(|v| v == "1");
     let mut found: Vec<IpAddr> = Vec::new();
     if let Ok(out) = Command::new("ip").args(["-o", "addr", "show"]).output() {
         for line in String::from_utf8_lossy(&out.stdout).lines() {
@@ -833,10 +856,10 @@ fn non_loopback_addresses() -> (Vec<IpAddr>, Option<DummyInterface>) {
         }
     }
     found.dedup();
-    if found.is_empty()
-        && let Some(dummy) = DummyInterface::create()
+    if (found.is_empty() || forced)
+        && let Some(added) = TemporaryAddress::create()
     {
-        return (vec![dummy.addr], Some(dummy));
+        return (vec![added.addr], Some(added));
     }
     (found, None)
 }
@@ -844,11 +867,11 @@ fn non_loopback_addresses() -> (Vec<IpAddr>, Option<DummyInterface>) {
 #[test]
 fn the_server_does_not_answer_on_other_interfaces() {
     run(async {
-        let (addresses, _dummy) = non_loopback_addresses();
+        let (addresses, _added) = non_loopback_addresses();
         if addresses.is_empty() {
             panic!(
                 "no non-loopback address on this machine and no way to add one (not root, or no \
-             `ip`/dummy module): the bind-to-loopback-only property cannot be shown here"
+             `ip`): the bind-to-loopback-only property cannot be shown here"
             );
         }
         let login = Login::start(options());
