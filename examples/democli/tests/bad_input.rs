@@ -37,9 +37,9 @@
 //! | empty (0 bytes) | `auth status` | `corrupt_credentials` | 1 | (same) |
 //! | JSON of another shape (`[]`, `{"version":"1"}`) | `auth status` | `corrupt_credentials` | 1 | (same) |
 //! | damaged, then a new login | `auth login --api-key KEY` | — | 0 | `! The credentials file was damaged; it was kept at …` (the key is stored in a new file) |
-//! | damaged, then again | `auth status` | `not_authenticated` | 2 | Run `democli auth login` to sign in, or set DEMO_API_KEY. … (the kept file is untouched) |
-//! | `"version": 99` (a newer democli) | `auth status`, `auth token`, `auth login --api-key`, `auth logout` | `unsupported_version` | 1 | Upgrade democli; the file was not changed. |
-//! | `credentials.json` is a symlink | `auth status`, `auth login --api-key` | `storage_error` | 1 | Check that your home directory is writable, … (the message: "… is a symbolic link; refusing to use it"); neither the link nor its target changes, and no bogus `chmod` advice |
+//! | damaged, then the next command | `auth token` | `not_authenticated` | 2 | Run `democli auth login` to sign in, or set DEMO_API_KEY. … (the kept file is untouched) |
+//! | `"version": 99` (a newer democli) | `auth status`, `auth token`, `auth login --api-key`, `auth logout`, `whoami` | `unsupported_version` | 1 | Upgrade democli; the file was not changed. |
+//! | `credentials.json` is a symlink | `auth status`, `auth token`, `auth login --api-key`, `whoami` | `storage_error` | 1 | Check that your home directory is writable, … (the message: "… is a symbolic link; refusing to use it"); neither the link nor its target changes, and no bogus `chmod` advice |
 //! | file mode 0644 | `auth status`, `whoami` | — | 0 | `! The credentials file … can be read by other users (mode 644). Fix: chmod 600 …` |
 //! | directory mode 0755 | `auth status`, `whoami` | — | 0 | `! The credentials directory … can be read by other users (mode 755). Fix: chmod 700 …` |
 //! | refresh: HTML 502 page | `auth token` (stored token expired) | `server_error` | 3 | The Demo API returned an error. Try again in a minute. |
