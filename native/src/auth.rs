@@ -808,6 +808,27 @@ impl Authenticator {
         })
     }
 
+    /// Who an opaque access token belongs to, for `status`: the verification endpoint
+    /// or, failing that, OpenID userinfo. Best effort: the login has succeeded either way.
+    async fn ask_subject(&self, access_token: &str) -> Option<String> {
+        let url = match &self.inner.verify {
+            Some(url) => url.clone(),
+            None => self.endpoints().await.ok()?.userinfo?,
+        };
+        let request = HttpRequest::get(url).with_bearer(access_token);
+        let response = self
+            .inner
+            .http
+            .run_with(request, cliauth_core::retry::RetryPolicy::never())
+            .await
+            .ok()?;
+        if response.is_success() {
+            subject_from_json(&response)
+        } else {
+            None
+        }
+    }
+
     async fn verify_key(&self, key: &ApiKey) -> Result<(Verification, Option<String>), Error> {
         let Some(url) = &self.inner.verify else {
             return Ok((Verification::NotChecked, None));
@@ -1013,10 +1034,20 @@ impl Authenticator {
             product: &self.inner.app.product,
         });
         loop {
+            // A detached thread, not `spawn_blocking`: when the browser delivers first,
+            // this read stays blocked on the terminal, and a blocking task would keep
+            // the runtime — and the process — alive until the user pressed Enter.
             let ui = Arc::clone(&self.ui);
-            let line = tokio::task::spawn_blocking(move || ui.read_secret(""))
-                .await
-                .map_err(|_| Error::Cancelled)?;
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            std::thread::Builder::new()
+                .name("cliauth-paste".into())
+                .spawn(move || {
+                    let _ = tx.send(ui.read_secret(""));
+                })
+                .map_err(|e| Error::Storage {
+                    reason: format!("cannot read from the terminal: {}", e.kind()),
+                })?;
+            let line = rx.await.map_err(|_| Error::Cancelled)?;
             match line {
                 Ok(Some(text)) if text.is_empty() => continue,
                 Ok(Some(text)) => match self.inner.keys.validate(text.expose_secret()) {
@@ -1134,7 +1165,7 @@ impl Authenticator {
         credential: Credential,
         method: LoginMethod,
     ) -> Result<LoginOutcome, Error> {
-        let (subject, expires_at, scopes) = match &credential {
+        let (mut subject, expires_at, scopes) = match &credential {
             Credential::OAuth(t) => (
                 token_subject(t),
                 t.expires_at.map(Timestamp::to_rfc3339),
@@ -1142,6 +1173,11 @@ impl Authenticator {
             ),
             Credential::ApiKey(_) => (None, None, Vec::new()),
         };
+        if subject.is_none()
+            && let Credential::OAuth(t) = &credential
+        {
+            subject = self.ask_subject(t.access_token.expose_secret()).await;
+        }
         let (profile, active) = self
             .save_login(credential, method, subject.clone(), Some(sys::now()))
             .await?;
@@ -1518,17 +1554,13 @@ impl Authenticator {
     pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, Error> {
         let bearer = self.bearer().await?;
         let response = self
-            .inner
-            .http
-            .run(copy_request(&request).with_bearer(bearer.expose()))
+            .run_api(copy_request(&request).with_bearer(bearer.expose()))
             .await?;
         let response = match (&bearer, response.status) {
             (Bearer::OAuth { profile, .. }, 401) => {
                 debug!("access token refused; refreshing once");
                 let token = self.refresh(profile, true).await?;
-                self.inner
-                    .http
-                    .run(copy_request(&request).with_bearer(token.expose_secret()))
+                self.run_api(copy_request(&request).with_bearer(token.expose_secret()))
                     .await?
             }
             _ => response,
@@ -1537,6 +1569,25 @@ impl Authenticator {
             Some(e) => Err(e),
             None => Ok(response),
         }
+    }
+
+    /// Runs an API request with the client's retries, telling the user about each
+    /// retry ([`Notice::Retrying`]).
+    async fn run_api(&self, request: HttpRequest) -> Result<HttpResponse, Error> {
+        let policy = self.inner.http.retry_policy();
+        let mut exchange = cliauth_core::exchange::Exchange::new(request, policy, sys::seed());
+        let ui = Arc::clone(&self.ui);
+        self.inner
+            .http
+            .drive_notifying(&mut exchange, |reason, wait, attempt| {
+                ui.notice(&Notice::Retrying {
+                    reason,
+                    wait,
+                    attempt,
+                    max_attempts: policy.max_attempts,
+                });
+            })
+            .await
     }
 
     /// `GET {api_base}/{path}` through [`send`](Self::send), parsed as JSON.

@@ -206,20 +206,39 @@ impl HttpClient {
 
     /// Drives an [`Exchange`] to its end (see its drain rule).
     pub async fn drive(&self, exchange: &mut Exchange) -> Result<HttpResponse, Error> {
+        self.drive_notifying(exchange, |_, _, _| {}).await
+    }
+
+    /// Like [`HttpClient::drive`], calling `on_retry(reason, wait, next_attempt)`
+    /// before each wait: `reason` is the error the last attempt would have been (for a
+    /// 429, core's `Rate limited: <policy> (<limit>)`), without secrets.
+    pub async fn drive_notifying(
+        &self,
+        exchange: &mut Exchange,
+        mut on_retry: impl FnMut(&str, Duration, u32),
+    ) -> Result<HttpResponse, Error> {
+        let mut reason = String::new();
         loop {
             match exchange.poll(sys::now()) {
                 ExchangeStep::Send(request) => match self.execute(request).await {
-                    Ok(response) => exchange.handle_response(sys::now(), response),
+                    Ok(response) => {
+                        reason = cliauth_core::http::api_error(&response, sys::now())
+                            .map_or_else(|| format!("HTTP {}", response.status), |e| e.to_string());
+                        exchange.handle_response(sys::now(), response);
+                    }
                     Err(SendFailure::Transport(e)) => {
+                        reason = format!("Network error: {}", e.reason);
                         exchange.handle_transport_error(sys::now(), e);
                     }
                     Err(SendFailure::Fatal(e)) => return Err(e),
                 },
                 ExchangeStep::WaitUntil(t) => {
+                    let wait = sys::until(t);
                     debug!(
-                        wait_ms = u64::try_from(sys::until(t).as_millis()).unwrap_or(0),
+                        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(0),
                         "retrying"
                     );
+                    on_retry(&reason, wait, exchange.attempts() + 1);
                     sys::sleep_until(t).await;
                 }
                 ExchangeStep::Finished => return exchange.finish(),

@@ -58,6 +58,18 @@ pub enum Notice<'a> {
     Warning(&'a str),
     /// Information.
     Info(&'a str),
+    /// An API call failed in a way that is retried (rate limited, server busy,
+    /// connection refused); cliauth waits, then tries again.
+    Retrying {
+        /// What happened, e.g. `Rate limited: dev:memories (120/hr)`.
+        reason: &'a str,
+        /// How long cliauth waits (the server's `Retry-After` when it gave one).
+        wait: std::time::Duration,
+        /// The attempt about to be made (2 for the first retry).
+        attempt: u32,
+        /// The most attempts that will be made.
+        max_attempts: u32,
+    },
 }
 
 impl fmt::Display for Notice<'_> {
@@ -97,6 +109,16 @@ impl fmt::Display for Notice<'_> {
             ),
             Notice::Warning(text) => write!(f, "! {text}"),
             Notice::Info(text) => f.write_str(text),
+            Notice::Retrying {
+                reason,
+                wait,
+                attempt,
+                max_attempts,
+            } => write!(
+                f,
+                "↻ {reason} — retrying in {} (attempt {attempt} of {max_attempts})",
+                cliauth_core::time::human_duration(*wait)
+            ),
         }
     }
 }

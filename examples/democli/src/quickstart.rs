@@ -191,21 +191,11 @@ async fn journey(global: &GlobalArgs) -> Result<(), (&'static str, Error)> {
     // 6. A rate-limited call that is retried.
     j.step("Calling a rate-limited API three times (policy dev:memories: 2 calls per 3 s)");
     for call in 1..=3 {
-        let t = Instant::now();
         let list = setup.memories(&auth).await.map_err(|e| ("rate limit", e))?;
-        let took = t.elapsed();
-        let note = if took > Duration::from_millis(500) {
-            format!(
-                " — answered after {:.1} s: cliauth waited as the server's Retry-After asked, then retried",
-                took.as_secs_f64()
-            )
-        } else {
-            String::new()
-        };
         j.ok(
             "rate limit",
             &format!(
-                "call {call}: {}{note}",
+                "call {call}: {}",
                 settings::describe_memories(&list)
                     .lines()
                     .next()
