@@ -215,9 +215,6 @@ test('cli-auth handoff from a public origin: top-level redirect, key stored', as
 
 test('cli-auth handoff while the terminal waits for a paste: democli exits once the browser delivers', {
   skip: JSON_MODE && 'the verbose variant covers it',
-  todo:
-    'native bug (open, reported): the abandoned paste read runs on tokio spawn_blocking, and the ' +
-    'runtime waits for it at exit, so democli hangs after "✓ Logged in" until Enter is pressed',
 }, async (t) => {
   const s = scenario(t);
   const server = await s.devServer();

@@ -85,6 +85,8 @@ type Group = (&'static str, fn() -> Result<Vec<Row>, String>);
 
 fn groups() -> Vec<Group> {
     vec![
+        ("web-bytes", crate::bench_web::web_bytes),
+        ("handoff", crate::bench_web::handoff_latency),
         ("cold-start", crate::bench_cli::cold_start),
         ("storm", crate::bench_cli::refresh_storm),
         ("device", crate::bench_cli::device_efficiency),

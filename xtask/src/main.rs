@@ -18,6 +18,7 @@
 
 mod bench;
 mod bench_cli;
+mod bench_web;
 mod e2e;
 mod fuzz;
 mod setup;

@@ -1,0 +1,56 @@
+// Handoff latency benchmark (run by `cargo xtask bench handoff`).
+//
+// In headless Chromium, the time from navigating to a cli-auth page to the
+// credential arriving at the real cliauth loopback server (`cliauth-test-harness`,
+// which prints the callback the moment its server accepts it). Two pages, runs
+// interleaved: the cliauth npm package (load wasm, validate, redirect) and a minimal
+// hand-written plain-JS page doing the same checks and redirect. The page's origin
+// is treated as public (--ip-address-space-overrides), like a real vendor page.
+// Prints one JSON line: {"package": {...}, "plain": {...}} with times in ms.
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+import { dist, here } from '../common.mjs';
+import { harness, launch, serve } from '../browser.mjs';
+
+const RUNS = Number(process.env.RUNS ?? 25);
+
+const site = await serve({ '/pkg': dist, '/bench': path.join(here, 'bench') });
+const browser = await launch([`--ip-address-space-overrides=127.0.0.1:${site.port}=public`]);
+
+async function once(pageName) {
+  const cli = await harness();
+  const page = await browser.context.newPage();
+  try {
+    const t0 = performance.now();
+    page.goto(`${site.origin}/bench/${pageName}.html?port=${cli.port}&state=${cli.state}`).catch(() => {});
+    const callback = await cli.next('callback', 20000);
+    const elapsed = performance.now() - t0;
+    if (callback.code !== 'otc-bench' || callback.state !== cli.state) throw new Error(`unexpected callback ${JSON.stringify(callback)}`);
+    return elapsed;
+  } finally {
+    await page.close();
+    await cli.stop();
+  }
+}
+
+function summary(times) {
+  const s = [...times].sort((a, b) => a - b);
+  const q = (p) => s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))];
+  return { runs: s.length, median: q(0.5), p10: q(0.1), p90: q(0.9), min: s[0], max: s[s.length - 1] };
+}
+
+try {
+  // One warm-up each (first compile of the wasm, browser caches), not counted.
+  await once('cliauth');
+  await once('plain');
+  const results = { cliauth: [], plain: [] };
+  for (let i = 0; i < RUNS; i += 1) {
+    results.cliauth.push(await once('cliauth'));
+    results.plain.push(await once('plain'));
+  }
+  console.log(JSON.stringify({ package: summary(results.cliauth), plain: summary(results.plain) }));
+} finally {
+  await browser.close();
+  await site.close();
+}

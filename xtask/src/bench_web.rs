@@ -1,0 +1,164 @@
+//! Benchmark groups for the web side: bytes shipped by the npm package (with
+//! oauth4webapi as the baseline) and handoff latency in Chromium (with a plain-JS page
+//! as the baseline).
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::bench::Row;
+use crate::util::{cmd, output, root, run};
+
+/// `gzip -9` size of a file.
+fn gzip9(path: &Path) -> Result<f64, String> {
+    let out = std::process::Command::new("gzip")
+        .args(["-9", "-c"])
+        .arg(path)
+        .output()
+        .map_err(|e| format!("gzip: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("gzip {} failed", path.display()));
+    }
+    Ok(out.stdout.len() as f64)
+}
+
+fn raw(path: &Path) -> Result<f64, String> {
+    std::fs::metadata(path)
+        .map(|m| m.len() as f64)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn web_setup() -> Result<(), String> {
+    crate::setup::wasm_target()?;
+    crate::setup::wasm_bindgen_cli()?;
+    crate::setup::chromium()?;
+    crate::setup::npm("npm")?;
+    crate::setup::npm("tests/npm")?;
+    crate::setup::npm("tests/bench")?;
+    crate::web::npm_build()
+}
+
+/// wasm + glue of the page and full modules, raw and gzip -9, against oauth4webapi.
+pub fn web_bytes() -> Result<Vec<Row>, String> {
+    web_setup()?;
+    let dist = root().join("npm").join("dist");
+    let baseline: Value = serde_json::from_str(
+        output(
+            cmd("node")
+                .arg("web-bytes.mjs")
+                .current_dir(root().join("tests").join("bench")),
+        )?
+        .trim(),
+    )
+    .map_err(|e| e.to_string())?;
+    let version = baseline["version"].as_str().unwrap_or("?").to_string();
+    let same = baseline["same"]["gzip"].as_f64().unwrap_or(f64::NAN);
+    let whole = baseline["whole"]["gzip"].as_f64().unwrap_or(f64::NAN);
+    let mut rows = Vec::new();
+    for (module, label, entry_js) in [
+        (
+            "cliauth_page",
+            "page module (`cliauth`: cli-auth + device pages)",
+            ["index.js", "page-api.js"],
+        ),
+        (
+            "cliauth_full",
+            "full module (`cliauth/full`: + PKCE, tokens, device/refresh machines, storage, browser login)",
+            ["full.js", "full-api.js"],
+        ),
+    ] {
+        let wasm = dist.join(format!("{module}_bg.wasm"));
+        let glue = dist.join(format!("{module}.js"));
+        let (wasm_raw, wasm_gz, glue_raw, glue_gz) =
+            (raw(&wasm)?, gzip9(&wasm)?, raw(&glue)?, gzip9(&glue)?);
+        let hand: f64 = entry_js
+            .iter()
+            .map(|f| gzip9(&dist.join(f)))
+            .sum::<Result<f64, String>>()?;
+        let total = wasm_gz + glue_gz;
+        let how = format!(
+            "wasm {:.1} KB raw / {:.1} KB gz, glue {:.1} KB raw / {:.1} KB gz; plus {:.1} KB gz of hand-written ESM entry code",
+            wasm_raw / 1024.0,
+            wasm_gz / 1024.0,
+            glue_raw / 1024.0,
+            glue_gz / 1024.0,
+            hand / 1024.0
+        );
+        let mut row = Row::new(
+            "Web bytes (gzip -9)",
+            format!("{label}: wasm + JS glue"),
+            total,
+            "bytes",
+        )
+        .method(how);
+        if module == "cliauth_page" {
+            row = row
+                .baseline(
+                    &format!("oauth4webapi {version}, whole module (esbuild, minified)"),
+                    whole,
+                )
+                .goal("≤ 40 KB budget (goal < 14.5 KB)", total <= 40.0 * 1024.0);
+        } else {
+            row = row.baseline(
+                &format!("oauth4webapi {version}, the same functions (esbuild, minified)"),
+                same,
+            );
+        }
+        rows.push(row);
+    }
+    rows.push(
+        Row::new("Web bytes (gzip -9)", format!("oauth4webapi {version}: the functions cliauth/full covers"), same, "bytes")
+            .method("esbuild --bundle --minify, ESM, browser, es2022: PKCE, state, discovery, callback validation, code exchange, refresh, device flow, revocation, bearer call"),
+    );
+    rows.push(
+        Row::new(
+            "Web bytes (gzip -9)",
+            format!("oauth4webapi {version}: whole module"),
+            whole,
+            "bytes",
+        )
+        .method("esbuild --bundle --minify of `export * from 'oauth4webapi'`"),
+    );
+    Ok(rows)
+}
+
+/// Navigation of a cli-auth page → credential at the loopback server, in Chromium.
+pub fn handoff_latency() -> Result<Vec<Row>, String> {
+    web_setup()?;
+    run(cmd("cargo").args(["build", "--release", "-p", "cliauth-test-harness"]))?;
+    let harness = root()
+        .join("target")
+        .join("release")
+        .join("cliauth-test-harness");
+    let text = output(
+        cmd("node")
+            .arg("bench/handoff-latency.mjs")
+            .current_dir(root().join("tests").join("npm"))
+            .env("CLIAUTH_HARNESS", &harness)
+            .env("RUNS", "25"),
+    )?;
+    let v: Value =
+        serde_json::from_str(text.lines().last().unwrap_or_default()).map_err(|e| e.to_string())?;
+    let f = |k: &str, s: &str| v[k][s].as_f64().unwrap_or(f64::NAN);
+    let how = |k: &str| {
+        format!(
+            "headless Chromium, page origin public, real loopback server; {} runs interleaved after a warm-up; p10 {:.1} ms, p90 {:.1} ms",
+            v[k]["runs"],
+            f(k, "p10"),
+            f(k, "p90")
+        )
+    };
+    Ok(vec![
+        Row::new(
+            "Handoff latency",
+            "cli-auth page with the cliauth package → credential at the loopback server (median)",
+            f("package", "median"),
+            "ms",
+        )
+        .baseline(
+            "hand-written plain-JS page, same checks and redirect",
+            f("plain", "median"),
+        )
+        .method(how("package")),
+    ])
+}
