@@ -156,7 +156,8 @@ fn parse_port(p: &str) -> Option<u16> {
     if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    p.parse().ok()
+    // Parsed as u64 like core's other numbers (one parser in the pages' wasm).
+    u16::try_from(p.parse::<u64>().ok()?).ok()
 }
 
 /// Whether a host names the loopback interface.

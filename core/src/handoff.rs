@@ -220,7 +220,7 @@ impl HandoffRequest {
 
     /// `http://127.0.0.1:PORT/callback`.
     pub fn callback_url(&self) -> String {
-        format!("{}{CALLBACK_PATH}", self.loopback_origin())
+        format!("http://127.0.0.1:{}{CALLBACK_PATH}", self.port)
     }
 
     /// The top-level navigation target carrying the credential and `state`.
@@ -309,8 +309,9 @@ fn parse_port(value: Option<&str>) -> Result<u16, Error> {
     if v.is_empty() || v.len() > 5 || !v.bytes().all(|b| b.is_ascii_digit()) {
         return Err(err("must be a number"));
     }
-    match v.parse::<u32>() {
-        Ok(p) if (u32::from(MIN_PORT)..=65535).contains(&p) => Ok(p as u16),
+    // Parsed as u64 like core's other numbers (one parser in the pages' wasm).
+    match v.parse::<u64>() {
+        Ok(p) if (u64::from(MIN_PORT)..=65535).contains(&p) => Ok(p as u16),
         _ => Err(err("must be between 1024 and 65535")),
     }
 }

@@ -1,6 +1,6 @@
 //! Small JSON helpers for the paths a web page ships: a string writer for tiny
-//! request bodies and a strict reader for the few fields core takes from error
-//! bodies.
+//! request bodies and a strict reader ([`Value`]) for the few fields core takes from
+//! error bodies (and the wasm page module from its options).
 //!
 //! Why not serde_json everywhere: the cli-auth and device pages load core as
 //! WebAssembly, and serde_json (with float parsing and printing) was the largest
@@ -82,13 +82,25 @@ pub fn string_object(fields: &[(&str, &str)]) -> String {
 }
 
 /// A parsed JSON value (see the module docs for what is accepted).
+///
+/// ```
+/// use cliauth_core::json::Value;
+/// let v = Value::parse(br#"{"code": "state_mismatch", "n": 2.50, "code": "ok"}"#).unwrap();
+/// assert_eq!(v.get("code").and_then(Value::as_str), Some("ok"));
+/// assert_eq!(v.get("n").and_then(Value::number_text), Some("2.50"));
+/// assert_eq!(Value::parse(b"{\"a\": 1,}"), None);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Value {
+pub enum Value {
+    /// `null`.
     Null,
+    /// `true` or `false`.
     Bool(bool),
-    /// A number, as written (already checked against the JSON grammar and `f64`'s range).
+    /// A number, as written (checked against the JSON grammar and `f64`'s range).
     Number(String),
+    /// A string.
     String(String),
+    /// An array.
     Array(Vec<Value>),
     /// Members in document order; lookups take the last of a repeated key.
     Object(Vec<(String, Value)>),
@@ -99,7 +111,7 @@ const MAX_DEPTH: usize = 127;
 
 impl Value {
     /// Parses a whole document; `None` where serde_json would return an error.
-    pub(crate) fn parse(bytes: &[u8]) -> Option<Value> {
+    pub fn parse(bytes: &[u8]) -> Option<Value> {
         let mut p = Parser { s: bytes, i: 0 };
         let v = p.value(0)?;
         p.ws();
@@ -108,7 +120,7 @@ impl Value {
 
     /// A member of an object (the last one, if the key repeats); `None` for other
     /// values.
-    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
+    pub fn get(&self, key: &str) -> Option<&Value> {
         match self {
             Value::Object(members) => members.iter().rev().find(|(k, _)| k == key).map(|m| &m.1),
             _ => None,
@@ -116,7 +128,7 @@ impl Value {
     }
 
     /// The string, if this is one.
-    pub(crate) fn as_str(&self) -> Option<&str> {
+    pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),
             _ => None,
@@ -125,7 +137,7 @@ impl Value {
 
     /// A non-negative integer written without fraction or exponent that fits `u64`
     /// (what serde_json's `as_u64` returns a value for).
-    pub(crate) fn as_u64(&self) -> Option<u64> {
+    pub fn as_u64(&self) -> Option<u64> {
         match self {
             Value::Number(n) if n.bytes().all(|b| b.is_ascii_digit()) => n.parse().ok(),
             _ => None,
@@ -135,15 +147,36 @@ impl Value {
     /// A number's text as the server wrote it (`120`, `2.50`, `1e3`). serde_json
     /// printed integers the same way but re-printed other numbers through `f64`
     /// (`2.5`, `1000.0`); keeping the server's text avoids float printing in wasm.
-    pub(crate) fn number_text(&self) -> Option<&str> {
+    pub fn number_text(&self) -> Option<&str> {
         match self {
             Value::Number(n) => Some(n),
             _ => None,
         }
     }
 
+    /// The boolean, if this is one.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The items, if this is an array.
+    pub fn as_array(&self) -> Option<&[Value]> {
+        match self {
+            Value::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// Whether this is `null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
     /// Whether this is an object.
-    pub(crate) fn is_object(&self) -> bool {
+    pub fn is_object(&self) -> bool {
         matches!(self, Value::Object(_))
     }
 }

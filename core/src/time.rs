@@ -116,96 +116,30 @@ fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
 /// lines here instead of that crate keep its date formatting (and `Debug`/panic
 /// paths) out of the web pages' wasm.
 pub(crate) fn parse_http_date(text: &str) -> Option<u64> {
-    const MONTHS: &[u8] = b"JanFebMarAprMayJunJulAugSepOctNovDec";
-    const WEEKDAYS: [&str; 7] = [
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-        "Thursday",
-        "Friday",
-        "Saturday",
-        "Sunday",
+    // The three layouts, tried in turn (their lengths differ, so at most one fits).
+    // `w`: weekday, 3 letters; `W`: weekday, full name; `d`: day digit; `_`: a day
+    // digit or the space before a one-digit day; `n`: month name; `y`: year digit;
+    // `h`, `m`, `s`: time digits; `?`: any byte (httpdate does not check the one
+    // after an RFC 850 year); everything else literally.
+    const LAYOUTS: [&[u8]; 3] = [
+        b"w, dd n yyyy hh:mm:ss GMT",
+        b"W, dd-n-yy?hh:mm:ss GMT",
+        b"w n _d hh:mm:ss yyyy",
     ];
-    fn num(digits: &[u8]) -> Option<u64> {
-        digits.iter().try_fold(0, |n, &d| {
-            d.is_ascii_digit().then(|| n * 10 + u64::from(d - b'0'))
-        })
-    }
-    fn month(name: &[u8]) -> Option<u64> {
-        let i = MONTHS.chunks(3).position(|m| m == name)?;
-        Some(i as u64 + 1)
-    }
-    fn weekday(name: &[u8]) -> Option<u64> {
-        let i = WEEKDAYS.iter().position(|w| w.as_bytes()[..3] == *name)?;
-        Some(i as u64 + 1)
-    }
     if !text.is_ascii() {
         return None;
     }
     let s = text.trim().as_bytes();
-    let is = |range: core::ops::Range<usize>, want: &[u8]| s.get(range) == Some(want);
-    // (weekday 1 = Monday, day, month, year, hour, minute, second)
-    let (wday, day, mon, year, hms) = if s.len() == 29 {
-        // Sun, 06 Nov 1994 08:49:37 GMT
-        if !is(3..5, b", ")
-            || !is(7..8, b" ")
-            || !is(11..12, b" ")
-            || !is(16..17, b" ")
-            || !is(25..29, b" GMT")
-        {
-            return None;
-        }
-        (
-            weekday(&s[..3])?,
-            num(&s[5..7])?,
-            month(&s[8..11])?,
-            num(&s[12..16])?,
-            16,
-        )
-    } else if s.len() == 24 {
-        // Sun Nov  6 08:49:37 1994
-        if !is(3..4, b" ") || !is(7..8, b" ") || !is(10..11, b" ") || !is(19..20, b" ") {
-            return None;
-        }
-        let day = match s[8] {
-            b' ' => num(&s[9..10])?,
-            _ => num(&s[8..10])?,
-        };
-        (
-            weekday(&s[..3])?,
-            day,
-            month(&s[4..7])?,
-            num(&s[20..24])?,
-            10,
-        )
-    } else {
-        // Sunday, 06-Nov-94 08:49:37 GMT
-        let (wday, name) = WEEKDAYS
-            .iter()
-            .enumerate()
-            .find(|(_, w)| s.starts_with(w.as_bytes()))?;
-        let r = &s[name.len()..];
-        if r.len() != 24 || &r[..2] != b", " || r[4] != b'-' || r[8] != b'-' || &r[20..] != b" GMT"
-        {
-            return None;
-        }
-        let yy = num(&r[9..11])?;
-        let hms = name.len() + 11;
-        (
-            wday as u64 + 1,
-            num(&r[2..4])?,
-            month(&r[5..8])?,
-            if yy < 70 { 2000 + yy } else { 1900 + yy },
-            hms,
-        )
+    let (form, [wday, day, mon, year, hour, min, sec]) = LAYOUTS
+        .iter()
+        .enumerate()
+        .find_map(|(form, layout)| Some((form, match_layout(s, layout)?)))?;
+    // RFC 850 has two-digit years.
+    let year = match (form, year) {
+        (1, 0..=69) => 2000 + year,
+        (1, _) => 1900 + year,
+        _ => year,
     };
-    // `HH:MM:SS` after the byte at `hms` (a space, checked above for the other forms;
-    // like httpdate, the RFC 850 parser does not check it).
-    let t = s.get(hms + 1..hms + 9)?;
-    if t[2] != b':' || t[5] != b':' {
-        return None;
-    }
-    let (hour, min, sec) = (num(&t[..2])?, num(&t[3..5])?, num(&t[6..8])?);
     let valid = sec < 60
         && min < 60
         && hour < 24
@@ -222,6 +156,60 @@ pub(crate) fn parse_http_date(text: &str) -> Option<u64> {
         return None;
     }
     Some(days * 86_400 + hour * 3600 + min * 60 + sec)
+}
+
+/// Matches `s` against a [`parse_http_date`] layout: `[weekday (1 = Monday), day,
+/// month, year, hour, minute, second]`.
+fn match_layout(s: &[u8], layout: &[u8]) -> Option<[u64; 7]> {
+    const MONTHS: &[u8] = b"JanFebMarAprMayJunJulAugSepOctNovDec";
+    const WEEKDAYS: [&str; 7] = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    let mut f = [0u64; 7];
+    let mut i = 0;
+    for &p in layout {
+        let rest = s.get(i..)?;
+        let (slot, value, len) = match p {
+            b'w' | b'W' => {
+                let (n, name) = WEEKDAYS.iter().enumerate().find_map(|(n, w)| {
+                    let name = if p == b'w' { w.get(..3)? } else { w };
+                    rest.starts_with(name.as_bytes()).then_some((n, name))
+                })?;
+                (0, n as u64 + 1, name.len())
+            }
+            b'n' => {
+                let m = MONTHS.chunks(3).position(|m| rest.get(..3) == Some(m))?;
+                (2, m as u64 + 1, 3)
+            }
+            b'?' if !rest.is_empty() => (7, 0, 1),
+            b'_' if rest.first() == Some(&b' ') => (7, 0, 1),
+            b'd' | b'_' | b'y' | b'h' | b'm' | b's' => {
+                let digit = rest.first().filter(|b| b.is_ascii_digit())?;
+                let slot = match p {
+                    b'd' | b'_' => 1,
+                    b'y' => 3,
+                    b'h' => 4,
+                    b'm' => 5,
+                    _ => 6,
+                };
+                let value = f.get(slot)? * 10 + u64::from(digit - b'0');
+                (slot, value, 1)
+            }
+            literal if rest.first() == Some(&literal) => (7, 0, 1),
+            _ => return None,
+        };
+        if let Some(field) = f.get_mut(slot) {
+            *field = value;
+        }
+        i += len;
+    }
+    (i == s.len()).then_some(f)
 }
 
 /// Formats a duration for people: `45s`, `12m`, `7h 59m`, `3d 4h`.
