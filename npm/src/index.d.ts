@@ -247,7 +247,7 @@ export function deliverHandoff(
 /** The redirect target: `http://127.0.0.1:<port>/callback?code=…&state=…` (or `api_key=`). */
 export function handoffRedirectUrl(request: HandoffRequest, credential: HandoffCredential): string;
 
-/** Interprets a user code as it is typed (any case; spaces and dashes ignored). */
+/** Interprets a user code as it is typed (ASCII letters in any case; spaces and dashes ignored). */
 export function userCodeInput(text: string): UserCodeInput;
 
 /**

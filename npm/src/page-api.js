@@ -132,6 +132,7 @@ export function pageApi(w) {
       statusOf(res),
       headerLines(res.headers),
       new Uint8Array(await res.arrayBuffer()),
+      Date.now(),
     );
     if (error) throw error;
   }
@@ -139,7 +140,7 @@ export function pageApi(w) {
   function apiError(response, now) {
     const r = response ?? {};
     const body = typeof r.body === 'string' ? new TextEncoder().encode(r.body) : (r.body ?? new Uint8Array());
-    return w.apiError(Number(r.status), headerText(r.headers), body, now) ?? undefined;
+    return w.apiError(Number(r.status), headerText(r.headers), body, now ?? Date.now()) ?? undefined;
   }
 
   async function checkResponse(res) {
@@ -148,6 +149,7 @@ export function pageApi(w) {
       statusOf(res),
       headerLines(res.headers),
       new Uint8Array(await res.arrayBuffer()),
+      Date.now(),
     );
     if (error) throw error;
     return res;

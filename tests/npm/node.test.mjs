@@ -21,6 +21,45 @@ test('the shared vectors pass through the public API of cliauth/full', async () 
   assert.ok(outcome.cases >= 200, `only ${outcome.cases} cases ran`);
 });
 
+test('the page entry runs the page vectors (handoff, user codes, API errors)', async () => {
+  // The page module is its own wasm build (no serde_json, its own option reader):
+  // the vectors of what it offers run through it too, not only through cliauth/full.
+  const page_files = ['http_errors', 'user_codes', 'handoff'];
+  const outcome = await runVectors(page, vectorFiles(), { only: page_files });
+  describeOutcome('node (npm/dist, page entry)', outcome);
+  assert.deepEqual(outcome.failures, []);
+  assert.deepEqual(Object.keys(outcome.perFile).sort(), [...page_files].sort());
+  assert.ok(outcome.cases >= 50, `only ${outcome.cases} cases ran`);
+});
+
+test('the page entry: options are checked, user codes are ASCII-only upper-cased', () => {
+  for (const bad of [
+    { cli: 5 },
+    { userCode: { length: 1.5 } },
+    { userCode: { length: 65 } },
+    { keyFormats: {} },
+    { keyFormats: [{ id: 'a', product: 'A', label: 'key', charset: 'base62', prefix: 'a_', minLen: 1e21, maxLen: 9 }] },
+    { cli: 'changed', keyFormats: [{ id: 'a', product: 'A' }] },
+  ]) {
+    assert.throws(() => page.configure(bad), (e) => e instanceof page.CliauthError && e.code === 'invalid_argument', JSON.stringify(bad));
+  }
+  // Nothing of a refused call was applied.
+  assert.throws(() => page.readHandoffRequest('https://app.example/cli-auth'), (e) => e.hint === 'See `cli --help`.');
+  // `ß` (and `ſ`, `ı`) upper-case to ASCII letters in Unicode, but are not code characters.
+  assert.deepEqual(page.userCodeInput('wdjb-mjhß'), {
+    display: 'WDJB-MJHß',
+    complete: false,
+    problem: '`ß` (character 8) never appears in a code',
+  });
+  assert.throws(() => page.normalizeUserCode('ſdjb-mjht'), (e) => e.code === 'invalid_argument');
+  assert.equal(page.normalizeUserCode('wdjb-mjht'), 'WDJB-MJHT');
+  // A custom code format from configure.
+  page.configure({ userCode: { charset: 'ABC', length: 4, group: 2 } });
+  assert.equal(page.normalizeUserCode('abca'), 'AB-CA');
+  page.configure({ userCode: {} });
+  assert.equal(page.normalizeUserCode('wdjbmjht'), 'WDJB-MJHT');
+});
+
 test('the page entry has the fixed contract and typed errors', async () => {
   await page.default();
   for (const name of ['readHandoffRequest', 'deliverHandoff', 'handoffRedirectUrl', 'normalizeUserCode', 'userCodeInput', 'approveDevice', 'configure', 'CliauthError']) {
@@ -114,6 +153,42 @@ test('approveDevice posts the normalised code and maps the answer', async () => 
   }
 });
 
+test('approveDevice maps 401, 403 and 429 (with an HTTP-date Retry-After) like the CLI', async () => {
+  const retryAt = new Date(Math.ceil(Date.now() / 1000) * 1000 + 120_000).toUTCString();
+  const answers = [
+    [401, { 'www-authenticate': 'Bearer error="invalid_token", error_description="session ended"' }, ''],
+    [403, { 'www-authenticate': 'Bearer error="insufficient_scope", scope="devices:approve"' }, ''],
+    [429, { 'retry-after': retryAt, 'ratelimit-policy': '"device:approve";q=10;w=60' }, '{"detail": "slow down"}'],
+    [503, {}, ''],
+  ];
+  const s = await server((req, body, n) => answers[n - 1]);
+  try {
+    const errorOf = async () => {
+      try {
+        await page.approveDevice(`${s.url}/approve`, 'WDJB-MJHT', true);
+      } catch (e) {
+        return e;
+      }
+      throw new Error('expected a rejection');
+    };
+    let e = await errorOf();
+    assert.deepEqual([e.code, e.exitCode, e.message], ['unauthorized', 2, 'Authentication failed: session ended']);
+    e = await errorOf();
+    assert.equal(e.code, 'insufficient_permissions');
+    assert.match(e.hint, /`devices:approve` scope/);
+    e = await errorOf();
+    assert.deepEqual([e.code, e.exitCode, e.message], ['rate_limited', 4, 'Rate limited: device:approve (10/min)']);
+    assert.ok(e.retryAfterMs > 100_000 && e.retryAfterMs <= 121_000, String(e.retryAfterMs));
+    e = await errorOf();
+    assert.deepEqual([e.code, e.exitCode], ['server_error', 3]);
+    // apiError and checkResponse stay in the page entry.
+    assert.equal(page.apiError({ status: 404, headers: { 'content-type': 'application/json' }, body: '{"detail":"no such code"}' }).message, 'Not found: no such code');
+    assert.equal(page.apiError({ status: 204 }), undefined);
+  } finally {
+    s.close();
+  }
+});
+
 test('getAccessToken refreshes through fetch, persists the rotation, and keeps single flight', async () => {
   let refreshes = 0;
   const s = await server((req, body) => {
@@ -131,7 +206,9 @@ test('getAccessToken refreshes through fetch, persists the rotation, and keeps s
         default: {
           method: 'browser',
           created_at: now,
-          credential: { type: 'oauth', access_token: 'at-1', token_type: 'Bearer', expires_at: now + 30, refresh_token: 'rt-1', obtained_at: now },
+          // An hour-long token with 30 s left: due for refresh (core shortens the
+          // refresh margin only for short-lived tokens).
+          credential: { type: 'oauth', access_token: 'at-1', token_type: 'Bearer', expires_at: now + 30, refresh_token: 'rt-1', obtained_at: now - 3570 },
         },
       },
     };

@@ -5,7 +5,7 @@
 // has no counterpart (the loopback server, retry decisions, discovery) the case is
 // counted as skipped, with the reason.
 //
-// `runVectors(api, files)` → { cases, skipped: {file: {reason: n}}, failures, perFile }.
+// `runVectors(api, files, { only? })` → { cases, skipped: {file: {reason: n}}, failures, perFile }.
 
 const hex = (text) => Uint8Array.from(text.match(/../g) ?? [], (b) => parseInt(b, 16));
 const nul = (v) => (v === undefined ? null : v);
@@ -32,7 +32,9 @@ function errorOf(fn) {
   throw new Error('expected an error');
 }
 
-export async function runVectors(api, files) {
+export async function runVectors(api, files, { only } = {}) {
+  // `only`: the vector files to run (the page entry has no API for the others).
+  const want = (f) => !only || only.includes(f);
   const state = { cases: 0, failures: [], skipped: {}, perFile: {} };
   let file = '';
   const check = (name, actual, expected) => {
@@ -60,7 +62,7 @@ export async function runVectors(api, files) {
 
   // ── pkce ────────────────────────────────────────────────────────────────
   file = 'pkce';
-  {
+  if (want(file)) {
     const v = files.pkce;
     for (const c of v.from_entropy) {
       const p = api.pkceFromEntropy(hex(c.entropy_hex));
@@ -79,7 +81,7 @@ export async function runVectors(api, files) {
 
   // ── keys ────────────────────────────────────────────────────────────────
   file = 'keys';
-  {
+  if (want(file)) {
     const v = files.keys;
     const registry = (name) =>
       new api.KeyRegistry(
@@ -106,20 +108,22 @@ export async function runVectors(api, files) {
 
   // ── jwt ─────────────────────────────────────────────────────────────────
   file = 'jwt';
-  for (const c of files.jwt.decode) {
-    const r = attempt(() => api.decodeJwt(c.token));
-    const actual = r.error
-      ? { error: r.message.replace(/^Invalid token: /, '') }
-      : {
-          header: { alg: nul(r.header.alg), typ: nul(r.header.typ), kid: nul(r.header.kid) },
-          claims: Object.fromEntries(['sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'scope'].map((k) => [k, nul(r.claims[k])])),
-        };
-    check(c.name, actual, c.expect);
+  if (want(file)) {
+    for (const c of files.jwt.decode) {
+      const r = attempt(() => api.decodeJwt(c.token));
+      const actual = r.error
+        ? { error: r.message.replace(/^Invalid token: /, '') }
+        : {
+            header: { alg: nul(r.header.alg), typ: nul(r.header.typ), kid: nul(r.header.kid) },
+            claims: Object.fromEntries(['sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'scope'].map((k) => [k, nul(r.claims[k])])),
+          };
+      check(c.name, actual, c.expect);
+    }
   }
 
   // ── authorize ───────────────────────────────────────────────────────────
   file = 'authorize';
-  {
+  if (want(file)) {
     const v = files.authorize;
     const now = 1_795_341_600_000;
     for (const c of v.authorize_url) {
@@ -151,24 +155,28 @@ export async function runVectors(api, files) {
   }
 
   file = 'loopback';
-  skip('the loopback server is the CLI side (native)', files.loopback.cases.length);
+  if (want(file)) {
+    skip('the loopback server is the CLI side (native)', files.loopback.cases.length);
+  }
 
   // ── token responses ─────────────────────────────────────────────────────
   file = 'token_responses';
-  for (const c of files.token_responses.cases) {
-    const r = attempt(() => api.parseTokenResponse(response(c.response), 1_795_341_600_000));
-    let actual;
-    if (r.error) actual = { error: { code: r.error, message: r.message } };
-    else if (r.tokens) {
-      const t = r.tokens;
-      actual = { tokens: { access_token: t.accessToken, token_type: t.tokenType, expires_in_ms: nul(t.expiresInMs), refresh_token: nul(t.refreshToken), scope: nul(t.scope), id_token: nul(t.idToken) } };
-    } else actual = { oauth_error: { error: r.oauthError.error, description: nul(r.oauthError.description) } };
-    check(c.name, actual, c.expect);
+  if (want(file)) {
+    for (const c of files.token_responses.cases) {
+      const r = attempt(() => api.parseTokenResponse(response(c.response), 1_795_341_600_000));
+      let actual;
+      if (r.error) actual = { error: { code: r.error, message: r.message } };
+      else if (r.tokens) {
+        const t = r.tokens;
+        actual = { tokens: { access_token: t.accessToken, token_type: t.tokenType, expires_in_ms: nul(t.expiresInMs), refresh_token: nul(t.refreshToken), scope: nul(t.scope), id_token: nul(t.idToken) } };
+      } else actual = { oauth_error: { error: r.oauthError.error, description: nul(r.oauthError.description) } };
+      check(c.name, actual, c.expect);
+    }
   }
 
   // ── http errors ─────────────────────────────────────────────────────────
   file = 'http_errors';
-  {
+  if (want(file)) {
     const v = files.http_errors;
     api.configure({ cli: v.app.cli, product: v.app.product });
     for (const c of v.cases) {
@@ -182,11 +190,13 @@ export async function runVectors(api, files) {
   }
 
   file = 'retry';
-  skip('retry decisions run inside the flows (core Exchange), not exposed', files.retry.cases.length);
+  if (want(file)) {
+    skip('retry decisions run inside the flows (core Exchange), not exposed', files.retry.cases.length);
+  }
 
   // ── device ──────────────────────────────────────────────────────────────
   file = 'device';
-  {
+  if (want(file)) {
     const v = files.device;
     const start = v.start_ms;
     const opts = { tokenEndpoint: v.token_endpoint, clientId: v.client_id, now: start, seed: 0 };
@@ -252,7 +262,7 @@ export async function runVectors(api, files) {
 
   // ── user codes ──────────────────────────────────────────────────────────
   file = 'user_codes';
-  {
+  if (want(file)) {
     const v = files.user_codes;
     for (const c of v.normalize) {
       const r = attempt(() => api.normalizeUserCode(c.input));
@@ -280,7 +290,7 @@ export async function runVectors(api, files) {
 
   // ── handoff ─────────────────────────────────────────────────────────────
   file = 'handoff';
-  {
+  if (want(file)) {
     const v = files.handoff;
     for (const c of v.parse) {
       const r = attempt(() => api.readHandoffRequest(c.url));
@@ -300,7 +310,7 @@ export async function runVectors(api, files) {
 
   // ── credentials ─────────────────────────────────────────────────────────
   file = 'credentials';
-  {
+  if (want(file)) {
     const v = files.credentials;
     for (const c of v.parse) {
       let actual;
@@ -352,7 +362,9 @@ export async function runVectors(api, files) {
   }
 
   file = 'discovery';
-  skip('discovery is not part of the JS API (pass endpoints)', files.discovery.urls.length + files.discovery.metadata.length);
+  if (want(file)) {
+    skip('discovery is not part of the JS API (pass endpoints)', files.discovery.urls.length + files.discovery.metadata.length);
+  }
 
   return state;
 }

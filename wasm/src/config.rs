@@ -6,11 +6,10 @@ use std::cell::RefCell;
 use cliauth_core::AppContext;
 use cliauth_core::device::UserCodeFormat;
 use cliauth_core::keys::KeyRegistry;
-use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{key_formats, opt_str, opt_u64, parse_json};
 use crate::error::{JsResult, invalid, js};
+use crate::plain::{field, key_formats, opt_str, opt_u64, parse_json};
 
 struct Config {
     app: AppContext,
@@ -19,24 +18,31 @@ struct Config {
 }
 
 thread_local! {
-    static CONFIG: RefCell<Config> = RefCell::new(Config {
-        // Neutral wording until the page names its CLI and product.
-        app: AppContext::new("cli", "service"),
-        keys: KeyRegistry::new(Vec::new()),
-        user_code: UserCodeFormat::default(),
-    });
+    // Built on first use (a `const` initial value keeps the thread-local simple).
+    static CONFIG: RefCell<Option<Config>> = const { RefCell::new(None) };
+}
+
+fn with_config<R>(f: impl FnOnce(&mut Config) -> R) -> R {
+    CONFIG.with(|c| {
+        f(c.borrow_mut().get_or_insert_with(|| Config {
+            // Neutral wording until the page names its CLI and product.
+            app: AppContext::new("cli", "service"),
+            keys: KeyRegistry::new(Vec::new()),
+            user_code: UserCodeFormat::default(),
+        }))
+    })
 }
 
 pub(crate) fn with_app<R>(f: impl FnOnce(&AppContext) -> R) -> R {
-    CONFIG.with(|c| f(&c.borrow().app))
+    with_config(|c| f(&c.app))
 }
 
 pub(crate) fn with_keys<R>(f: impl FnOnce(&KeyRegistry) -> R) -> R {
-    CONFIG.with(|c| f(&c.borrow().keys))
+    with_config(|c| f(&c.keys))
 }
 
 pub(crate) fn user_code_format() -> UserCodeFormat {
-    CONFIG.with(|c| c.borrow().user_code.clone())
+    with_config(|c| c.user_code.clone())
 }
 
 /// Sets the app context from JSON `{cli, product, apiKeyEnv, keysUrl, statusUrl,
@@ -48,66 +54,61 @@ pub fn configure(options: &str) -> JsResult<()> {
 }
 
 fn apply(options: &str) -> Result<(), cliauth_core::Error> {
-    let v = parse_json(options, "options")?;
-    let mut next_app = with_app(Clone::clone);
-    let cli = opt_str(&v, "cli")?;
-    let product = opt_str(&v, "product")?;
-    if cli.is_some() || product.is_some() {
-        let env = next_app.api_key_env.clone();
-        let keep_env = cli.is_none();
-        next_app = AppContext {
-            keys_url: next_app.keys_url.take(),
-            status_url: next_app.status_url.take(),
-            ..AppContext::new(
-                cli.unwrap_or_else(|| next_app.cli.clone()),
-                product.unwrap_or_else(|| next_app.product.clone()),
-            )
-        };
-        if keep_env {
-            next_app.api_key_env = env;
+    // Everything is read and checked first; the configuration changes only when all
+    // of it is valid.
+    let v = &parse_json(options, "options")?;
+    let cli = opt_str(v, "cli")?;
+    let product = opt_str(v, "product")?;
+    let api_key_env = opt_str(v, "apiKeyEnv")?;
+    let keys_url = opt_str(v, "keysUrl")?;
+    let status_url = opt_str(v, "statusUrl")?;
+    let keys = field(v, "keyFormats").map(key_formats).transpose()?;
+    let user_code = field(v, "userCode").map(user_code).transpose()?;
+    with_config(|c| {
+        if cli.is_some() || product.is_some() {
+            // A new name derives a new API-key variable (`acme` → `ACME_API_KEY`).
+            let mut app =
+                AppContext::new(cli.unwrap_or(&c.app.cli), product.unwrap_or(&c.app.product));
+            if cli.is_none() {
+                app.api_key_env = core::mem::take(&mut c.app.api_key_env);
+            }
+            app.keys_url = c.app.keys_url.take();
+            app.status_url = c.app.status_url.take();
+            c.app = app;
         }
-    }
-    if let Some(env) = opt_str(&v, "apiKeyEnv")? {
-        next_app.api_key_env = env;
-    }
-    if let Some(url) = opt_str(&v, "keysUrl")? {
-        next_app.keys_url = Some(url);
-    }
-    if let Some(url) = opt_str(&v, "statusUrl")? {
-        next_app.status_url = Some(url);
-    }
-    let keys = match v.get("keyFormats") {
-        None | Some(Value::Null) => None,
-        Some(f) => Some(KeyRegistry::new(key_formats(f)?)),
-    };
-    let user_code = match v.get("userCode") {
-        None | Some(Value::Null) => None,
-        Some(u) => {
-            let mut f = UserCodeFormat::default();
-            if let Some(c) = opt_str(u, "charset")? {
-                f.charset = c;
-            }
-            if let Some(n) = opt_u64(u, "length")? {
-                if !(1..=64).contains(&n) {
-                    return Err(invalid("userCode.length", "must be 1 to 64"));
-                }
-                f.length = n as usize;
-            }
-            if let Some(n) = opt_u64(u, "group")? {
-                f.group = n.min(64) as usize;
-            }
-            Some(f)
+        if let Some(env) = api_key_env {
+            c.app.api_key_env = env.to_string();
         }
-    };
-    CONFIG.with(|c| {
-        let mut c = c.borrow_mut();
-        c.app = next_app;
+        if let Some(url) = keys_url {
+            c.app.keys_url = Some(url.to_string());
+        }
+        if let Some(url) = status_url {
+            c.app.status_url = Some(url.to_string());
+        }
         if let Some(k) = keys {
-            c.keys = k;
+            c.keys = KeyRegistry::new(k);
         }
         if let Some(u) = user_code {
             c.user_code = u;
         }
     });
     Ok(())
+}
+
+/// `userCode: {charset, length, group}`; absent fields take the default format's.
+fn user_code(u: &cliauth_core::json::Value) -> Result<UserCodeFormat, cliauth_core::Error> {
+    let mut f = UserCodeFormat::default();
+    if let Some(c) = opt_str(u, "charset")? {
+        f.charset = c.to_string();
+    }
+    if let Some(n) = opt_u64(u, "length")? {
+        if !(1..=64).contains(&n) {
+            return Err(invalid("userCode.length", "must be 1 to 64"));
+        }
+        f.length = n as usize;
+    }
+    if let Some(n) = opt_u64(u, "group")? {
+        f.group = n.min(64) as usize;
+    }
+    Ok(f)
 }

@@ -1,15 +1,20 @@
-//! Moving values across the JS boundary: JSON text out (a tiny writer), JSON text in
-//! (serde_json, already linked by core), times as `Date.now()` milliseconds, entropy
-//! from `crypto.getRandomValues`.
+//! Moving values across the JS boundary: JSON text out (a tiny writer), times as
+//! `Date.now()` milliseconds, entropy from `crypto.getRandomValues`, and (in the full
+//! build) JSON text in, read with serde_json. The page build reads its few inputs as
+//! plain JS objects instead ([`crate::plain`]), so serde_json is not linked into it.
 //!
 //! The JS side calls `JSON.parse` / `JSON.stringify`. Results are written with
 //! [`Obj`] rather than `serde_json::json!`: the macro builds a `BTreeMap` per call
 //! site and links serde's `Debug` paths, which costs kilobytes of wasm per export.
 
-use cliauth_core::keys::{Charset, KeyFormat};
-use cliauth_core::{Error, HttpRequest, HttpResponse, Timestamp};
+#[cfg(feature = "full")]
+use cliauth_core::Error;
+use cliauth_core::{HttpRequest, HttpResponse, Timestamp};
+#[cfg(feature = "full")]
 use serde_json::Value;
+use wasm_bindgen::JsValue;
 
+#[cfg(feature = "full")]
 use crate::error::invalid;
 
 /// A JSON object written field by field.
@@ -93,31 +98,17 @@ impl Obj {
     }
 }
 
-/// Appends `s` as a JSON string literal.
-pub(crate) fn push_str(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                out.push_str("\\u00");
-                out.push(HEX[(c as usize) >> 4] as char);
-                out.push(HEX[(c as usize) & 15] as char);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
+/// Appends `s` as a JSON string literal (core's escaper, as serde_json escapes).
+pub(crate) use cliauth_core::json::push_string as push_str;
 
-/// Parses JSON handed over by the JS wrapper.
+/// Parses JSON handed over by the JS wrapper (full build: serde_json values).
+#[cfg(feature = "full")]
 pub(crate) fn parse_json(text: &str, what: &str) -> Result<Value, Error> {
     serde_json::from_slice(text.as_bytes()).map_err(|_| invalid(what, "is not valid JSON"))
 }
 
 /// An optional string field; any other type is an invalid argument.
+#[cfg(feature = "full")]
 pub(crate) fn opt_str(v: &Value, key: &str) -> Result<Option<String>, Error> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -127,6 +118,7 @@ pub(crate) fn opt_str(v: &Value, key: &str) -> Result<Option<String>, Error> {
 }
 
 /// A required, non-empty string field.
+#[cfg(feature = "full")]
 pub(crate) fn req_str(v: &Value, key: &str) -> Result<String, Error> {
     opt_str(v, key)?
         .filter(|s| !s.is_empty())
@@ -134,6 +126,7 @@ pub(crate) fn req_str(v: &Value, key: &str) -> Result<String, Error> {
 }
 
 /// An optional whole number (of milliseconds, a length, …).
+#[cfg(feature = "full")]
 pub(crate) fn opt_u64(v: &Value, key: &str) -> Result<Option<u64>, Error> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -145,6 +138,7 @@ pub(crate) fn opt_u64(v: &Value, key: &str) -> Result<Option<u64>, Error> {
 }
 
 /// An optional boolean.
+#[cfg(feature = "full")]
 pub(crate) fn flag(v: &Value, key: &str) -> bool {
     v.get(key).and_then(Value::as_bool).unwrap_or(false)
 }
@@ -166,14 +160,27 @@ pub(crate) fn str_list(v: &Value, key: &str) -> Result<Vec<String>, Error> {
     }
 }
 
-/// `now` from JS (`Date.now()` scale) or the current time.
-pub(crate) fn now(ms: Option<f64>) -> Timestamp {
-    let ms = ms.unwrap_or_else(js_sys::Date::now);
+/// A string argument. The page exports take strings as JS values (the JS wrapper
+/// always passes strings, or `undefined` for an absent optional one): reading them
+/// with `as_string` costs less wasm and glue than wasm-bindgen's per-parameter string
+/// copying. Anything but a string reads as empty (and fails validation).
+pub(crate) fn text(v: &JsValue) -> String {
+    v.as_string().unwrap_or_default()
+}
+
+/// A time from JS (`Date.now()` scale); non-finite or negative reads as the epoch.
+pub(crate) fn at(ms: f64) -> Timestamp {
     Timestamp::from_unix_millis(if ms.is_finite() && ms > 0.0 {
         ms as u64
     } else {
         0
     })
+}
+
+/// `now` from JS (`Date.now()` scale) or the current time.
+#[cfg(feature = "full")]
+pub(crate) fn now(ms: Option<f64>) -> Timestamp {
+    at(ms.unwrap_or_else(js_sys::Date::now))
 }
 
 /// A request for the JS executor: `{method, url, headers: [[name, value]], body?}`.
@@ -230,46 +237,4 @@ pub(crate) fn seed(given: Option<f64>) -> Result<u64, Error> {
         Some(s) if s.is_finite() && s >= 0.0 => Ok(s as u64),
         _ => Ok(u64::from_le_bytes(entropy::<8>()?)),
     }
-}
-
-/// Key formats from JSON: `{id, product, label, prefix, charset, minLen, maxLen}` or
-/// `{id, product, label, jwt: true, minLen}`. `charset` is `base62`,
-/// `base62_underscore`, `base64url`, `hex_lower` or a string of allowed characters.
-pub(crate) fn key_formats(v: &Value) -> Result<Vec<KeyFormat>, Error> {
-    let list = v
-        .as_array()
-        .ok_or_else(|| invalid("keyFormats", "must be a list"))?;
-    list.iter()
-        .map(|f| {
-            let len = |k: &str| -> Result<usize, Error> {
-                opt_u64(f, k)?
-                    .map(|n| n as usize)
-                    .ok_or_else(|| invalid(k, "is required"))
-            };
-            let (id, product, label) = (
-                req_str(f, "id")?,
-                req_str(f, "product")?,
-                req_str(f, "label")?,
-            );
-            if flag(f, "jwt") {
-                return Ok(KeyFormat::jwt(id, product, label, len("minLen")?));
-            }
-            let charset = match req_str(f, "charset")?.as_str() {
-                "base62" => Charset::Base62,
-                "base62_underscore" => Charset::Base62Underscore,
-                "base64url" => Charset::Base64Url,
-                "hex_lower" => Charset::HexLower,
-                other => Charset::Custom(other.to_string()),
-            };
-            Ok(KeyFormat::prefixed(
-                id,
-                product,
-                label,
-                req_str(f, "prefix")?,
-                charset,
-                len("minLen")?,
-                len("maxLen")?,
-            ))
-        })
-        .collect()
 }

@@ -6,15 +6,15 @@ use cliauth_core::http::api_error;
 use wasm_bindgen::prelude::*;
 
 use crate::config::user_code_format;
-use crate::convert::{Obj, now, request_json, response};
+use crate::convert::{Obj, at, request_json, response, text};
 use crate::error::{JsResult, js, to_js};
 
 /// The code being typed: JSON `{display, complete, problem?}`. `problem` is the
 /// sentence to show (absent when the code is valid; "too short" while typing is
 /// expected and pages usually show it only on submit).
 #[wasm_bindgen(js_name = userCodeInput)]
-pub fn user_code_input_json(text: &str) -> String {
-    let t = user_code_input(text, &user_code_format());
+pub fn user_code_input_json(typed: &JsValue) -> String {
+    let t = user_code_input(&text(typed), &user_code_format());
     Obj::new()
         .str("display", &t.display)
         .bool("complete", t.complete)
@@ -25,28 +25,31 @@ pub fn user_code_input_json(text: &str) -> String {
 /// The normalised code (`wdjb mjht` → `WDJB-MJHT`); throws `invalid_argument` with
 /// the problem in the message.
 #[wasm_bindgen(js_name = normalizeUserCode)]
-pub fn normalize_user_code_js(text: &str) -> JsResult<String> {
-    js(normalize_user_code(text, &user_code_format()).map_err(Into::into))
+pub fn normalize_user_code_js(typed: &JsValue) -> JsResult<String> {
+    js(normalize_user_code(&text(typed), &user_code_format()).map_err(Into::into))
 }
 
 /// The approval request JSON `{method, url, headers, body}`:
 /// `POST endpoint {"user_code", "action": "approve" | "deny"}`.
 #[wasm_bindgen(js_name = deviceApprovalRequest)]
 pub fn device_approval_request_js(
-    endpoint: &str,
-    user_code: &str,
+    endpoint: &JsValue,
+    user_code: &JsValue,
     approve: bool,
 ) -> JsResult<String> {
-    js(
-        device_approval_request(endpoint, user_code, &user_code_format(), approve)
-            .map(|r| request_json(&r)),
+    js(device_approval_request(
+        &text(endpoint),
+        &text(user_code),
+        &user_code_format(),
+        approve,
     )
+    .map(|r| request_json(&r)))
 }
 
 /// The `CliauthError` a protected-API response means (401, 403, 404, 429, 5xx, …),
-/// or `undefined` for 2xx.
+/// or `undefined` for 2xx. `now_ms` (`Date.now()`) dates an HTTP-date `Retry-After`.
 #[wasm_bindgen(js_name = apiError)]
-pub fn api_error_js(status: u16, headers: &str, body: Vec<u8>, now_ms: Option<f64>) -> JsValue {
-    api_error(&response(status, headers, body), now(now_ms))
+pub fn api_error_js(status: u16, headers: &JsValue, body: Vec<u8>, now_ms: f64) -> JsValue {
+    api_error(&response(status, &text(headers), body), at(now_ms))
         .map_or(JsValue::UNDEFINED, |e| to_js(&e))
 }

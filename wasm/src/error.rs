@@ -31,17 +31,23 @@ extern "C" {
 /// guarantee), so nothing is filtered here.
 pub(crate) fn to_js(error: &Error) -> JsValue {
     let hint = crate::config::with_app(|app| error.hint(app));
+    // Only the full build validates keys; the page build never sees InvalidKey.
+    #[cfg(feature = "full")]
     let problem = match error {
         Error::InvalidKey(p) => Some(p.kind.code().to_string()),
         _ => None,
     };
+    #[cfg(not(feature = "full"))]
+    let problem = None;
     CliauthError::new(
         &error.to_string(),
         error.code(),
         error.kind().as_str(),
         error.exit_code(),
         hint,
-        error.retry_after().map(|d| d.as_millis() as f64),
+        error
+            .retry_after()
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX) as f64),
         problem,
     )
     .into()
@@ -55,7 +61,9 @@ pub(crate) fn js<T>(result: Result<T, Error>) -> JsResult<T> {
     result.map_err(|e| to_js(&e))
 }
 
-/// An invalid argument passed by JS code (a wrong type or shape).
+/// An invalid argument passed by JS code (a wrong type or shape). Not inlined: it
+/// has many call sites, and each inlined copy costs wasm bytes.
+#[inline(never)]
 pub(crate) fn invalid(name: &str, reason: &str) -> Error {
     Error::InvalidArgument {
         name: name.into(),
@@ -66,9 +74,9 @@ pub(crate) fn invalid(name: &str, reason: &str) -> Error {
 /// `new CliauthError(...)` for a failed `fetch` (the browser refused or the network
 /// failed). `reason` must not contain a URL or a secret.
 #[wasm_bindgen(js_name = networkError)]
-pub fn network_error(reason: &str) -> JsValue {
+pub fn network_error(reason: &JsValue) -> JsValue {
     to_js(&Error::Network {
-        reason: reason.into(),
+        reason: crate::convert::text(reason),
     })
 }
 
@@ -79,16 +87,20 @@ pub fn cancelled_error() -> JsValue {
 }
 
 /// `new CliauthError(...)` for a failed read or write of credential storage.
+#[cfg(feature = "full")]
 #[wasm_bindgen(js_name = storageError)]
-pub fn storage_error(reason: &str) -> JsValue {
+pub fn storage_error(reason: &JsValue) -> JsValue {
     to_js(&Error::Storage {
-        reason: reason.into(),
+        reason: crate::convert::text(reason),
     })
 }
 
 /// `new CliauthError(...)` (`invalid_argument`) for an argument of the wrong type or
 /// shape, found by the JS layer before anything reaches core.
 #[wasm_bindgen(js_name = argumentError)]
-pub fn argument_error(name: &str, reason: &str) -> JsValue {
-    to_js(&invalid(name, reason))
+pub fn argument_error(name: &JsValue, reason: &JsValue) -> JsValue {
+    to_js(&invalid(
+        &crate::convert::text(name),
+        &crate::convert::text(reason),
+    ))
 }

@@ -10,14 +10,14 @@ use cliauth_core::handoff::{DeliveryMode, HandoffCredential, HandoffRequest, pos
 use cliauth_core::secret::{ApiKey, AuthorizationCode};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{Obj, request_json, response};
+use crate::convert::{Obj, request_json, response, text};
 use crate::error::{JsResult, invalid, js};
 
 /// Reads and validates the handoff request from the page URL. Returns JSON
 /// `{port, state, mode, codeChallenge?, callbackUrl}`.
 #[wasm_bindgen(js_name = handoffRead)]
-pub fn handoff_read(href: &str) -> JsResult<String> {
-    js(HandoffRequest::from_url(href).map(|r| {
+pub fn handoff_read(href: &JsValue) -> JsResult<String> {
+    js(HandoffRequest::from_url(&text(href)).map(|r| {
         Obj::new()
             .num("port", r.port.into())
             .str("state", &r.state)
@@ -41,8 +41,9 @@ fn credential(code: Option<String>, api_key: Option<String>) -> Result<HandoffCr
 
 /// What the page does to deliver a credential (`code` or `api_key`, exactly one) for
 /// the request `(port, state, mode, code_challenge)` — the fields of a request
-/// object, re-validated here. `deliver` (`redirect`, `post`, `manual`; absent: the
-/// request's mode) picks the delivery. Returns JSON:
+/// object as strings, re-validated here. `deliver` (`redirect`, `post`, `manual`;
+/// absent: the request's mode) picks the delivery. Optional arguments are strings or
+/// `undefined`. Returns JSON:
 ///
 /// - `{mode: "redirect", url}` — navigate the top-level window to `url`;
 /// - `{mode: "post", request: {method, url, headers, body}}` — the CORS POST;
@@ -51,19 +52,23 @@ fn credential(code: Option<String>, api_key: Option<String>) -> Result<HandoffCr
 #[wasm_bindgen(js_name = handoffDelivery)]
 #[allow(clippy::too_many_arguments)]
 pub fn handoff_delivery(
-    port: &str,
-    state: &str,
-    mode: Option<String>,
-    code_challenge: Option<String>,
-    code: Option<String>,
-    api_key: Option<String>,
-    deliver: Option<String>,
+    port: &JsValue,
+    state: &JsValue,
+    mode: &JsValue,
+    code_challenge: &JsValue,
+    code: &JsValue,
+    api_key: &JsValue,
+    deliver: &JsValue,
 ) -> JsResult<String> {
     js((|| {
-        let request =
-            HandoffRequest::from_parts(port, state, mode.as_deref(), code_challenge.as_deref())?;
-        let credential = credential(code, api_key)?;
-        let mode = match deliver.as_deref() {
+        let request = HandoffRequest::from_parts(
+            &text(port),
+            &text(state),
+            mode.as_string().as_deref(),
+            code_challenge.as_string().as_deref(),
+        )?;
+        let credential = credential(code.as_string(), api_key.as_string())?;
+        let mode = match deliver.as_string().as_deref() {
             None => request.mode,
             Some(m) => DeliveryMode::parse(m)?,
         };
@@ -87,7 +92,7 @@ pub fn handoff_delivery(
 /// when the CLI took the credential, throws `CliauthError` otherwise
 /// (`state_mismatch`, `rejected`).
 #[wasm_bindgen(js_name = handoffPostOutcome)]
-pub fn handoff_post_outcome(status: u16, headers: &str, body: Vec<u8>) -> JsResult<String> {
-    let r = response(status, headers, body);
+pub fn handoff_post_outcome(status: u16, headers: &JsValue, body: Vec<u8>) -> JsResult<String> {
+    let r = response(status, &text(headers), body);
     js(post_outcome(&r).map(|()| String::from_utf8_lossy(&r.body).into_owned()))
 }

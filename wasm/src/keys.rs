@@ -3,8 +3,9 @@
 use cliauth_core::keys::{self, KeyRegistry as CoreRegistry};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{Obj, key_formats, parse_json};
+use crate::convert::Obj;
 use crate::error::{JsResult, js};
+use crate::plain::{key_formats, parse_json};
 
 /// The key formats an app accepts (and the well-known foreign ones it recognises).
 #[wasm_bindgen]

@@ -19,16 +19,38 @@
 //! decoding, token parsing, the browser login and core's machines (device login,
 //! refresh, approval) with credential storage.
 //!
+//! ## Size
+//!
+//! The page module has a budget: at most 40 KB gzip for its wasm and JS glue
+//! (`cargo xtask size`, enforced by `cargo xtask test`). What keeps it there:
+//!
+//! - no serde_json: the page paths of core write their small JSON bodies with
+//!   `cliauth_core::json` and read error bodies and this crate's options with its
+//!   small reader (`serde_json` is a dependency of the `full` feature only);
+//! - no panicking string indexing, substring searchers or Unicode case tables on
+//!   those paths (core's choice; the `full` build links them anyway);
+//! - string arguments of the page exports arrive as JS values read with
+//!   `as_string`: less glue than wasm-bindgen's per-parameter
+//!   string copying; results leave as JSON text (smaller than building JS objects
+//!   with `Reflect`, measured);
+//! - [talc](https://crates.io/crates/talc) is the global allocator on wasm, about
+//!   5 KB smaller than std's dlmalloc.
+//!
 //! ## What this crate does not do
 //!
 //! - **No logic of its own.** Every check and decision is core's; this crate converts
 //!   arguments and results. If a page needs a new decision, it goes into core.
-//! - **No IO.** Requests are handed to JS as values ([`machine::Machine`]); time comes
+//! - **No IO.** Requests are handed to JS as values (`Machine` in the full build); time comes
 //!   from `Date.now()` and entropy from `crypto.getRandomValues` at the boundary.
 //! - **No secrets in errors.** Messages and hints come from core, which never puts a
 //!   secret in them.
 
 #![forbid(unsafe_code)]
+
+/// The allocator: talc instead of std's dlmalloc, for size (see "Size" above).
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 mod config;
 mod convert;
@@ -45,6 +67,7 @@ mod keys;
 pub mod machine;
 #[cfg(feature = "full")]
 mod pkce;
+mod plain;
 #[cfg(feature = "full")]
 mod tokens;
 
@@ -57,7 +80,9 @@ pub use credentials::{
 pub use device_page::{
     api_error_js, device_approval_request_js, normalize_user_code_js, user_code_input_json,
 };
-pub use error::{argument_error, cancelled_error, network_error, storage_error};
+#[cfg(feature = "full")]
+pub use error::storage_error;
+pub use error::{argument_error, cancelled_error, network_error};
 pub use handoff::{handoff_delivery, handoff_post_outcome, handoff_read};
 #[cfg(feature = "full")]
 pub use jwt::jwt_decode;

@@ -76,6 +76,16 @@ const T: u64 = 1_800_000_000_000;
 const T0: f64 = T as f64;
 const JSON: &str = "content-type: application/json";
 
+/// A string argument, as the JS wrapper passes it.
+fn s(text: &str) -> JsValue {
+    JsValue::from_str(text)
+}
+
+/// An optional string argument (`undefined` when absent).
+fn opt(text: Option<&str>) -> JsValue {
+    text.map_or(JsValue::UNDEFINED, JsValue::from_str)
+}
+
 fn prop(v: &JsValue, name: &str) -> JsValue {
     js_sys::Reflect::get(v, &name.into()).unwrap()
 }
@@ -100,9 +110,9 @@ fn body(b: &Value) -> Vec<u8> {
 
 #[wasm_bindgen_test]
 fn errors_are_typed_js_errors() {
-    let e = handoff_read(&format!(
+    let e = handoff_read(&s(&format!(
         "https://app.example/cli-auth?port=80&state={STATE}"
-    ))
+    )))
     .unwrap_err();
     assert!(e.is_instance_of::<js_sys::Error>());
     assert_eq!(prop(&e, "name").as_string().unwrap(), "CliauthError");
@@ -117,13 +127,13 @@ fn errors_are_typed_js_errors() {
 
     // Hints speak the configured app's language.
     configure(r#"{"cli": "acme", "product": "Acme"}"#).unwrap();
-    let e = network_error("connection refused");
+    let e = network_error(&s("connection refused"));
     assert_eq!(
         prop(&e, "message").as_string().unwrap(),
         "Network error: connection refused"
     );
     assert_eq!(prop(&e, "exitCode").as_f64(), Some(3.0));
-    let e = api_error_js(401, "", Vec::new(), None);
+    let e = api_error_js(401, &s(""), Vec::new(), T0);
     assert!(
         prop(&e, "hint")
             .as_string()
@@ -135,15 +145,45 @@ fn errors_are_typed_js_errors() {
         code(configure("{not json").unwrap_err()),
         "invalid_argument"
     );
+    // Options are checked field by field, all before anything changes.
+    for bad in [
+        r#"{"cli": 5}"#,
+        r#"{"userCode": {"length": 1.5}}"#,
+        r#"{"userCode": {"length": 65}}"#,
+        r#"{"userCode": {"group": -1}}"#,
+        r#"{"keyFormats": {}}"#,
+        r#"{"keyFormats": [{"id": "a", "product": "A", "label": "key", "charset": "base62", "prefix": "a_", "minLen": 1e21, "maxLen": 9}]}"#,
+        r#"{"cli": "changed", "keyFormats": [{"id": "a", "product": "A"}]}"#,
+    ] {
+        let e = configure(bad).unwrap_err();
+        assert_eq!(code(e), "invalid_argument", "{bad}");
+    }
+    let e = argument_error(&s("x"), &s("y"));
+    assert_eq!(prop(&e, "hint").as_string().unwrap(), "See `cli --help`.");
+    // Absent, null and non-object options change nothing.
+    for fine in [r#"{}"#, r#"{"cli": null, "userCode": null}"#, "5", r#""x""#, "[]"] {
+        configure(fine).unwrap();
+    }
+    // A string argument that is not a string reads as empty (and fails validation).
+    let e = handoff_read(&JsValue::from_f64(5.0)).unwrap_err();
+    assert_eq!(code(e), "invalid_argument");
 
     // Rate limits carry the wait; a cancellation has no hint.
-    let e = api_error_js(429, "Retry-After: 12", Vec::new(), Some(T0));
+    let e = api_error_js(429, &s("Retry-After: 12"), Vec::new(), T0);
     assert_eq!(
         (code(e.clone()), prop(&e, "retryAfterMs").as_f64()),
         ("rate_limited".to_string(), Some(12_000.0))
     );
     assert_eq!(prop(&e, "exitCode").as_f64(), Some(4.0));
-    assert!(api_error_js(204, "", Vec::new(), None).is_undefined());
+    // An HTTP-date Retry-After counts from the `now` given.
+    let e = api_error_js(
+        429,
+        &s("Retry-After: Fri, 15 Jan 2027 08:00:30 GMT"),
+        Vec::new(),
+        T0,
+    );
+    assert_eq!(prop(&e, "retryAfterMs").as_f64(), Some(30_000.0));
+    assert!(api_error_js(204, &s(""), Vec::new(), T0).is_undefined());
     assert!(prop(&cancelled_error(), "hint").is_null());
 }
 
@@ -152,9 +192,9 @@ fn errors_are_typed_js_errors() {
 #[wasm_bindgen_test]
 fn handoff_reads_and_delivers_only_to_loopback() {
     let r = parse(
-        handoff_read(&format!(
+        handoff_read(&s(&format!(
             "https://app.example/cli-auth?port=49152&state={STATE}&host=evil.example&callback=https%3A%2F%2Fevil.example"
-        ))
+        )))
         .unwrap(),
     );
     assert_eq!(
@@ -163,13 +203,13 @@ fn handoff_reads_and_delivers_only_to_loopback() {
     );
     let deliver = |mode: Option<&str>, code: Option<&str>, key: Option<&str>| {
         handoff_delivery(
-            "49152",
-            STATE,
-            None,
-            None,
-            code.map(str::to_string),
-            key.map(str::to_string),
-            mode.map(str::to_string),
+            &s("49152"),
+            &s(STATE),
+            &opt(None),
+            &opt(None),
+            &opt(code),
+            &opt(key),
+            &opt(mode),
         )
     };
     let d = parse(deliver(None, Some("otc_1&x=y"), None).unwrap());
@@ -207,8 +247,9 @@ fn handoff_reads_and_delivers_only_to_loopback() {
         "evil.example",
         "",
     ] {
-        let e =
-            handoff_delivery(port, STATE, None, None, Some("c".into()), None, None).unwrap_err();
+        let none = opt(None);
+        let e = handoff_delivery(&s(port), &s(STATE), &none, &none, &s("c"), &none, &none)
+            .unwrap_err();
         assert_eq!(code(e), "invalid_argument", "port {port:?}");
     }
     for state in [
@@ -217,8 +258,9 @@ fn handoff_reads_and_delivers_only_to_loopback() {
         "abcdefghijklmnop&port=1",
         "",
     ] {
-        let e =
-            handoff_delivery("4000", state, None, None, Some("c".into()), None, None).unwrap_err();
+        let none = opt(None);
+        let e = handoff_delivery(&s("4000"), &s(state), &none, &none, &s("c"), &none, &none)
+            .unwrap_err();
         assert_eq!(code(e), "invalid_argument", "state {state:?}");
     }
     assert!(deliver(Some("javascript"), Some("c"), None).is_err());
@@ -229,17 +271,17 @@ fn handoff_reads_and_delivers_only_to_loopback() {
 
 #[wasm_bindgen_test]
 fn handoff_post_outcomes() {
-    let ok = handoff_post_outcome(200, JSON, body(&json!({"ok": true, "code": "ok"})));
+    let ok = handoff_post_outcome(200, &s(JSON), body(&json!({"ok": true, "code": "ok"})));
     assert_eq!(parse(ok.unwrap()), json!({"ok": true, "code": "ok"}));
     let forged = handoff_post_outcome(
         400,
-        JSON,
+        &s(JSON),
         body(&json!({"ok": false, "code": "state_mismatch"})),
     );
     assert_eq!(code(forged.unwrap_err()), "state_mismatch");
     let done = handoff_post_outcome(
         409,
-        JSON,
+        &s(JSON),
         body(&json!({"ok": false, "code": "already_completed"})),
     );
     assert_eq!(code(done.unwrap_err()), "rejected");
@@ -250,19 +292,26 @@ fn handoff_post_outcomes() {
 #[wasm_bindgen_test]
 fn user_codes_as_typed() {
     assert_eq!(
-        parse(user_code_input_json("wdjb m")),
+        parse(user_code_input_json(&s("wdjb m"))),
         json!({"display": "WDJB-M", "complete": false, "problem": "the code has 8 characters; 5 entered"})
     );
     assert_eq!(
-        parse(user_code_input_json("wdjb-mjht")),
+        parse(user_code_input_json(&s("wdjb-mjht"))),
         json!({"display": "WDJB-MJHT", "complete": true})
     );
-    assert_eq!(normalize_user_code_js(" wdjb mjht ").unwrap(), "WDJB-MJHT");
+    assert_eq!(normalize_user_code_js(&s(" wdjb mjht ")).unwrap(), "WDJB-MJHT");
     assert_eq!(
-        code(normalize_user_code_js("wdjb-mjh1").unwrap_err()),
+        code(normalize_user_code_js(&s("wdjb-mjh1")).unwrap_err()),
         "invalid_argument"
     );
-    let r = parse(device_approval_request_js("/api/device/approve", "wdjbmjht", false).unwrap());
+    // Only ASCII letters are upper-cased: `ß` is not an `S`.
+    assert_eq!(
+        parse(user_code_input_json(&s("wdjb-mjhß"))),
+        json!({"display": "WDJB-MJHß", "complete": false, "problem": "`ß` (character 8) never appears in a code"})
+    );
+    let r = parse(
+        device_approval_request_js(&s("/api/device/approve"), &s("wdjbmjht"), false).unwrap(),
+    );
     assert_eq!(r["url"], "/api/device/approve");
     assert_eq!(
         serde_json::from_str::<Value>(r["body"].as_str().unwrap()).unwrap(),

@@ -1,0 +1,88 @@
+//! Reading the options the JS wrapper passes as JSON text (`configure`, key formats),
+//! with core's small JSON reader ([`cliauth_core::json::Value`]) — the one core
+//! already links for error bodies — so that the page module needs no serde_json.
+//!
+//! The rules are those the serde_json-based readers applied: a field of anything but
+//! an object is absent, `null` is absent, and a number must be written as a whole
+//! non-negative number that fits `u64` (`JSON.stringify` writes `1e21` and larger
+//! with an exponent, which is refused).
+
+use cliauth_core::Error;
+use cliauth_core::json::Value;
+use cliauth_core::keys::{Charset, KeyFormat};
+
+use crate::error::invalid;
+
+/// Parses JSON handed over by the JS wrapper.
+pub(crate) fn parse_json(text: &str, what: &str) -> Result<Value, Error> {
+    Value::parse(text.as_bytes()).ok_or_else(|| invalid(what, "is not valid JSON"))
+}
+
+/// A field; `None` when absent or `null`.
+pub(crate) fn field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    v.get(key).filter(|f| !f.is_null())
+}
+
+/// An optional string field; any other type is an invalid argument.
+pub(crate) fn opt_str<'a>(v: &'a Value, key: &str) -> Result<Option<&'a str>, Error> {
+    field(v, key)
+        .map(|f| f.as_str().ok_or_else(|| invalid(key, "must be a string")))
+        .transpose()
+}
+
+/// A required, non-empty string field.
+pub(crate) fn req_str<'a>(v: &'a Value, key: &str) -> Result<&'a str, Error> {
+    opt_str(v, key)?
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| invalid(key, "is required"))
+}
+
+/// An optional whole non-negative number (a length, a count).
+pub(crate) fn opt_u64(v: &Value, key: &str) -> Result<Option<u64>, Error> {
+    field(v, key)
+        .map(|f| {
+            f.as_u64()
+                .ok_or_else(|| invalid(key, "must be a whole non-negative number"))
+        })
+        .transpose()
+}
+
+/// Key formats: `{id, product, label, prefix, charset, minLen, maxLen}` or `{id,
+/// product, label, jwt: true, minLen}`. `charset` is `base62`, `base62_underscore`,
+/// `base64url`, `hex_lower` or a string of allowed characters.
+pub(crate) fn key_formats(v: &Value) -> Result<Vec<KeyFormat>, Error> {
+    let list = v
+        .as_array()
+        .ok_or_else(|| invalid("keyFormats", "must be a list"))?;
+    list.iter().map(key_format).collect()
+}
+
+/// One key format. Every field is read (borrowed) and checked, in a fixed order,
+/// before anything is built.
+fn key_format(f: &Value) -> Result<KeyFormat, Error> {
+    let len = |k: &str| -> Result<usize, Error> {
+        opt_u64(f, k)?
+            .map(|n| n as usize)
+            .ok_or_else(|| invalid(k, "is required"))
+    };
+    let (id, product, label) = (
+        req_str(f, "id")?,
+        req_str(f, "product")?,
+        req_str(f, "label")?,
+    );
+    if f.get("jwt").and_then(Value::as_bool) == Some(true) {
+        return Ok(KeyFormat::jwt(id, product, label, len("minLen")?));
+    }
+    let charset = req_str(f, "charset")?;
+    let (prefix, min_len, max_len) = (req_str(f, "prefix")?, len("minLen")?, len("maxLen")?);
+    let charset = match charset {
+        "base62" => Charset::Base62,
+        "base62_underscore" => Charset::Base62Underscore,
+        "base64url" => Charset::Base64Url,
+        "hex_lower" => Charset::HexLower,
+        other => Charset::Custom(other.to_string()),
+    };
+    Ok(KeyFormat::prefixed(
+        id, product, label, prefix, charset, min_len, max_len,
+    ))
+}
