@@ -1,26 +1,29 @@
-//! Small encoding helpers shared by the modules: base64url, form encoding, query
-//! parsing, HTML escaping and a minimal URL splitter.
+//! Small encoding helpers: base64url, form encoding, query parsing, HTML escaping and a
+//! minimal URL splitter. Core uses them throughout; they are public so that the shells
+//! and the examples (the dev server's pages) do not write them again.
 
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 /// base64url without padding, as RFC 7636 and JWTs use it.
-pub(crate) fn b64url_encode(bytes: &[u8]) -> String {
+pub fn b64url_encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// base64url decoding that accepts input with or without padding.
+/// The base64url engine that accepts input with or without padding.
 const B64URL_LENIENT: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::URL_SAFE,
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-pub(crate) fn b64url_decode(text: &str) -> Option<Vec<u8>> {
+/// base64url decoding that accepts input with or without padding; `None` if the text
+/// is not base64url.
+pub fn b64url_decode(text: &str) -> Option<Vec<u8>> {
     B64URL_LENIENT.decode(text).ok()
 }
 
 /// `application/x-www-form-urlencoded` serialisation of pairs.
-pub(crate) fn form_encode<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+pub fn form_encode<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let mut s = form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
         s.append_pair(k, v);
@@ -29,10 +32,7 @@ pub(crate) fn form_encode<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)
 }
 
 /// Appends form-encoded pairs to a URL that may already have a query string.
-pub(crate) fn append_query<'a>(
-    url: &str,
-    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> String {
+pub fn append_query<'a>(url: &str, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let (base, fragment) = match url.split_once('#') {
         Some((b, f)) => (b, Some(f)),
         None => (url, None),
@@ -59,14 +59,14 @@ pub(crate) fn append_query<'a>(
 
 /// Parses a form-encoded query into pairs. Never fails: malformed percent escapes are
 /// kept literally, as browsers do.
-pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
+pub fn parse_query(query: &str) -> Vec<(String, String)> {
     form_urlencoded::parse(query.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
 
 /// Escapes text for HTML element content and double-quoted attributes.
-pub(crate) fn html_escape(text: &str) -> String {
+pub fn html_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -83,20 +83,24 @@ pub(crate) fn html_escape(text: &str) -> String {
 
 /// The parts of an absolute `http`/`https` URL that cliauth needs to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct UrlParts<'a> {
-    pub(crate) scheme: &'a str,
+pub struct UrlParts<'a> {
+    /// `http` or `https`, as written.
+    pub scheme: &'a str,
     /// Host as written (IPv6 literals keep their brackets), lower-cased by the caller if needed.
-    pub(crate) host: &'a str,
-    pub(crate) port: Option<u16>,
+    pub host: &'a str,
+    /// The explicit port, if any.
+    pub port: Option<u16>,
     /// Path without query or fragment; empty when absent.
-    pub(crate) path: &'a str,
-    pub(crate) query: Option<&'a str>,
-    pub(crate) fragment: Option<&'a str>,
+    pub path: &'a str,
+    /// The query without `?`, if any.
+    pub query: Option<&'a str>,
+    /// The fragment without `#`, if any.
+    pub fragment: Option<&'a str>,
 }
 
 /// Splits an absolute http(s) URL. Returns `None` for anything else (relative URLs,
 /// other schemes, user-info, bad ports, whitespace or control characters).
-pub(crate) fn split_url(url: &str) -> Option<UrlParts<'_>> {
+pub fn split_url(url: &str) -> Option<UrlParts<'_>> {
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return None;
     }
@@ -161,7 +165,7 @@ fn parse_port(p: &str) -> Option<u16> {
 }
 
 /// Whether a host names the loopback interface.
-pub(crate) fn is_loopback_host(host: &str) -> bool {
+pub fn is_loopback_host(host: &str) -> bool {
     let h = host.to_ascii_lowercase();
     h == "localhost"
         || h == "[::1]"

@@ -146,8 +146,8 @@ impl AppContext {
     }
 }
 
-/// `my-cli` → `MY_CLI`.
-pub(crate) fn env_prefix(cli: &str) -> String {
+/// The environment-variable prefix for a command name: `my-cli` → `MY_CLI`.
+pub fn env_prefix(cli: &str) -> String {
     cli.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() {

@@ -72,7 +72,7 @@ pub mod authorize;
 pub mod credentials;
 pub mod device;
 pub mod discovery;
-mod encoding;
+pub mod encoding;
 pub mod error;
 pub mod exchange;
 pub mod handoff;

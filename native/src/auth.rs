@@ -437,10 +437,12 @@ impl AuthenticatorBuilder {
         let store = match self.store {
             Some(s) => s,
             None => {
-                let var = self
-                    .config_dir_env
-                    .clone()
-                    .unwrap_or_else(|| format!("{}_CONFIG_DIR", env_prefix(&self.app.cli)));
+                let var = self.config_dir_env.clone().unwrap_or_else(|| {
+                    format!(
+                        "{}_CONFIG_DIR",
+                        cliauth_core::error::env_prefix(&self.app.cli)
+                    )
+                });
                 let dir = FileStore::default_dir(&self.app.cli, self.env.get(&var).as_deref())?;
                 Arc::new(FileStore::new(dir))
             }
@@ -1767,18 +1769,6 @@ fn origin_of(url: &str) -> Option<String> {
     (!authority.is_empty()).then(|| format!("{}://{}", scheme.to_ascii_lowercase(), authority))
 }
 
-fn env_prefix(cli: &str) -> String {
-    cli.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 /// Who the tokens belong to: the ID token's `sub`, else the access token's (when it
 /// is a JWT). Claims are decoded for display only, never trusted.
 fn token_subject(t: &TokenSet) -> Option<String> {
@@ -1826,7 +1816,7 @@ mod tests {
         );
         assert_eq!(origin_of("nonsense"), None);
         assert_eq!(join_url("http://h/api/", "/whoami"), "http://h/api/whoami");
-        assert_eq!(env_prefix("my-cli"), "MY_CLI");
+        assert_eq!(cliauth_core::error::env_prefix("my-cli"), "MY_CLI");
     }
 
     #[test]

@@ -51,8 +51,8 @@ pub fn smoke() -> Result<(), String> {
 }
 
 /// A campaign: `--seconds N` per target (default 300), all targets unless named.
-/// New corpus entries are merged into `fuzz/corpus/<target>`; executions and
-/// results are appended to `fuzz/RESULTS.md`.
+/// New corpus entries are merged into `fuzz/corpus/<target>` and minimised with
+/// `cargo fuzz cmin`; executions and results are appended to `fuzz/RESULTS.md`.
 pub fn campaign(args: &[String]) -> Result<(), String> {
     crate::setup::cargo_fuzz()?;
     let mut seconds = 300u64;
@@ -87,6 +87,12 @@ pub fn campaign(args: &[String]) -> Result<(), String> {
             .output()
             .map_err(|e| e.to_string())?;
         let log = String::from_utf8_lossy(&out.stderr).into_owned();
+        // Keep the committed corpus small: only inputs that add coverage.
+        if out.status.success() {
+            run(fuzz_cmd()
+                .args(["cmin", "--sanitizer", "none", target])
+                .arg(&dir))?;
+        }
         let stat = |name: &str| {
             log.lines()
                 .find_map(|l| l.strip_prefix(&format!("stat::{name}:")))

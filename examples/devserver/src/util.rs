@@ -202,42 +202,11 @@ pub(crate) fn forbidden_origin() -> Response {
     )
 }
 
-/// Escapes text for HTML content and double-quoted attributes.
-pub(crate) fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub(crate) use cliauth_core::encoding::html_escape;
 
 /// Appends form-encoded pairs to a URL that may already have a query.
 pub(crate) fn append_query(url: &str, pairs: &[(&str, &str)]) -> String {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        query.append_pair(k, v);
-    }
-    let query = query.finish();
-    if query.is_empty() {
-        return url.to_string();
-    }
-    let sep = if url.contains('?') {
-        if url.ends_with('?') || url.ends_with('&') {
-            ""
-        } else {
-            "&"
-        }
-    } else {
-        "?"
-    };
-    format!("{url}{sep}{query}")
+    cliauth_core::encoding::append_query(url, pairs.iter().copied())
 }
 
 /// A redirect with a `Location` header.
