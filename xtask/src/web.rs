@@ -63,8 +63,14 @@ const BUILDS: [Build; 2] = [
     },
 ];
 
-/// `cargo xtask npm-build`: builds `npm/dist/`.
+/// `cargo xtask npm-build`: builds `npm/dist/`. Within one xtask run the package is
+/// built once: the suites that need it (wasm, npm, web-e2e, size, e2e, bench) share it.
 pub fn npm_build() -> Result<(), String> {
+    static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    BUILT.get_or_init(build_package).clone()
+}
+
+fn build_package() -> Result<(), String> {
     let dist = dist();
     if dist.exists() {
         std::fs::remove_dir_all(&dist).map_err(|e| format!("{}: {e}", dist.display()))?;

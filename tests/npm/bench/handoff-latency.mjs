@@ -17,6 +17,8 @@ const RUNS = Number(process.env.RUNS ?? 25);
 
 const site = await serve({ '/pkg': dist, '/bench': path.join(here, 'bench') });
 const browser = await launch([`--ip-address-space-overrides=127.0.0.1:${site.port}=public`]);
+// Chromium exits when the last page of its (persistent) context closes: keep one open.
+const keeper = await browser.context.newPage();
 
 async function once(pageName) {
   const cli = await harness();
@@ -51,6 +53,7 @@ try {
   }
   console.log(JSON.stringify({ package: summary(results.cliauth), plain: summary(results.plain) }));
 } finally {
+  await keeper.close().catch(() => {});
   await browser.close();
   await site.close();
 }
