@@ -31,6 +31,7 @@ fn corpus(target: &str) -> PathBuf {
 /// fixed), then fuzzes each target briefly.
 pub fn smoke() -> Result<(), String> {
     run(fuzz_cmd().args(["build", "--sanitizer", "none"]))?;
+    let mut failed = Vec::new();
     for target in targets()? {
         let dir = corpus(&target);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -41,13 +42,80 @@ pub fn smoke() -> Result<(), String> {
             .join("smoke-corpus")
             .join(&target);
         std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
-        run(fuzz_cmd()
-            .args(["run", "--sanitizer", "none", &target])
-            .arg(&scratch)
-            .arg(&dir)
-            .args(["--", "-max_total_time=8", "-print_final_stats=1"]))?;
+        let fuzzed = fuzz_once(&target, &[&scratch, &dir], 8)?;
+        eprintln!("  {target}: {}", fuzzed.summary());
+        if !fuzzed.ok {
+            // libFuzzer's own report (the crash, its input and the artifact path) is
+            // at the end of its log; the progress lines before it are noise.
+            let lines: Vec<&str> = fuzzed.log.lines().collect();
+            for line in &lines[lines.len().saturating_sub(80)..] {
+                eprintln!("    {line}");
+            }
+            failed.push(target);
+        }
     }
-    Ok(())
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "fuzz target(s) crashed: {} (inputs in fuzz/artifacts)",
+            failed.join(", ")
+        ))
+    }
+}
+
+/// One libFuzzer run, its log captured and its final statistics read.
+struct FuzzRun {
+    ok: bool,
+    log: String,
+    execs: String,
+    coverage: String,
+}
+
+impl FuzzRun {
+    fn summary(&self) -> String {
+        format!(
+            "{} executions, coverage {} edges, {}",
+            self.execs,
+            self.coverage,
+            if self.ok { "no crash" } else { "CRASHED" }
+        )
+    }
+}
+
+fn fuzz_once(target: &str, corpora: &[&std::path::Path], seconds: u64) -> Result<FuzzRun, String> {
+    let out = fuzz_cmd()
+        .args(["run", "--sanitizer", "none", target])
+        .args(corpora)
+        .args([
+            "--",
+            &format!("-max_total_time={seconds}"),
+            "-print_final_stats=1",
+        ])
+        .output()
+        .map_err(|e| format!("could not start cargo fuzz: {e}"))?;
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    let execs = log
+        .lines()
+        .find_map(|l| l.strip_prefix("stat::number_of_executed_units:"))
+        .map(|v| v.trim().to_string())
+        .unwrap_or_else(|| "?".into());
+    let coverage = log
+        .lines()
+        .rev()
+        .find_map(|l| {
+            l.split("cov: ")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "?".into());
+    Ok(FuzzRun {
+        ok: out.status.success(),
+        log,
+        execs,
+        coverage,
+    })
 }
 
 /// A campaign: `--seconds N` per target (default 300), all targets unless named.
@@ -76,45 +144,19 @@ pub fn campaign(args: &[String]) -> Result<(), String> {
         let dir = corpus(target);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         eprintln!("  fuzzing {target} for {seconds}s");
-        let out = fuzz_cmd()
-            .args(["run", "--sanitizer", "none", target])
-            .arg(&dir)
-            .args([
-                "--",
-                &format!("-max_total_time={seconds}"),
-                "-print_final_stats=1",
-            ])
-            .output()
-            .map_err(|e| e.to_string())?;
-        let log = String::from_utf8_lossy(&out.stderr).into_owned();
+        let fuzzed = fuzz_once(target, &[&dir], seconds)?;
         // Keep the committed corpus small: only inputs that add coverage.
-        if out.status.success() {
+        if fuzzed.ok {
             run(fuzz_cmd()
                 .args(["cmin", "--sanitizer", "none", target])
                 .arg(&dir))?;
         }
-        let stat = |name: &str| {
-            log.lines()
-                .find_map(|l| l.strip_prefix(&format!("stat::{name}:")))
-                .map(|v| v.trim().to_string())
-                .unwrap_or_else(|| "?".into())
-        };
-        let execs = stat("number_of_executed_units");
-        let coverage = log
-            .lines()
-            .rev()
-            .find_map(|l| {
-                l.split("cov: ")
-                    .nth(1)
-                    .and_then(|r| r.split_whitespace().next())
-                    .map(str::to_string)
-            })
-            .unwrap_or_else(|| "?".into());
+        let (execs, coverage) = (&fuzzed.execs, &fuzzed.coverage);
         let files = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
         let crashes = std::fs::read_dir(root().join("fuzz").join("artifacts").join(target))
             .map(|d| d.count())
             .unwrap_or(0);
-        let result = if out.status.success() {
+        let result = if fuzzed.ok {
             "no crash".to_string()
         } else {
             format!("FAILED ({crashes} artifacts)")
