@@ -104,33 +104,12 @@ pub fn parse_device_authorization(
         return Err(api_error(response, now)
             .unwrap_or_else(|| Error::protocol(format!("HTTP {}", response.status), body)));
     }
-    if !response.is_json() {
-        let media = response
-            .media_type()
-            .unwrap_or_else(|| "no content type".into());
-        return Err(Error::protocol(
-            format!(
-                "the device authorization endpoint answered with {} instead of JSON",
-                crate::token::describe_media(&media, body)
-            ),
-            body,
-        ));
-    }
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        Error::protocol(
-            format!(
-                "the device authorization response is not valid JSON ({})",
-                crate::token::json_error_position(&e)
-            ),
-            body,
-        )
-    })?;
-    let Value::Object(map) = value else {
-        return Err(Error::protocol(
-            "the device authorization response is not a JSON object",
-            body,
-        ));
-    };
+    let map = crate::token::json_object(
+        response,
+        body,
+        "the device authorization endpoint answered",
+        "the device authorization response",
+    )?;
     let string = |name: &'static str| -> Result<Option<&str>, Error> {
         match map.get(name) {
             None | Some(Value::Null) => Ok(None),

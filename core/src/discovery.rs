@@ -112,33 +112,12 @@ pub fn parse_metadata(
             other => other,
         });
     }
-    if !response.is_json() {
-        let media = response
-            .media_type()
-            .unwrap_or_else(|| "no content type".into());
-        return Err(Error::protocol(
-            format!(
-                "discovery answered with {} instead of JSON",
-                crate::token::describe_media(&media, body)
-            ),
-            body,
-        ));
-    }
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        Error::protocol(
-            format!(
-                "the discovery document is not valid JSON ({})",
-                crate::token::json_error_position(&e)
-            ),
-            body,
-        )
-    })?;
-    let Value::Object(map) = value else {
-        return Err(Error::protocol(
-            "the discovery document is not a JSON object",
-            body,
-        ));
-    };
+    let map = crate::token::json_object(
+        response,
+        body,
+        "discovery answered",
+        "the discovery document",
+    )?;
     let string = |name: &'static str| -> Result<Option<String>, Error> {
         match map.get(name) {
             None | Some(Value::Null) => Ok(None),

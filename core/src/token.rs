@@ -167,39 +167,18 @@ pub fn parse_token_response(
             status: response.status,
         }));
     }
-    if !response.is_json() {
-        if !response.is_success()
-            && let Some(e) = api_error(response, now)
-        {
-            return Err(e);
-        }
-        let what = response
-            .media_type()
-            .unwrap_or_else(|| "no content type".into());
-        return Err(Error::protocol(
-            format!(
-                "the token endpoint answered HTTP {} with {} instead of JSON",
-                response.status,
-                describe_media(&what, body)
-            ),
-            body,
-        ));
+    if !response.is_json()
+        && !response.is_success()
+        && let Some(e) = api_error(response, now)
+    {
+        return Err(e);
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        Error::protocol(
-            format!(
-                "the token response is not valid JSON ({})",
-                json_error_position(&e)
-            ),
-            body,
-        )
-    })?;
-    let Value::Object(map) = value else {
-        return Err(Error::protocol(
-            "the token response is not a JSON object",
-            body,
-        ));
-    };
+    let map = json_object(
+        response,
+        body,
+        &format!("the token endpoint answered HTTP {}", response.status),
+        "the token response",
+    )?;
     if let Some(err) = map.get("error") {
         let Some(code) = err.as_str() else {
             return Err(Error::protocol("the `error` field is not a string", body));
@@ -280,6 +259,42 @@ fn number_secs(n: &serde_json::Number) -> Option<Duration> {
 
 /// Names what a non-JSON body is, for error messages (`an HTML page`), without
 /// quoting it.
+/// The body of a response that must be a JSON object, or a protocol error naming
+/// what answered (`answered`, e.g. "discovery answered") and what was expected
+/// (`document`, e.g. "the discovery document").
+pub(crate) fn json_object(
+    response: &HttpResponse,
+    body: &[u8],
+    answered: &str,
+    document: &str,
+) -> Result<serde_json::Map<String, Value>, Error> {
+    if !response.is_json() {
+        let media = response
+            .media_type()
+            .unwrap_or_else(|| "no content type".into());
+        return Err(Error::protocol(
+            format!(
+                "{answered} with {} instead of JSON",
+                describe_media(&media, body)
+            ),
+            body,
+        ));
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        Error::protocol(
+            format!("{document} is not valid JSON ({})", json_error_position(&e)),
+            body,
+        )
+    })?;
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Err(Error::protocol(
+            format!("{document} is not a JSON object"),
+            body,
+        )),
+    }
+}
+
 pub(crate) fn describe_media(media: &str, body: &[u8]) -> String {
     let head = String::from_utf8_lossy(&body[..body.len().min(64)]).to_ascii_lowercase();
     if media.contains("html")

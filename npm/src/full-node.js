@@ -2,11 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { webcrypto } from 'node:crypto';
 import { initSync } from './cliauth_full.js';
-import * as w from './cliauth_full.js';
-import { fullApi } from './full-api.js';
 
-export { CliauthError } from './error.js';
-export { memoryStore, webStorage } from './full-api.js';
+export * from './full-exports.js';
 
 // Node 18 has WebCrypto but not as a global; wasm draws entropy from crypto.getRandomValues.
 globalThis.crypto ??= webcrypto;
@@ -16,34 +13,3 @@ initSync({ module: readFileSync(new URL('./cliauth_full_bg.wasm', import.meta.ur
 export default function init() {
   return Promise.resolve();
 }
-
-export const {
-  configure,
-  readHandoffRequest,
-  deliverHandoff,
-  handoffRedirectUrl,
-  userCodeInput,
-  normalizeUserCode,
-  approveDevice,
-  apiError,
-  checkResponse,
-  createPkce,
-  pkceFromEntropy,
-  pkceChallenge,
-  negotiatePkceMethod,
-  createState,
-  checkState,
-  stateMatches,
-  KeyRegistry,
-  decodeJwt,
-  parseTokenResponse,
-  startAuthorization,
-  completeAuthorization,
-  startBrowserLogin,
-  completeBrowserLogin,
-  startDeviceLogin,
-  deviceFlow,
-  getAccessToken,
-  credentials,
-  run,
-} = fullApi(w);

@@ -1,11 +1,9 @@
 // cliauth/full — everything: the page helpers, PKCE, state, keys, JWT, token
 // responses, browser and device logins, access tokens with refresh, credential
 // storage. For browsers and bundlers; `await init()` once.
-import initWasm, * as w from './cliauth_full.js';
-import { fullApi } from './full-api.js';
+import initWasm from './cliauth_full.js';
 
-export { CliauthError } from './error.js';
-export { memoryStore, webStorage } from './full-api.js';
+export * from './full-exports.js';
 
 let ready;
 
@@ -14,34 +12,3 @@ export default function init(input) {
   ready ??= initWasm(input === undefined ? undefined : { module_or_path: input }).then(() => undefined);
   return ready;
 }
-
-export const {
-  configure,
-  readHandoffRequest,
-  deliverHandoff,
-  handoffRedirectUrl,
-  userCodeInput,
-  normalizeUserCode,
-  approveDevice,
-  apiError,
-  checkResponse,
-  createPkce,
-  pkceFromEntropy,
-  pkceChallenge,
-  negotiatePkceMethod,
-  createState,
-  checkState,
-  stateMatches,
-  KeyRegistry,
-  decodeJwt,
-  parseTokenResponse,
-  startAuthorization,
-  completeAuthorization,
-  startBrowserLogin,
-  completeBrowserLogin,
-  startDeviceLogin,
-  deviceFlow,
-  getAccessToken,
-  credentials,
-  run,
-} = fullApi(w);

@@ -1,9 +1,8 @@
 // cliauth — the page helpers (cli-auth page, device-verification page) for browsers
 // and bundlers. `await init()` once, then call the functions.
-import initWasm, * as w from './cliauth_page.js';
-import { pageApi } from './page-api.js';
+import initWasm from './cliauth_page.js';
 
-export { CliauthError } from './error.js';
+export * from './page.js';
 
 let ready;
 
@@ -12,15 +11,3 @@ export default function init(input) {
   ready ??= initWasm(input === undefined ? undefined : { module_or_path: input }).then(() => undefined);
   return ready;
 }
-
-export const {
-  configure,
-  readHandoffRequest,
-  deliverHandoff,
-  handoffRedirectUrl,
-  userCodeInput,
-  normalizeUserCode,
-  approveDevice,
-  apiError,
-  checkResponse,
-} = pageApi(w);

@@ -20,7 +20,7 @@ test('the tarball holds only the whitelisted files', () => {
   for (const f of files) {
     assert.ok(f === 'package.json' || f === 'README.md' || f === 'LICENSE' || f.startsWith('dist/'), `unexpected file ${f}`);
   }
-  for (const f of ['dist/index.js', 'dist/node.js', 'dist/full.js', 'dist/full-node.js', 'dist/index.d.ts', 'dist/full.d.ts', 'dist/cliauth_page_bg.wasm', 'dist/cliauth_full_bg.wasm', 'dist/error.js']) {
+  for (const f of ['dist/index.js', 'dist/node.js', 'dist/full.js', 'dist/full-node.js', 'dist/page.js', 'dist/full-exports.js', 'dist/index.d.ts', 'dist/full.d.ts', 'dist/cliauth_page_bg.wasm', 'dist/cliauth_full_bg.wasm', 'dist/error.js']) {
     assert.ok(files.includes(f), `missing ${f}`);
   }
   const pkg = JSON.parse(readFileSync(path.join(installed.project, 'node_modules/cliauth/package.json'), 'utf8'));

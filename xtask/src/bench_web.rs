@@ -59,12 +59,12 @@ pub fn web_bytes() -> Result<Vec<Row>, String> {
         (
             "cliauth_page",
             "page module (`cliauth`: cli-auth + device pages)",
-            ["index.js", "page-api.js"],
+            ["index.js", "page.js", "page-api.js"],
         ),
         (
             "cliauth_full",
             "full module (`cliauth/full`: + PKCE, tokens, device/refresh machines, storage, browser login)",
-            ["full.js", "full-api.js"],
+            ["full.js", "full-exports.js", "full-api.js"],
         ),
     ] {
         let wasm = dist.join(format!("{module}_bg.wasm"));

@@ -1,0 +1,39 @@
+// The full API bound to the full wasm module: what `cliauth/full` exports, shared
+// by the browser entry (full.js) and the Node entry (full-node.js), which differ
+// only in how they load the module. Nothing here touches wasm before `init()`.
+import * as w from './cliauth_full.js';
+import { fullApi } from './full-api.js';
+
+export { CliauthError } from './error.js';
+export { memoryStore, webStorage } from './full-api.js';
+
+export const {
+  configure,
+  readHandoffRequest,
+  deliverHandoff,
+  handoffRedirectUrl,
+  userCodeInput,
+  normalizeUserCode,
+  approveDevice,
+  apiError,
+  checkResponse,
+  createPkce,
+  pkceFromEntropy,
+  pkceChallenge,
+  negotiatePkceMethod,
+  createState,
+  checkState,
+  stateMatches,
+  KeyRegistry,
+  decodeJwt,
+  parseTokenResponse,
+  startAuthorization,
+  completeAuthorization,
+  startBrowserLogin,
+  completeBrowserLogin,
+  startDeviceLogin,
+  deviceFlow,
+  getAccessToken,
+  credentials,
+  run,
+} = fullApi(w);
