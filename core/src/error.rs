@@ -532,9 +532,9 @@ impl Error {
             },
             Error::Server { .. } => match &app.status_url {
                 Some(url) => {
-                    format!("The {product} API returned an error. Try again, then check {url}.")
+                    format!("The {product} server returned an error. Try again, then check {url}.")
                 }
-                None => format!("The {product} API returned an error. Try again in a minute."),
+                None => format!("The {product} server returned an error. Try again in a minute."),
             },
             Error::Network { .. } => {
                 "Check your internet connection, proxy and firewall, then try again.".to_string()
@@ -721,7 +721,7 @@ mod tests {
         assert_eq!(rl.to_json(&app())["error"]["retry_after"], 12);
         assert_eq!(
             Error::Server { status: 502 }.render(&app()),
-            "✗ Server error (502)\n  The Acme API returned an error. Try again in a minute."
+            "✗ Server error (502)\n  The Acme server returned an error. Try again in a minute."
         );
         assert_eq!(
             Error::LoginTimedOut {

@@ -42,7 +42,7 @@
 //! | `credentials.json` is a symlink | `auth status`, `auth token`, `auth login --api-key`, `whoami` | `storage_error` | 1 | Check that your home directory is writable, … (the message: "… is a symbolic link; refusing to use it"); neither the link nor its target changes, and no bogus `chmod` advice |
 //! | file mode 0644 | `auth status`, `whoami` | — | 0 | `! The credentials file … can be read by other users (mode 644). Fix: chmod 600 …` |
 //! | directory mode 0755 | `auth status`, `whoami` | — | 0 | `! The credentials directory … can be read by other users (mode 755). Fix: chmod 700 …` |
-//! | refresh: HTML 502 page | `auth token` (stored token expired) | `server_error` | 3 | The Demo API returned an error. Try again in a minute. |
+//! | refresh: HTML 502 page | `auth token` (stored token expired) | `server_error` | 3 | The Demo server returned an error. Try again in a minute. |
 //! | refresh: truncated JSON | `auth token` | `protocol_error` | 3 | The server's answer could not be understood. Try again; … |
 //! | refresh: no `access_token` | `auth token` | `protocol_error` | 3 | (same) |
 //! | refresh: no `token_type` | `auth token` | `protocol_error` | 3 | (same) |
@@ -51,7 +51,7 @@
 //! | refresh: HTML as `application/json` | `auth token` | `protocol_error` | 3 | (same) |
 //! | refresh: connection cut mid-body | `auth token` | `network_error` | 3 | Check your internet connection, proxy and firewall, then try again. |
 //! | (after all of the above, no fault) | `auth token` | — | 0 | the stored refresh token still works |
-//! | device authorization: HTML 502 ×4 (`Retry-After: 0`) | `auth login --device` | `server_error` | 3 | The Demo API returned an error. … |
+//! | device authorization: HTML 502 ×4 (`Retry-After: 0`) | `auth login --device` | `server_error` | 3 | The Demo server returned an error. … |
 //! | device authorization: HTML page with 200 | `auth login --device` | `protocol_error` | 3 | The server's answer could not be understood. … |
 //! | device authorization: missing fields | `auth login --device` | `protocol_error` | 3 | (same) |
 //! | device polling: no `token_type` | `auth login --device` | `protocol_error` | 3 | (same) |
@@ -59,13 +59,13 @@
 //! | device polling: 50 MB body | `auth login --device` | `protocol_error` | 3 | (same) |
 //! | device polling: one HTML 502 | `auth login --device` | — | 0 | (backs off, polls again, logs in) |
 //! | code exchange: no `token_type` | `auth login --browser` | `protocol_error` | 3 | The server's answer could not be understood. … |
-//! | code exchange: HTML 502 | `auth login --browser` | `server_error` | 3 | The Demo API returned an error. … (the single-use code is not replayed) |
+//! | code exchange: HTML 502 | `auth login --browser` | `server_error` | 3 | The Demo server returned an error. … (the single-use code is not replayed) |
 //! | code exchange: truncated JSON | `auth login --browser` | `protocol_error` | 3 | The server's answer could not be understood. … |
 //! | discovery: foreign `issuer` | `auth login --device`, `auth token` | `issuer_mismatch` | 2 | The response came from a different authorization server than configured. Aborting; … |
 //! | discovery: HTML page | `auth login --device` | `protocol_error` | 3 | The server's answer could not be understood. … |
 //! | discovery: truncated JSON | `auth login --device` | `protocol_error` | 3 | (same) |
 //! | discovery: no `token_endpoint` | `auth token` | `protocol_error` | 3 | (same) |
-//! | API: HTML 502 ×4 (`Retry-After: 0`) | `whoami` | `server_error` | 3 | The Demo API returned an error. Try again in a minute. |
+//! | API: HTML 502 ×4 (`Retry-After: 0`) | `whoami` | `server_error` | 3 | The Demo server returned an error. Try again in a minute. |
 //! | API: HTML page with 200 | `whoami` | `protocol_error` | 3 | The server's answer could not be understood. … |
 //! | API: truncated JSON | `whoami` | `protocol_error` | 3 | (same) |
 //! | API: 50 MB body | `whoami` | `protocol_error` | 3 | (same) |
@@ -98,7 +98,7 @@ const GUARD: Duration = Duration::from_secs(90);
 const INJECTED: &str = "injected-token-0123456789abcdef";
 const MB_50: usize = 50 * 1024 * 1024;
 
-const HINT_SERVER: &str = "The Demo API returned an error. Try again in a minute.";
+const HINT_SERVER: &str = "The Demo server returned an error. Try again in a minute.";
 const HINT_PROTOCOL: &str = "The server's answer could not be understood. Try again;";
 const HINT_NETWORK: &str = "Check your internet connection, proxy and firewall";
 const HINT_CORRUPT: &str = "The damaged file was kept at ";
