@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::io::{self, BufRead, IsTerminal, Write};
+#[cfg(unix)]
 use std::sync::Mutex;
 
 use cliauth_core::Error;
@@ -149,10 +150,9 @@ pub trait Ui: Send + Sync + fmt::Debug {
 /// stdin when it is not one.
 #[derive(Default)]
 pub struct TerminalUi {
+    /// The terminal settings a hidden read changed, restored by `cancel_input`.
     #[cfg(unix)]
     saved_tty: Mutex<Option<rustix::termios::Termios>>,
-    #[cfg(not(unix))]
-    saved_tty: Mutex<Option<()>>,
     spinner: Option<Box<dyn Spinner>>,
 }
 
@@ -188,8 +188,9 @@ impl TerminalUi {
     /// A terminal UI that shows `spinner` while waiting.
     pub fn with_spinner(spinner: Box<dyn Spinner>) -> TerminalUi {
         TerminalUi {
+            #[cfg(unix)]
+            saved_tty: Mutex::default(),
             spinner: Some(spinner),
-            ..TerminalUi::default()
         }
     }
 

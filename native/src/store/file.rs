@@ -128,6 +128,7 @@ impl FileStore {
     }
 
     fn open_options() -> OpenOptions {
+        #[cfg_attr(not(unix), allow(unused_mut))] // only Unix adds mode and flags
         let mut o = OpenOptions::new();
         #[cfg(unix)]
         {
@@ -356,6 +357,7 @@ impl CredentialStore for FileStore {
     }
 
     fn warnings(&self) -> Vec<String> {
+        #[cfg_attr(not(unix), allow(unused_mut))] // permission bits exist on Unix only
         let mut out = Vec::new();
         #[cfg(unix)]
         {
