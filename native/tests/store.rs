@@ -373,9 +373,16 @@ async fn keyring_store_falls_back_to_the_file_only_with_a_visible_warning() {
         FileStore::new(tmp.path()),
     );
     auth.login_api_key(KEY).await.unwrap();
+    assert_eq!(auth.access_token().await.unwrap().expose_secret(), KEY);
+    // `cargo xtask test --only keyring` runs this against a real Secret Service
+    // (native/tests/keyring.rs tests that in depth).
+    if std::env::var("CLIAUTH_REQUIRE_KEYRING").is_ok_and(|v| v == "1") {
+        assert!(keyring.uses_keyring(), "{:?}", keyring.warnings());
+    }
     if keyring.uses_keyring() {
-        // A real keyring: nothing in the file, the document in the keyring.
+        // A real keyring: nothing in the file, the document in the keyring, no warning.
         assert!(!tmp.path().join("credentials.json").exists());
+        assert!(!ui.text().contains("not available"), "{}", ui.text());
         assert!(
             keyring
                 .read()
@@ -384,6 +391,7 @@ async fn keyring_store_falls_back_to_the_file_only_with_a_visible_warning() {
                 .profile("default")
                 .is_some()
         );
+        // Leave no secret behind in the user's keyring.
         let lock = keyring.lock().unwrap();
         keyring.write(&lock, &CredentialsDocument::new()).unwrap();
         eprintln!("an OS keyring is available; its round trip was tested");
@@ -394,5 +402,4 @@ async fn keyring_store_falls_back_to_the_file_only_with_a_visible_warning() {
         assert_eq!(mode(&tmp.path().join("credentials.json")), 0o600);
         assert!(keyring.warnings()[0].contains("not available"));
     }
-    assert_eq!(auth.access_token().await.unwrap().expose_secret(), KEY);
 }

@@ -21,6 +21,7 @@ mod bench_cli;
 mod bench_web;
 mod e2e;
 mod fuzz;
+mod keyring;
 mod setup;
 mod util;
 mod web;
@@ -38,6 +39,7 @@ enum Need {
     Chromium,
     Npm(&'static str),
     CargoFuzz,
+    SecretService,
 }
 
 impl Need {
@@ -48,6 +50,7 @@ impl Need {
             Need::Chromium => "Chromium + ChromeDriver (Debian)".into(),
             Need::Npm(dir) => format!("npm ci in {dir}"),
             Need::CargoFuzz => "cargo-fuzz".into(),
+            Need::SecretService => "D-Bus + gnome-keyring + secret-tool (Debian)".into(),
         }
     }
 
@@ -58,6 +61,7 @@ impl Need {
             Need::Chromium => setup::chromium(),
             Need::Npm(dir) => setup::npm(dir),
             Need::CargoFuzz => setup::cargo_fuzz(),
+            Need::SecretService => setup::secret_service(),
         }
     }
 }
@@ -157,6 +161,12 @@ fn suites() -> Vec<Suite> {
             about: "every cargo-fuzz target: committed corpus replayed, then a short run",
             needs: &[Need::CargoFuzz],
             run: fuzz::smoke,
+        },
+        Suite {
+            name: "keyring",
+            about: "KeyringStore against a real Secret Service: private D-Bus session, throwaway unlocked gnome-keyring",
+            needs: &[Need::SecretService],
+            run: keyring::keyring,
         },
     ]
 }

@@ -51,7 +51,30 @@ pub fn chromium() -> Result<(), String> {
     apt_install(&["chromium", "chromium-driver"])
 }
 
-/// Installs Debian packages (as root, or through sudo).
+/// What the `keyring` suite runs on: a D-Bus daemon, gnome-keyring (the Secret
+/// Service) and secret-tool (to inspect keyring items independently of cliauth).
+/// Without recommends: no desktop session, prompts or SSH agent are needed.
+pub fn secret_service() -> Result<(), String> {
+    let tools = [
+        "/usr/bin/dbus-daemon",
+        "/usr/bin/dbus-send",
+        "/usr/bin/gnome-keyring-daemon",
+        "/usr/bin/secret-tool",
+    ];
+    if tools.iter().all(|t| Path::new(t).exists()) {
+        return Ok(());
+    }
+    apt_install(&[
+        "--no-install-recommends",
+        "dbus-daemon",
+        "dbus-bin",
+        "gnome-keyring",
+        "libsecret-tools",
+    ])
+}
+
+/// Installs Debian packages (as root, or through sudo); options such as
+/// `--no-install-recommends` may come first.
 pub fn apt_install(packages: &[&str]) -> Result<(), String> {
     let root_user = output(cmd("id").arg("-u")).unwrap_or_default().trim() == "0";
     let apt = |args: &[&str]| {
