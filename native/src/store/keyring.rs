@@ -137,6 +137,22 @@ impl CredentialStore for KeyringStore {
         match self.backend() {
             Backend::Keyring(entry) => {
                 lock.check(self.fallback.id())?;
+                // Nothing left to keep (the last profile logged out): remove the
+                // item rather than leave an empty one behind in the user's keyring.
+                if document.profiles.is_empty() && document.extra.is_empty() {
+                    return match entry.delete_credential() {
+                        Ok(()) | Err(keyring::Error::NoEntry) => {
+                            debug!(service = %self.service, "keyring item removed (no profiles left)");
+                            Ok(())
+                        }
+                        Err(e) => Err(Error::Storage {
+                            reason: format!(
+                                "cannot remove the item from the OS keyring: {}",
+                                describe(&e)
+                            ),
+                        }),
+                    };
+                }
                 let text = String::from_utf8_lossy(&document.to_json()).into_owned();
                 entry.set_password(&text).map_err(|e| Error::Storage {
                     reason: format!("cannot write to the OS keyring: {}", describe(&e)),
