@@ -40,6 +40,7 @@ enum Need {
     Npm(&'static str),
     CargoFuzz,
     SecretService,
+    WindowsTarget,
 }
 
 impl Need {
@@ -51,6 +52,9 @@ impl Need {
             Need::Npm(dir) => format!("npm ci in {dir}"),
             Need::CargoFuzz => "cargo-fuzz".into(),
             Need::SecretService => "D-Bus + gnome-keyring + secret-tool (Debian)".into(),
+            Need::WindowsTarget => {
+                "rustup target x86_64-pc-windows-gnu + MinGW-w64 gcc (Debian)".into()
+            }
         }
     }
 
@@ -62,6 +66,7 @@ impl Need {
             Need::Npm(dir) => setup::npm(dir),
             Need::CargoFuzz => setup::cargo_fuzz(),
             Need::SecretService => setup::secret_service(),
+            Need::WindowsTarget => setup::windows_target(),
         }
     }
 }
@@ -168,6 +173,12 @@ fn suites() -> Vec<Suite> {
             needs: &[Need::SecretService],
             run: keyring::keyring,
         },
+        Suite {
+            name: "windows",
+            about: "the native crate, democli and the dev server type-check for Windows (x86_64-pc-windows-gnu), clippy warnings denied",
+            needs: &[Need::WindowsTarget],
+            run: windows,
+        },
     ]
 }
 
@@ -184,6 +195,33 @@ fn clippy() -> Result<(), String> {
         "-D",
         "warnings",
     ]))
+}
+
+/// Windows is not a test platform here, but its code paths (`%APPDATA%`, no Unix
+/// permission bits, no termios) must compile warning-free. A separate target
+/// directory keeps the host's build cache intact.
+fn windows() -> Result<(), String> {
+    let target = [
+        "--target",
+        setup::WINDOWS_TARGET,
+        "--target-dir",
+        "target/windows",
+    ];
+    run(cmd("cargo")
+        .args(["clippy", "-p", "cliauth", "--all-targets", "--all-features"])
+        .args(target)
+        .args(["--", "-D", "warnings"]))?;
+    run(cmd("cargo")
+        .args([
+            "clippy",
+            "-p",
+            "cliauth-demo",
+            "-p",
+            "cliauth-devserver",
+            "--all-targets",
+        ])
+        .args(target)
+        .args(["--", "-D", "warnings"]))
 }
 
 fn doc() -> Result<(), String> {

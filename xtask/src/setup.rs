@@ -73,6 +73,22 @@ pub fn secret_service() -> Result<(), String> {
     ])
 }
 
+/// The Windows target the `windows` suite checks.
+pub const WINDOWS_TARGET: &str = "x86_64-pc-windows-gnu";
+
+/// The Windows target's standard library and the MinGW-w64 C compiler that `ring`
+/// (rustls' crypto) builds its C and assembly with.
+pub fn windows_target() -> Result<(), String> {
+    let installed = output(cmd("rustup").args(["target", "list", "--installed"]))?;
+    if !installed.lines().any(|l| l.trim() == WINDOWS_TARGET) {
+        run(cmd("rustup").args(["target", "add", WINDOWS_TARGET]))?;
+    }
+    if Path::new("/usr/bin/x86_64-w64-mingw32-gcc").exists() {
+        return Ok(());
+    }
+    apt_install(&["--no-install-recommends", "gcc-mingw-w64-x86-64"])
+}
+
 /// Installs Debian packages (as root, or through sudo); options such as
 /// `--no-install-recommends` may come first.
 pub fn apt_install(packages: &[&str]) -> Result<(), String> {
