@@ -1,41 +1,9 @@
-//! The shared test vectors (`tests/vectors/*.json`), run natively. The same runner
-//! runs in wasm (Chromium and Node) from the `cliauth-wasm` tests.
+//! The shared test vectors (`tests/vectors/*.json`), run natively: one test per file
+//! (`runner::file::*`, declared by the runner). The same runner runs in wasm
+//! (Chromium and Node) from the `cliauth-wasm` tests.
 
 #[path = "vectors/runner.rs"]
 mod runner;
-
-macro_rules! vector_tests {
-    ($($name:ident),* $(,)?) => {$(
-        #[test]
-        fn $name() {
-            let outcome = runner::run(stringify!($name));
-            assert!(
-                outcome.failures.is_empty(),
-                "{} of {} {} vectors failed:\n{}",
-                outcome.failures.len(),
-                outcome.cases,
-                stringify!($name),
-                outcome.failures.join("\n")
-            );
-        }
-    )*};
-}
-
-vector_tests!(
-    pkce,
-    keys,
-    jwt,
-    authorize,
-    loopback,
-    token_responses,
-    http_errors,
-    retry,
-    device,
-    user_codes,
-    handoff,
-    credentials,
-    discovery,
-);
 
 #[test]
 fn every_vector_file_is_run() {

@@ -17,7 +17,8 @@ fn same(ours: &Value, theirs: &serde_json::Value) -> bool {
         }
         (Value::Object(_), serde_json::Value::Object(b)) => {
             // Lookups take the last of a repeated key, as serde_json's map keeps it.
-            b.iter().all(|(k, v)| ours.get(k).is_some_and(|o| same(o, v)))
+            b.iter()
+                .all(|(k, v)| ours.get(k).is_some_and(|o| same(o, v)))
         }
         _ => false,
     }
@@ -29,6 +30,10 @@ fuzz_target!(|data: &[u8]| {
     match (&ours, &theirs) {
         (Some(o), Ok(t)) => assert!(same(o, t), "different values"),
         (None, Err(_)) => {}
-        _ => panic!("acceptance differs: ours {:?}, serde_json {:?}", ours.is_some(), theirs.is_ok()),
+        _ => panic!(
+            "acceptance differs: ours {:?}, serde_json {:?}",
+            ours.is_some(),
+            theirs.is_ok()
+        ),
     }
 });

@@ -31,46 +31,58 @@ use cliauth_core::token::{RefreshPolicy, TokenEndpointResponse, parse_token_resp
 use cliauth_core::{AppContext, Error, HttpResponse, Timestamp};
 use serde_json::{Value, json};
 
-/// Every vector file, embedded at compile time.
-pub const FILES: &[(&str, &str)] = &[
-    ("pkce", include_str!("../../../tests/vectors/pkce.json")),
-    ("keys", include_str!("../../../tests/vectors/keys.json")),
-    ("jwt", include_str!("../../../tests/vectors/jwt.json")),
-    (
-        "authorize",
-        include_str!("../../../tests/vectors/authorize.json"),
-    ),
-    (
-        "loopback",
-        include_str!("../../../tests/vectors/loopback.json"),
-    ),
-    (
-        "token_responses",
-        include_str!("../../../tests/vectors/token_responses.json"),
-    ),
-    (
-        "http_errors",
-        include_str!("../../../tests/vectors/http_errors.json"),
-    ),
-    ("retry", include_str!("../../../tests/vectors/retry.json")),
-    ("device", include_str!("../../../tests/vectors/device.json")),
-    (
-        "user_codes",
-        include_str!("../../../tests/vectors/user_codes.json"),
-    ),
-    (
-        "handoff",
-        include_str!("../../../tests/vectors/handoff.json"),
-    ),
-    (
-        "credentials",
-        include_str!("../../../tests/vectors/credentials.json"),
-    ),
-    (
-        "discovery",
-        include_str!("../../../tests/vectors/discovery.json"),
-    ),
-];
+/// The vector files: embedded, and one test each (`#[test]` natively,
+/// `#[wasm_bindgen_test]` in wasm), from this one list.
+macro_rules! vector_files {
+    ($($name:ident),* $(,)?) => {
+        /// Every vector file, embedded at compile time.
+        pub const FILES: &[(&str, &str)] = &[$(
+            (
+                stringify!($name),
+                include_str!(concat!("../../../tests/vectors/", stringify!($name), ".json")),
+            ),
+        )*];
+
+        /// One test per vector file.
+        mod file {
+            $(
+                #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+                #[cfg_attr(not(target_arch = "wasm32"), test)]
+                fn $name() {
+                    super::assert_passes(stringify!($name));
+                }
+            )*
+        }
+    };
+}
+
+vector_files!(
+    pkce,
+    keys,
+    jwt,
+    authorize,
+    loopback,
+    token_responses,
+    http_errors,
+    retry,
+    device,
+    user_codes,
+    handoff,
+    credentials,
+    discovery,
+);
+
+/// Runs one file and fails with every failing case listed.
+pub fn assert_passes(name: &str) {
+    let outcome = run(name);
+    assert!(
+        outcome.failures.is_empty(),
+        "{} of {} {name} vectors failed:\n{}",
+        outcome.failures.len(),
+        outcome.cases,
+        outcome.failures.join("\n")
+    );
+}
 
 /// Results of one file: how many cases ran and the failures.
 pub struct Outcome {
