@@ -13,8 +13,7 @@
 // In quickstart mode (the server's --auto-approve-browser) it continues by itself.
 
 import {
-  $, show, status, loadCliauth, getSession, renderAccount, showError, clearError,
-  showPackageMissing, describe,
+  $, show, status, start, getSession, renderAccount, showError, clearError, describe,
 } from './common.js';
 
 let cliauth = null;
@@ -25,19 +24,11 @@ let busy = false;
 main().catch((error) => showError('Something went wrong', error));
 
 async function main() {
-  try {
-    session = await getSession();
-  } catch (error) {
-    showError('The dev server is not reachable', error);
-    status('');
+  const started = await start();
+  if (!started) {
     return;
   }
-  const loaded = await loadCliauth();
-  if (!loaded.ok) {
-    showPackageMissing(session, loaded.error);
-    return;
-  }
-  cliauth = loaded.mod;
+  ({ session, cliauth } = started);
 
   try {
     request = cliauth.readHandoffRequest(window.location.href);

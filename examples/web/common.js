@@ -46,6 +46,27 @@ export async function getSession() {
   return response.json();
 }
 
+/**
+ * What both pages do first: the session state, then the package. Shows the error
+ * and resolves to null when either is missing; otherwise `{ session, cliauth }`.
+ */
+export async function start() {
+  let session;
+  try {
+    session = await getSession();
+  } catch (error) {
+    showError('The dev server is not reachable', error);
+    status('');
+    return null;
+  }
+  const loaded = await loadCliauth();
+  if (!loaded.ok) {
+    showPackageMissing(session, loaded.error);
+    return null;
+  }
+  return { session, cliauth: loaded.mod };
+}
+
 /** Signs in as a dev user (no password) and returns the new session state. */
 export async function signIn(username) {
   const response = await fetch('/login', {

@@ -8,8 +8,7 @@
 // code is approved by itself.
 
 import {
-  $, show, status, loadCliauth, getSession, renderAccount, showError, clearError,
-  showPackageMissing,
+  $, show, status, start, getSession, renderAccount, showError, clearError,
 } from './common.js';
 
 const CODE_LENGTH = 8;
@@ -22,19 +21,11 @@ let autoApproved = false;
 main().catch((error) => showError('Something went wrong', error));
 
 async function main() {
-  try {
-    session = await getSession();
-  } catch (error) {
-    showError('The dev server is not reachable', error);
-    status('');
+  const started = await start();
+  if (!started) {
     return;
   }
-  const loaded = await loadCliauth();
-  if (!loaded.ok) {
-    showPackageMissing(session, loaded.error);
-    return;
-  }
-  cliauth = loaded.mod;
+  ({ session, cliauth } = started);
 
   const input = $('user-code');
   input.addEventListener('input', onInput);
