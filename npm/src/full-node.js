@@ -1,12 +1,9 @@
-// cliauth/full for Node.js (18+): the wasm module is loaded synchronously at import.
+// cliauth/full for Node.js (20.19+; entropy from its global WebCrypto, `crypto.getRandomValues`): the wasm module is loaded synchronously at import.
 import { readFileSync } from 'node:fs';
-import { webcrypto } from 'node:crypto';
 import { initSync } from './cliauth_full.js';
 
 export * from './full-exports.js';
 
-// Node 18 has WebCrypto but not as a global; wasm draws entropy from crypto.getRandomValues.
-globalThis.crypto ??= webcrypto;
 initSync({ module: readFileSync(new URL('./cliauth_full_bg.wasm', import.meta.url)) });
 
 /** Resolves at once: the module is already loaded. */

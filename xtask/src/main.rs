@@ -24,6 +24,7 @@ mod fuzz;
 mod keyring;
 mod setup;
 mod util;
+mod wasm_bin;
 mod web;
 
 use std::process::ExitCode;

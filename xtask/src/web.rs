@@ -126,7 +126,10 @@ fn build_package() -> Result<(), String> {
         // wasm-bindgen's output keeps (demangled) function names: keep a copy for
         // the size benchmark's attribution.
         let named = size_dir()?.join(format!("{}.wasm", build.out_name));
-        std::fs::copy(&module, &named).map_err(|e| format!("{}: {e}", named.display()))?;
+        let (snipped, names) = crate::wasm_bin::snip(&read(&module)?, is_panic_path)?;
+        eprintln!("  snipped {} panic-path functions", names.len());
+        std::fs::write(&named, &snipped).map_err(|e| format!("{}: {e}", named.display()))?;
+        std::fs::write(&module, &snipped).map_err(|e| format!("{}: {e}", module.display()))?;
         run(cmd(&wasm_opt)
             .args([
                 "-Oz",
@@ -162,6 +165,33 @@ fn build_package() -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// The functions a panic runs through, from the panicking call to the abort:
+/// `panic = "abort"` makes every one of them end in `unreachable` after formatting a
+/// message that wasm32-unknown-unknown's std cannot print anywhere (its stderr drops
+/// everything). Their bodies are replaced by `unreachable` before `wasm-opt`, which then
+/// drops the formatting they alone reached — what nightly's `panic_immediate_abort`
+/// does, on stable. A panic still traps at the same point (`RuntimeError:
+/// unreachable`); only the message nobody could see is gone.
+fn is_panic_path(name: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "core::panicking::",
+        "std::panicking::",
+        "core::result::unwrap_failed",
+        "core::option::expect_failed",
+        "core::option::unwrap_failed",
+        "core::slice::index::slice_",
+        "core::str::slice_error_fail",
+        "core::cell::panic_",
+        "alloc::raw_vec::capacity_overflow",
+        "alloc::raw_vec::handle_error",
+        "alloc::alloc::handle_alloc_error",
+        "std::alloc::default_alloc_error_hook",
+        "std::thread::local::panic_access_error",
+    ];
+    const NAMES: &[&str] = &["rust_begin_unwind", "__rust_start_panic", "rust_panic", "__rdl_oom", "__rg_oom"];
+    PREFIXES.iter().any(|p| name.starts_with(p)) || NAMES.contains(&name)
 }
 
 /// A tool from npm/'s devDependencies.
@@ -381,11 +411,11 @@ fn contributors() -> Result<String, String> {
         }
         let bytes = read(&optimised)?;
         let module =
-            wasm_size::analyse(&bytes).map_err(|e| format!("{}: {e}", optimised.display()))?;
+            crate::wasm_bin::analyse(&bytes).map_err(|e| format!("{}: {e}", optimised.display()))?;
         let code: u64 = module.functions.iter().map(|(s, _)| *s).sum();
         let mut by_crate: Vec<(String, u64)> = Vec::new();
         for (size, name) in &module.functions {
-            let c = wasm_size::crate_of(name);
+            let c = crate::wasm_bin::crate_of(name);
             match by_crate.iter_mut().find(|(n, _)| *n == c) {
                 Some((_, s)) => *s += size,
                 None => by_crate.push((c, *size)),
@@ -409,183 +439,4 @@ fn contributors() -> Result<String, String> {
         }
     }
     Ok(out)
-}
-
-/// Function sizes of a wasm module from its code and `name` sections.
-mod wasm_size {
-    fn leb(b: &[u8], i: &mut usize) -> Result<u64, String> {
-        let (mut r, mut shift) = (0u64, 0);
-        loop {
-            let x = *b.get(*i).ok_or("truncated LEB128")?;
-            *i += 1;
-            r |= u64::from(x & 0x7f) << shift;
-            if x < 0x80 {
-                return Ok(r);
-            }
-            shift += 7;
-            if shift > 63 {
-                return Err("LEB128 too long".into());
-            }
-        }
-    }
-
-    fn slice(b: &[u8], start: usize, len: u64) -> Result<&[u8], String> {
-        let end = start
-            .checked_add(usize::try_from(len).map_err(|e| e.to_string())?)
-            .ok_or("overflow")?;
-        b.get(start..end)
-            .ok_or_else(|| "section out of bounds".to_string())
-    }
-
-    /// A module's functions (`(size, name)`, largest first) and data bytes.
-    pub(super) struct Module {
-        pub(super) functions: Vec<(u64, String)>,
-        pub(super) data: u64,
-    }
-
-    /// Reads the code, data and `name` sections.
-    pub(super) fn analyse(wasm: &[u8]) -> Result<Module, String> {
-        if wasm.get(..4) != Some(b"\0asm") {
-            return Err("not a wasm module".into());
-        }
-        let mut i = 8;
-        let (mut imported_funcs, mut code, mut names) =
-            (0u64, None, std::collections::HashMap::new());
-        let mut data = 0u64;
-        while i < wasm.len() {
-            let id = wasm[i];
-            i += 1;
-            let size = leb(wasm, &mut i)?;
-            let body = slice(wasm, i, size)?;
-            i += body.len();
-            match id {
-                2 => {
-                    let mut k = 0;
-                    for _ in 0..leb(body, &mut k)? {
-                        for _ in 0..2 {
-                            let l = leb(body, &mut k)?;
-                            k += usize::try_from(l).map_err(|e| e.to_string())?;
-                        }
-                        let kind = *body.get(k).ok_or("truncated import")?;
-                        k += 1;
-                        match kind {
-                            0 => {
-                                leb(body, &mut k)?;
-                                imported_funcs += 1;
-                            }
-                            1 => {
-                                k += 1;
-                                let flags = *body.get(k).ok_or("truncated table")?;
-                                k += 1;
-                                leb(body, &mut k)?;
-                                if flags & 1 == 1 {
-                                    leb(body, &mut k)?;
-                                }
-                            }
-                            2 => {
-                                let flags = *body.get(k).ok_or("truncated memory")?;
-                                k += 1;
-                                leb(body, &mut k)?;
-                                if flags & 1 == 1 {
-                                    leb(body, &mut k)?;
-                                }
-                            }
-                            3 => k += 2,
-                            4 => k += 2,
-                            _ => return Err(format!("unknown import kind {kind}")),
-                        }
-                    }
-                }
-                10 => code = Some(body),
-                11 => data = body.len() as u64,
-                0 => {
-                    let mut k = 0;
-                    let l = leb(body, &mut k)?;
-                    let section = slice(body, k, l)?;
-                    k += section.len();
-                    if section == b"name" {
-                        while k < body.len() {
-                            let sub = body[k];
-                            k += 1;
-                            let len = leb(body, &mut k)?;
-                            let data = slice(body, k, len)?;
-                            k += data.len();
-                            if sub == 1 {
-                                let mut j = 0;
-                                for _ in 0..leb(data, &mut j)? {
-                                    let index = leb(data, &mut j)?;
-                                    let l = leb(data, &mut j)?;
-                                    let n = slice(data, j, l)?;
-                                    j += n.len();
-                                    names.insert(index, String::from_utf8_lossy(n).into_owned());
-                                }
-                            }
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        let code = code.ok_or("no code section")?;
-        let mut k = 0;
-        let mut out = Vec::new();
-        for f in 0..leb(code, &mut k)? {
-            let size = leb(code, &mut k)?;
-            k += usize::try_from(size).map_err(|e| e.to_string())?;
-            let index = imported_funcs + f;
-            let name = names
-                .remove(&index)
-                .unwrap_or_else(|| format!("function[{index}]"));
-            out.push((size, demangle(&name)));
-        }
-        out.sort_by_key(|f| std::cmp::Reverse(f.0));
-        Ok(Module {
-            functions: out,
-            data,
-        })
-    }
-
-    /// Drops hashes from legacy-mangled names (`…::h0123456789abcdef`, `[c5930c85]`).
-    fn demangle(name: &str) -> String {
-        let mut s = name.to_string();
-        if let Some(at) = s.rfind("::h")
-            && s.len() - at == 19
-        {
-            s.truncate(at);
-        }
-        let mut out = String::with_capacity(s.len());
-        let mut chars = s.chars().peekable();
-        while let Some(c) = chars.next() {
-            if c == '[' {
-                let rest: String = chars.clone().take_while(|&c| c != ']').collect();
-                if !rest.is_empty() && rest.chars().all(|c| c.is_ascii_hexdigit()) {
-                    for _ in 0..=rest.len() {
-                        chars.next();
-                    }
-                    continue;
-                }
-            }
-            out.push(c);
-        }
-        out
-    }
-
-    /// The crate a function belongs to: the first path segment, looking through
-    /// `<T as Trait>`; the shims wasm-bindgen generates for exports (which inline the
-    /// exported function) are their own group.
-    pub(super) fn crate_of(name: &str) -> String {
-        let n = name.trim_start_matches('<').trim_start_matches('&');
-        if name.contains(" shim") {
-            return "exports (wasm-bindgen shims)".into();
-        }
-        if !n.contains("::") {
-            return "other".into();
-        }
-        let first = n.split("::").next().unwrap_or(n);
-        let first = first.rsplit(' ').next().unwrap_or(first);
-        match first {
-            "core" | "alloc" | "std" | "__rustc" => "std (core/alloc)".into(),
-            other => other.to_string(),
-        }
-    }
 }
