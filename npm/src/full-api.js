@@ -8,7 +8,11 @@ import { headerLines, headerText, isAbort, pageApi, statusOf } from './page-api.
 const PENDING_KEY = 'cliauth.pending';
 const DEFAULT_STORE_KEY = 'cliauth.credentials';
 
-/** A credential store over Web Storage (`localStorage` by default). */
+/**
+ * A credential store over Web Storage, for apps that want a login to outlive the page:
+ * `webStorage(sessionStorage)` (this tab) or `webStorage(localStorage)` (every tab,
+ * until logout). Any script on the origin can read it: not the default.
+ */
 export function webStorage(storage = globalThis.localStorage, key = DEFAULT_STORE_KEY) {
   if (!storage) throw new TypeError('webStorage: no Storage given and none in this environment');
   return {
@@ -18,7 +22,7 @@ export function webStorage(storage = globalThis.localStorage, key = DEFAULT_STOR
   };
 }
 
-/** A credential store in memory (tests, Node scripts, pages that keep nothing). */
+/** A credential store in memory: the default (gone when the page is). */
 export function memoryStore(initial = null, name = 'memory') {
   let text = initial;
   return {
@@ -189,9 +193,12 @@ export function fullApi(w) {
     }
   }
 
-  // Web Storage in browsers; memory where there is none (Node.js).
-  const storeOf = (options) =>
-    options.store ?? (globalThis.localStorage ? webStorage() : memoryStore());
+  // The default store is memory, shared by this module's functions: a refresh token
+  // in Web Storage is readable by any script that runs on the origin (one XSS), so it
+  // goes there only when the app asks (`store: webStorage(sessionStorage)` or
+  // `webStorage(localStorage)`).
+  const defaultStore = memoryStore(null, 'memory');
+  const storeOf = (options) => options.store ?? defaultStore;
 
   // ── browser login ──────────────────────────────────────────────────────
 
@@ -299,16 +306,16 @@ export function fullApi(w) {
   // ── credentials ────────────────────────────────────────────────────────
 
   const credentials = {
-    async status(store = webStorage(), options = {}) {
+    async status(store = defaultStore, options = {}) {
       return json(w.credentialsStatus((await store.read()) ?? undefined, options.profile, options.now));
     },
-    async statusText(store = webStorage(), options = {}) {
+    async statusText(store = defaultStore, options = {}) {
       return w.credentialsStatusText((await store.read()) ?? undefined, options.profile, options.now);
     },
-    async profiles(store = webStorage()) {
+    async profiles(store = defaultStore) {
       return json(w.credentialsProfiles((await store.read()) ?? undefined));
     },
-    async logout(store = webStorage(), options = {}) {
+    async logout(store = defaultStore, options = {}) {
       await store.write(w.credentialsRemove((await store.read()) ?? undefined, options.profile));
     },
     async switchProfile(store, profile) {

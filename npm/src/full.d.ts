@@ -132,9 +132,14 @@ export interface CredentialStore {
   write(text: string): void | Promise<void>;
 }
 
-/** A store over `localStorage` (default) or `sessionStorage`, under `key` (default `cliauth.credentials`). */
+/**
+ * A store over Web Storage — `sessionStorage` or `localStorage` (default when `storage`
+ * is omitted) — under `key` (default `cliauth.credentials`). Only when asked: the
+ * default store of every function is memory, because any script on the origin can
+ * read Web Storage (one XSS and the refresh token is gone).
+ */
 export function webStorage(storage?: Storage, key?: string): CredentialStore;
-/** A store in memory. */
+/** A store in memory. Every function's default store is one shared memory store. */
 export function memoryStore(initial?: string | null, name?: string): CredentialStore;
 
 /** `auth status --json` of the CLI, field for field. */
@@ -163,7 +168,7 @@ export interface ProfileSummary {
   issuer?: string;
 }
 
-/** The credentials document in a store (default: `webStorage()`). */
+/** The credentials document in a store (default: the shared memory store). */
 export const credentials: {
   status(store?: CredentialStore, options?: { profile?: string; now?: number }): Promise<StatusReport>;
   /** The block the CLI prints: `✓ Logged in to Acme as …`. */

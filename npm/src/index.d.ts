@@ -219,10 +219,14 @@ export function readHandoffRequest(href?: string): HandoffRequest;
  * - `redirect` (default): navigates the top-level window there (`location.assign`) with
  *   the credential and `state` in the query — not blocked by Chrome's Local Network
  *   Access. The promise resolves as the navigation starts.
- * - `post`: a CORS `POST` with a JSON body; works only when the CLI allows this page's
- *   origin (and, from a public origin, when the browser grants local network access).
- *   Resolves with the loopback server's answer; rejects with `network_error` when the
- *   browser blocks it, `state_mismatch` or `rejected` when the CLI refuses it.
+ * - `post`: a CORS `POST` with a JSON body, annotated `targetAddressSpace: 'loopback'`
+ *   so that Chrome asks the user for local network access instead of failing silently;
+ *   works only when the CLI allows this page's origin (and, from a public origin, when
+ *   the browser grants local network access). Resolves with the loopback server's
+ *   answer. When the browser refuses the request (permission denied, CORS, nobody
+ *   listening) it falls back to the redirect and resolves with `undefined` as the
+ *   navigation starts; with `fallback: false` it rejects with `network_error` instead.
+ *   Rejects with `state_mismatch` or `rejected` when the CLI refuses the credential.
  * - `manual`: resolves with the masked credential and the text to paste.
  *
  * @throws {CliauthError} `invalid_argument` for a bad request, credential or mode —
@@ -236,12 +240,17 @@ export function deliverHandoff(
 export function deliverHandoff(
   request: HandoffRequest,
   credential: HandoffCredential,
-  options: { mode: 'post'; signal?: AbortSignal },
+  options: { mode: 'post'; signal?: AbortSignal; fallback: false },
 ): Promise<HandoffPostAnswer>;
 export function deliverHandoff(
   request: HandoffRequest,
   credential: HandoffCredential,
-  options?: { mode?: DeliveryMode; signal?: AbortSignal },
+  options: { mode: 'post'; signal?: AbortSignal; fallback?: boolean },
+): Promise<HandoffPostAnswer | undefined>;
+export function deliverHandoff(
+  request: HandoffRequest,
+  credential: HandoffCredential,
+  options?: { mode?: DeliveryMode; signal?: AbortSignal; fallback?: boolean },
 ): Promise<undefined | HandoffPostAnswer | ManualHandoff>;
 
 /** The redirect target: `http://127.0.0.1:<port>/callback?code=…&state=…` (or `api_key=`). */

@@ -88,10 +88,19 @@ export function pageApi(w) {
         redirect: 'error',
         cache: 'no-store',
         referrerPolicy: 'no-referrer',
+        // Chrome's Local Network Access: a public page's request to 127.0.0.1 says so,
+        // and the browser asks the user instead of failing silently.
+        targetAddressSpace: 'loopback',
         signal: options.signal,
       });
     } catch (e) {
       if (isAbort(e, options.signal)) throw w.cancelledError();
+      // Refused (no local network access, CORS, nobody listening): the top-level
+      // redirect core built for the same request still reaches the CLI.
+      if (options.fallback !== false && globalThis.location) {
+        globalThis.location.assign(d.fallbackUrl);
+        return undefined;
+      }
       throw w.networkError(
         'the browser could not deliver to the CLI on this computer (blocked by local network access or CORS, or the CLI is no longer waiting)',
       );

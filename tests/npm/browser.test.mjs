@@ -3,7 +3,7 @@
 //   running the shared vectors through the public API;
 // - a Vite build of an app importing `cliauth` and `cliauth/full`;
 // - the browser login (authorization code + PKCE) against oidc-provider, with the
-//   tokens in localStorage and a refresh with rotation;
+//   tokens in memory by default (localStorage when asked) and a refresh with rotation;
 // - the device login run from Node, approved in Chromium on oidc-provider's pages;
 // - approveDevice against a same-origin backend, with and without the session cookie;
 // - a module worker: fetch, timers and typed errors work there too.
@@ -141,7 +141,7 @@ window.__result = {
   await p.close();
 });
 
-test('browser login against oidc-provider: code + PKCE, tokens in localStorage, refresh with rotation', async () => {
+test('browser login against oidc-provider: code + PKCE, refresh with rotation; tokens in memory by default, in localStorage when asked', async () => {
   const config = {
     authorizationEndpoint: provider.authorizationEndpoint,
     tokenEndpoint: provider.tokenEndpoint,
@@ -156,58 +156,78 @@ test('browser login against oidc-provider: code + PKCE, tokens in localStorage, 
     `<script type="module">
       import init, { startBrowserLogin } from 'cliauth/full';
       await init();
-      window.login = () => startBrowserLogin(${JSON.stringify(config)});
+      window.login = (where) => {
+        sessionStorage.setItem('test.store', where);
+        return startBrowserLogin(${JSON.stringify(config)});
+      };
       window.__ready = true;
     </script>`,
   );
   writeFileSync(
     path.join(installed.project, 'callback.html'),
     `<!doctype html><html><head><meta charset="utf-8">${IMPORT_MAP}</head><body><script type="module">
-      import init, { completeBrowserLogin, getAccessToken, credentials, decodeJwt, CliauthError } from 'cliauth/full';
+      import init, { completeBrowserLogin, getAccessToken, credentials, decodeJwt, webStorage, CliauthError } from 'cliauth/full';
       await init();
       const config = ${JSON.stringify(config)};
+      // 'local': the page asks for localStorage; 'memory': the default store.
+      const where = sessionStorage.getItem('test.store');
+      const store = where === 'local' ? webStorage(localStorage) : undefined;
+      const stored = () => {
+        const text = localStorage.getItem('cliauth.credentials');
+        return text && JSON.parse(text).profiles.default.credential.refresh_token;
+      };
+      // Whether any Web Storage item holds this refresh token.
+      const inWebStorage = (token) =>
+        [localStorage, sessionStorage].some((s) => Object.keys(s).some((k) => String(s.getItem(k)).includes(token)));
       try {
-        const tokens = await completeBrowserLogin(config);
-        const doc = JSON.parse(localStorage.getItem('cliauth.credentials'));
-        const before = doc.profiles.default.credential.refresh_token;
-        const valid = await getAccessToken(config);
-        const refreshed = await getAccessToken(config, { force: true });
-        const after = JSON.parse(localStorage.getItem('cliauth.credentials')).profiles.default.credential.refresh_token;
-        const status = await credentials.status();
+        const tokens = await completeBrowserLogin(config, { store });
+        const before = stored();
+        const valid = await getAccessToken(config, { store });
+        const refreshed = await getAccessToken(config, { force: true, store });
+        const after = stored();
+        const status = await credentials.status(store);
+        const doc = await (store ?? { read: () => null }).read();
         let replay;
-        try { await completeBrowserLogin(config); } catch (e) { replay = e instanceof CliauthError && e.code; }
+        try { await completeBrowserLogin(config, { store }); } catch (e) { replay = e instanceof CliauthError && e.code; }
         window.__result = {
           kind: tokens.kind, refreshable: tokens.refreshable, sub: decodeJwt(tokens.idToken).claims.sub,
-          method: doc.profiles.default.method, issuer: doc.profiles.default.issuer,
+          method: doc ? JSON.parse(doc).profiles.default.method : null,
           sameToken: valid.accessToken === tokens.accessToken && valid.refreshed === false,
-          rotated: refreshed.refreshed === true && refreshed.accessToken !== tokens.accessToken && before !== after,
+          rotated: refreshed.refreshed === true && refreshed.accessToken !== tokens.accessToken,
+          storedRotated: where === 'local' ? Boolean(before) && before !== after : null,
+          refreshTokenInWebStorage: where === 'local' ? inWebStorage(after) : localStorage.length + sessionStorage.length > 1,
           status: [status.authenticated, status.credential_type, status.method, status.token_status],
           replay,
         };
+        localStorage.clear();
       } catch (e) {
         window.__result = { error: e.code ?? String(e), message: e.message };
       }
     </script></body></html>`,
   );
-  const p = await browser.context.newPage();
-  const seen = watch(p);
-  await p.goto(`${site.origin}/login.html`);
-  await p.waitForFunction(() => window.__ready);
-  await Promise.all([p.waitForURL(`${site.origin}/callback?**`, { timeout: 20000 }), p.evaluate(() => window.login())]);
-  const result = await p.waitForFunction(() => window.__result, null, { timeout: 20000 }).then((h) => h.jsonValue());
-  assert.deepEqual(result, {
-    kind: 'oauth',
-    refreshable: true,
-    sub: 'user-42',
-    method: 'browser',
-    issuer: provider.issuer,
-    sameToken: true,
-    rotated: true,
-    status: [true, 'oauth', 'browser', 'valid'],
-    replay: 'invalid_argument',
-  }, seen.console.join('\n'));
+  for (const where of ['local', 'memory']) {
+    const p = await browser.context.newPage();
+    const seen = watch(p);
+    await p.goto(`${site.origin}/login.html`);
+    await p.waitForFunction(() => window.__ready);
+    await Promise.all([p.waitForURL(`${site.origin}/callback?**`, { timeout: 20000 }), p.evaluate((w) => window.login(w), where)]);
+    const result = await p.waitForFunction(() => window.__result, null, { timeout: 20000 }).then((h) => h.jsonValue());
+    assert.deepEqual(result, {
+      kind: 'oauth',
+      refreshable: true,
+      sub: 'user-42',
+      method: where === 'local' ? 'browser' : null,
+      sameToken: true,
+      rotated: true,
+      storedRotated: where === 'local' ? true : null,
+      // localStorage when asked; by default nothing but the test's own marker in Web Storage.
+      refreshTokenInWebStorage: where === 'local',
+      status: [true, 'oauth', 'browser', 'valid'],
+      replay: 'invalid_argument',
+    }, `${where}: ${seen.console.join('\n')}`);
+    await p.close();
+  }
   assert.ok(provider.log.includes('POST /token'));
-  await p.close();
 });
 
 test('device login from Node against oidc-provider, approved in Chromium', async () => {

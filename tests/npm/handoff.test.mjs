@@ -157,9 +157,10 @@ test('post: blocked from a public page without local network access; works once 
   const cli = await harness(['--allow-origin', site.origin]);
   try {
     const query = `port=${cli.port}&state=${cli.state}&mode=post`;
-    // 1. No permission: Local Network Access blocks the fetch from the public page.
+    // 1. No permission: Local Network Access blocks the fetch from the public page
+    //    (`fallback: false`: the page wants the error, not the redirect).
     const blocked = await openPage(query);
-    const r1 = await blocked.page.evaluate(() => window.attempt({ code: 'otc-post-blocked' }));
+    const r1 = await blocked.page.evaluate(() => window.attempt({ code: 'otc-post-blocked' }, { fallback: false }));
     assert.deepEqual([r1.ok, r1.isCliauthError, r1.code, r1.exitCode], [false, true, 'network_error', 3], JSON.stringify(r1));
     const afterBlocked = cli.requests().map((r) => [r.status, r.note]);
     console.log(`LNA without permission: page got ${r1.code}; loopback server saw ${JSON.stringify(afterBlocked)}; page requests ${JSON.stringify(toLoopback(blocked.seen, cli.port))}`);
@@ -183,12 +184,34 @@ test('post: blocked from a public page without local network access; works once 
   }
 });
 
+test('post: refused by the browser, the page falls back to the redirect (fetch annotated for the loopback address space)', async () => {
+  const cli = await harness(['--allow-origin', site.origin]);
+  try {
+    const { page, seen } = await openPage(`port=${cli.port}&state=${cli.state}&mode=post`);
+    // No local-network-access permission: the POST is refused, then the top-level
+    // redirect core built for the same request delivers the code.
+    await Promise.all([
+      page.waitForURL(`http://127.0.0.1:${cli.port}/callback?**`),
+      page.evaluate(() => window.attempt({ code: 'otc-post-fallback' })),
+    ]);
+    const callback = await cli.next('callback');
+    assert.deepEqual([callback.code, callback.state], ['otc-post-fallback', cli.state]);
+    const notes = cli.requests().map((r) => r.note);
+    console.log(`POST refused, fell back: loopback server saw ${JSON.stringify(notes)}; page requests ${JSON.stringify(toLoopback(seen, cli.port))}`);
+    // The refused POST (and its preflight) never reached the server; the redirect did.
+    assert.deepEqual(notes, ['callback accepted']);
+    await page.close();
+  } finally {
+    await cli.stop();
+  }
+});
+
 test('post: refused by the CLI when it does not allow the page origin', async () => {
   const cli = await harness(['--allow-origin', 'https://app.acme.example']);
   try {
     await browser.context.grantPermissions(['local-network-access'], { origin: site.origin });
     const { page } = await openPage(`port=${cli.port}&state=${cli.state}&mode=post`);
-    const r = await page.evaluate(() => window.attempt({ code: 'otc-post-foreign' }));
+    const r = await page.evaluate(() => window.attempt({ code: 'otc-post-foreign' }, { fallback: false }));
     assert.deepEqual([r.ok, r.code], [false, 'network_error'], JSON.stringify(r));
     const seen = cli.requests().map((e) => [e.status, e.note]);
     console.log(`LNA granted, origin not allowed: page got ${r.code}; loopback server saw ${JSON.stringify(seen)}`);

@@ -18,13 +18,20 @@ test('the tarball holds only the whitelisted files', () => {
   const { files } = installed;
   assert.ok(files.includes('package.json'));
   for (const f of files) {
-    assert.ok(f === 'package.json' || f === 'README.md' || f === 'LICENSE' || f.startsWith('dist/'), `unexpected file ${f}`);
+    assert.ok(f === 'package.json' || f === 'README.md' || f === 'LICENSE-MIT' || f === 'LICENSE-APACHE' || f.startsWith('dist/'), `unexpected file ${f}`);
   }
-  for (const f of ['dist/index.js', 'dist/node.js', 'dist/full.js', 'dist/full-node.js', 'dist/page.js', 'dist/full-exports.js', 'dist/index.d.ts', 'dist/full.d.ts', 'dist/cliauth_page_bg.wasm', 'dist/cliauth_full_bg.wasm', 'dist/error.js']) {
+  for (const f of ['LICENSE-MIT', 'LICENSE-APACHE', 'dist/index.js', 'dist/node.js', 'dist/full.js', 'dist/full-node.js', 'dist/index.d.ts', 'dist/full.d.ts', 'dist/cliauth_page_bg.wasm', 'dist/cliauth_full_bg.wasm']) {
     assert.ok(files.includes(f), `missing ${f}`);
   }
   const pkg = JSON.parse(readFileSync(path.join(installed.project, 'node_modules/cliauth/package.json'), 'utf8'));
   assert.equal(pkg.type, 'module');
+  assert.equal(pkg.engines.node, '>=20.19');
+  // Only the Node entries do something at import (they load the wasm module).
+  assert.deepEqual(pkg.sideEffects, ['./dist/node.js', './dist/full-node.js']);
+  for (const entry of ['index.js', 'full.js', 'node.js', 'full-node.js']) {
+    const text = readFileSync(path.join(installed.project, 'node_modules/cliauth/dist', entry), 'utf8');
+    assert.doesNotMatch(text, /globalThis\.crypto\s*(\?\?|\|\|)?=/, `${entry} must not patch globalThis.crypto`);
+  }
   for (const entry of Object.values(pkg.exports).filter((e) => typeof e === 'object')) {
     assert.equal(Object.keys(entry)[0], 'types', 'exports must list `types` first');
   }

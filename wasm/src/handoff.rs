@@ -46,7 +46,8 @@ fn credential(code: Option<String>, api_key: Option<String>) -> Result<HandoffCr
 /// `undefined`. Returns JSON:
 ///
 /// - `{mode: "redirect", url}` — navigate the top-level window to `url`;
-/// - `{mode: "post", request: {method, url, headers, body}}` — the CORS POST;
+/// - `{mode: "post", request: {method, url, headers, body}, fallbackUrl}` — the CORS
+///   POST, and the redirect to make when the browser refuses it;
 /// - `{mode: "manual", masked, pasteText}` — show `masked` (masked with the
 ///   configured key formats), let the user copy `pasteText`.
 #[wasm_bindgen(js_name = handoffDelivery)]
@@ -75,9 +76,9 @@ pub fn handoff_delivery(
         let out = Obj::new().str("mode", mode.as_str());
         Ok(match mode {
             DeliveryMode::Redirect => out.str("url", &request.redirect_url(&credential)),
-            DeliveryMode::Post => {
-                out.raw("request", &request_json(&request.post_request(&credential)))
-            }
+            DeliveryMode::Post => out
+                .raw("request", &request_json(&request.post_request(&credential)))
+                .str("fallbackUrl", &request.redirect_url(&credential)),
             DeliveryMode::Manual => {
                 let copy = crate::config::with_keys(|k| request.manual_copy(&credential, k));
                 out.str("masked", &copy.masked)

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use crate::util::{cmd, root, run, tools_dir};
 
-/// The page module's budget: wasm + JS glue, gzip -9.
+/// The page module's budget: its wasm and entry script (all the JS), gzip -9.
 const BUDGET_GZIP: u64 = 40 * 1024;
 
 const WASM_OPT_FEATURES: &[&str] = &[
@@ -70,14 +70,29 @@ pub fn npm_build() -> Result<(), String> {
     BUILT.get_or_init(build_package).clone()
 }
 
+/// The entries of the package, each bundled into one file (with a source map) for
+/// its platform: a page fetches one script and its wasm module, not a waterfall of
+/// imports.
+const ENTRIES: [(&str, &str); 4] = [
+    ("index.js", "browser"),
+    ("full.js", "browser"),
+    ("node.js", "node"),
+    ("full-node.js", "node"),
+];
+
 fn build_package() -> Result<(), String> {
     let dist = dist();
-    if dist.exists() {
-        std::fs::remove_dir_all(&dist).map_err(|e| format!("{}: {e}", dist.display()))?;
+    // wasm-bindgen's glue and the hand-written sources meet here; esbuild bundles
+    // them into dist/.
+    let stage = target_dir().join("npm-stage");
+    for dir in [&dist, &stage] {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     }
-    std::fs::create_dir_all(&dist).map_err(|e| e.to_string())?;
     let wasm_opt = npm_bin("wasm-opt");
-    for tool in [&wasm_opt, &npm_bin("terser")] {
+    for tool in [&wasm_opt, &npm_bin("esbuild")] {
         if !tool.exists() {
             return Err(format!(
                 "{} is missing (run `npm ci` in npm/)",
@@ -112,24 +127,16 @@ fn build_package() -> Result<(), String> {
                 build.out_name,
                 "--out-dir",
             ])
-            .arg(&dist)
+            .arg(&stage)
             .arg(&artifact))?;
-        // The generated glue is read by no one: minify it (terser from npm/, compress +
-        // mangle local names; export and import names are kept, so the wasm imports and
-        // the `new URL('…_bg.wasm', import.meta.url)` bundlers look for are unchanged).
-        let glue = dist.join(format!("{}.js", build.out_name));
-        run(cmd(npm_bin("terser"))
-            .arg(&glue)
-            .args(["--module", "--compress", "--mangle", "--output"])
-            .arg(&glue))?;
-        let module = dist.join(format!("{}_bg.wasm", build.out_name));
+        let bindgen_out = stage.join(format!("{}_bg.wasm", build.out_name));
         // wasm-bindgen's output keeps (demangled) function names: keep a copy for
         // the size benchmark's attribution.
         let named = size_dir()?.join(format!("{}.wasm", build.out_name));
-        let (snipped, names) = crate::wasm_bin::snip(&read(&module)?, is_panic_path)?;
+        let (snipped, names) = crate::wasm_bin::snip(&read(&bindgen_out)?, is_panic_path)?;
         eprintln!("  snipped {} panic-path functions", names.len());
         std::fs::write(&named, &snipped).map_err(|e| format!("{}: {e}", named.display()))?;
-        std::fs::write(&module, &snipped).map_err(|e| format!("{}: {e}", module.display()))?;
+        let module = dist.join(format!("{}_bg.wasm", build.out_name));
         run(cmd(&wasm_opt)
             .args([
                 "-Oz",
@@ -138,7 +145,7 @@ fn build_package() -> Result<(), String> {
                 "--strip-target-features",
             ])
             .args(WASM_OPT_FEATURES)
-            .arg(&module)
+            .arg(&named)
             .arg("-o")
             .arg(&module))?;
     }
@@ -146,24 +153,47 @@ fn build_package() -> Result<(), String> {
     for entry in std::fs::read_dir(&src).map_err(|e| e.to_string())? {
         let path = entry.map_err(|e| e.to_string())?.path();
         if let Some(name) = path.file_name() {
-            std::fs::copy(&path, dist.join(name))
+            let to = if name.to_string_lossy().ends_with(".d.ts") {
+                &dist
+            } else {
+                &stage
+            };
+            std::fs::copy(&path, to.join(name))
                 .map_err(|e| format!("{}: {e}", path.display()))?;
         }
     }
     // Both glue files import the error class from the snippet wasm-bindgen copied;
     // the entries re-export it from this stable path.
-    let snippet = find_file(&dist.join("snippets"), "error.js")
+    let snippet = find_file(&stage.join("snippets"), "error.js")
         .ok_or("wasm-bindgen did not copy js/error.js into snippets/")?;
     let relative = snippet
-        .strip_prefix(&dist)
+        .strip_prefix(&stage)
         .map_err(|e| e.to_string())?
         .to_string_lossy()
         .replace('\\', "/");
     std::fs::write(
-        dist.join("error.js"),
+        stage.join("error.js"),
         format!("export {{ CliauthError }} from './{relative}';\n"),
     )
     .map_err(|e| e.to_string())?;
+    // One minified ESM file per entry. Export names, the wasm imports' names and the
+    // `new URL('…_bg.wasm', import.meta.url)` that bundlers look for are kept; the
+    // source map carries the readable sources.
+    for (entry, platform) in ENTRIES {
+        run(cmd(npm_bin("esbuild"))
+            .arg(stage.join(entry))
+            .args([
+                "--bundle",
+                "--format=esm",
+                "--target=es2022",
+                "--minify",
+                "--sourcemap",
+                "--legal-comments=none",
+                "--external:node:*",
+            ])
+            .arg(format!("--platform={platform}"))
+            .arg(format!("--outfile={}", dist.join(entry).display())))?;
+    }
     Ok(())
 }
 
@@ -281,7 +311,7 @@ pub fn size(enforce: bool) -> Result<(), String> {
     let page = gz_total("cliauth_page")?;
     if page > BUDGET_GZIP {
         let msg = format!(
-            "the page module (wasm + JS glue) is {} gzip, over the {} KB budget",
+            "the page module (wasm + index.js) is {} gzip, over the {} KB budget",
             kb(page),
             BUDGET_GZIP / 1024
         );
@@ -291,7 +321,7 @@ pub fn size(enforce: bool) -> Result<(), String> {
         eprintln!("  ! {msg} (not enforced; `cargo xtask size --enforce` fails on it)");
     } else {
         eprintln!(
-            "  page module (wasm + JS glue): {} gzip, within the {} KB budget ({} to spare)",
+            "  page module (wasm + index.js): {} gzip, within the {} KB budget ({} to spare)",
             kb(page),
             BUDGET_GZIP / 1024,
             kb(BUDGET_GZIP - page)
@@ -300,10 +330,22 @@ pub fn size(enforce: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn gz_total(name: &str) -> Result<u64, String> {
+/// The entry script of each build: the page module's `cliauth` and the full module's
+/// `cliauth/full` (browser builds).
+fn entry_of(module: &str) -> &'static str {
+    if module == "cliauth_page" {
+        "index.js"
+    } else {
+        "full.js"
+    }
+}
+
+/// gzip -9 bytes of what a browser loads for a build: its wasm and its entry script
+/// (which holds the glue, the API layer and the error class).
+pub fn gz_total(name: &str) -> Result<u64, String> {
     let d = dist();
     Ok(gzip_len(&read(&d.join(format!("{name}_bg.wasm")))?)?
-        + gzip_len(&read(&d.join(format!("{name}.js")))?)?)
+        + gzip_len(&read(&d.join(entry_of(name)))?)?)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {
@@ -333,26 +375,19 @@ fn kb(n: u64) -> String {
 fn size_report() -> Result<String, String> {
     let d = dist();
     let mut out = String::from("\nsize benchmark (npm/dist, gzip -9)\n");
-    let js_files = [
-        "page-api.js",
-        "page.js",
-        "full-api.js",
-        "full-exports.js",
-        "index.js",
-        "full.js",
-    ];
     for build in &BUILDS {
         let wasm = read(&d.join(format!("{}_bg.wasm", build.out_name)))?;
-        let glue = read(&d.join(format!("{}.js", build.out_name)))?;
-        let (wz, gz) = (gzip_len(&wasm)?, gzip_len(&glue)?);
+        let js = read(&d.join(entry_of(build.out_name)))?;
+        let (wz, jz) = (gzip_len(&wasm)?, gzip_len(&js)?);
         out.push_str(&format!(
-            "  {:<13} wasm {:>9} raw {:>9} gzip | glue {:>8} raw {:>8} gzip | total {:>9} gzip{}\n",
+            "  {:<13} wasm {:>9} raw {:>9} gzip | {:<8} {:>8} raw {:>8} gzip | total {:>9} gzip{}\n",
             build.out_name,
             kb(wasm.len() as u64),
             kb(wz),
-            kb(glue.len() as u64),
-            kb(gz),
-            kb(wz + gz),
+            entry_of(build.out_name),
+            kb(js.len() as u64),
+            kb(jz),
+            kb(wz + jz),
             if build.out_name == "cliauth_page" {
                 format!(" (budget {} KB)", BUDGET_GZIP / 1024)
             } else {
@@ -360,29 +395,9 @@ fn size_report() -> Result<String, String> {
             }
         ));
     }
-    let mut hand = 0;
-    for f in js_files {
-        hand += gzip_len(&read(&d.join(f))?)?;
-    }
-    // Everything a page importing `cliauth` fetches: the page module, its entry and
-    // API layer, and the error class (the snippet wasm-bindgen copied plus the
-    // re-export).
-    let snippet = find_file(&d.join("snippets"), "error.js").ok_or("no error.js snippet")?;
-    let mut page_loads = gz_total("cliauth_page")?;
-    for f in [
-        d.join("index.js"),
-        d.join("page.js"),
-        d.join("page-api.js"),
-        d.join("error.js"),
-        snippet,
-    ] {
-        page_loads += gzip_len(&read(&f)?)?;
-    }
-    out.push_str(&format!(
-        "  hand-written JS (api + entries): {} gzip\n  a page importing `cliauth` loads {} gzip in all (page module + index.js + page.js + page-api.js + error class)\n  reference: oauth4webapi, whole module: 14.5 KB gzip\n",
-        kb(hand),
-        kb(page_loads)
-    ));
+    out.push_str(
+        "  (a page importing `cliauth` loads index.js and cliauth_page_bg.wasm, nothing else)\n  reference: oauth4webapi, whole module: 14.5 KB gzip\n",
+    );
     // Contributors: function sizes from a build with names (the name section is
     // what wasm-opt strips from the shipped files).
     out.push_str(&contributors()?);
