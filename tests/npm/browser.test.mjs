@@ -1,7 +1,8 @@
 // The installed package in Chromium (via playwright-core and /usr/bin/chromium):
 // - a plain <script type="module"> page (an import map for the bare specifiers)
 //   running the shared vectors through the public API;
-// - a Vite build of an app importing `cliauth` and `cliauth/full`;
+// - a Vite build of an app importing `cliauth` and `cliauth/full`, and a Vite SSR app
+//   whose server imports `cliauth` and whose client uses it;
 // - the browser login (authorization code + PKCE) against oidc-provider, with the
 //   tokens in memory by default (localStorage when asked) and a refresh with rotation;
 // - the device login run from Node, approved in Chromium on oidc-provider's pages;
@@ -12,6 +13,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 import { describeOutcome, here, packAndInstall, root } from './common.mjs';
 import { launch, serve, watch } from './browser.mjs';
@@ -35,6 +37,7 @@ before(async () => {
   site = await serve({
     '/': installed.project,
     '/vite': path.join(installed.project, 'vite-dist'),
+    '/ssr': path.join(installed.project, 'vite-ssr-dist', 'client'),
     '/test': here,
     '/vectors': path.join(root, 'tests', 'vectors'),
     // The redirect URI of the browser login.
@@ -138,6 +141,57 @@ window.__result = {
   });
   // Both wasm modules were emitted as assets and loaded from the bundle.
   assert.equal(seen.requests.filter((r) => /\/vite\/assets\/.*\.wasm$/.test(r)).length, 2, seen.requests.join('\n'));
+  await p.close();
+});
+
+test('a Vite SSR app: the server renders a module that imports `cliauth`; the client hydrates and uses the page module', async () => {
+  const app = path.join(installed.project, 'vite-ssr');
+  const out = path.join(installed.project, 'vite-ssr-dist');
+  mkdirSync(path.join(app, 'src'), { recursive: true });
+  writeFileSync(
+    path.join(app, 'index.html'),
+    '<!doctype html><html><body><div id="app"><!--app-html--></div><script type="module" src="/src/entry-client.js"></script></body></html>',
+  );
+  // One module for both sides, like a component: it imports the package at the top;
+  // only the client calls it.
+  writeFileSync(
+    path.join(app, 'src/app.js'),
+    `import init, { readHandoffRequest, CliauthError } from 'cliauth';
+export function render(url) {
+  return '<p id="ssr">rendered on the server for ' + url + '</p>';
+}
+export async function mount() {
+  await init();
+  let refused;
+  try { readHandoffRequest(location.origin + '/?port=80&state=abcdefghijklmnop'); } catch (e) { refused = e instanceof CliauthError && e.code; }
+  const { port, state, mode } = readHandoffRequest();
+  window.__result = { ssr: document.getElementById('ssr')?.textContent, port, state, mode, refused };
+}
+`,
+  );
+  writeFileSync(path.join(app, 'src/entry-server.js'), "export { render } from './app.js';\n");
+  writeFileSync(path.join(app, 'src/entry-client.js'), "import { mount } from './app.js';\nmount();\n");
+  const vite = path.join(here, 'node_modules/vite/bin/vite.js');
+  execFileSync('node', [vite, 'build', '--logLevel', 'warn', '--base', '/ssr/', '--outDir', path.join(out, 'client'), '--emptyOutDir'], { cwd: app, stdio: 'inherit' });
+  execFileSync('node', [vite, 'build', '--logLevel', 'warn', '--ssr', 'src/entry-server.js', '--outDir', path.join(out, 'server'), '--emptyOutDir'], { cwd: app, stdio: 'inherit' });
+  // The server side: Node imports the SSR bundle (and with it `cliauth`) and renders.
+  const { render } = await import(pathToFileURL(path.join(out, 'server', 'entry-server.js')).href);
+  const template = readFileSync(path.join(out, 'client', 'index.html'), 'utf8');
+  writeFileSync(path.join(out, 'client', 'index.html'), template.replace('<!--app-html-->', render('/ssr/')));
+  const p = await browser.context.newPage();
+  const seen = watch(p);
+  await p.goto(`${site.origin}/ssr/index.html?port=4712&state=abcdefghijklmnopqrstuvwxyz&mode=post`);
+  const result = await p.waitForFunction(() => window.__result, null, { timeout: 20000 }).then((h) => h.jsonValue()).catch((e) => {
+    throw new Error(`${e.message}\n${seen.console.join('\n')}`);
+  });
+  assert.deepEqual(result, {
+    ssr: 'rendered on the server for /ssr/',
+    port: 4712,
+    state: 'abcdefghijklmnopqrstuvwxyz',
+    mode: 'post',
+    refused: 'invalid_argument',
+  });
+  assert.equal(seen.requests.filter((r) => /\/ssr\/assets\/.*\.wasm$/.test(r)).length, 1, seen.requests.join('\n'));
   await p.close();
 });
 
