@@ -24,15 +24,21 @@ let busy = false;
 main().catch((error) => showError('Something went wrong', error));
 
 async function main() {
-  const started = await start();
+  // The link is validated as soon as the package is ready, before the session answer.
+  const started = await start((mod) => {
+    try {
+      return { request: mod.readHandoffRequest(window.location.href) };
+    } catch (error) {
+      return { error };
+    }
+  });
   if (!started) {
     return;
   }
   ({ session, cliauth } = started);
 
-  try {
-    request = cliauth.readHandoffRequest(window.location.href);
-  } catch (error) {
+  if (started.checked.error) {
+    const { error } = started.checked;
     status('');
     showError(
       'This sign-in link is not valid',
@@ -42,6 +48,7 @@ async function main() {
     );
     return;
   }
+  ({ request } = started.checked);
 
   $('continue-button').addEventListener('click', () => deliver(request.mode));
   $('manual-button').addEventListener('click', () => deliver('manual'));

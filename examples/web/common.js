@@ -47,24 +47,31 @@ export async function getSession() {
 }
 
 /**
- * What both pages do first: the session state, then the package. Shows the error
- * and resolves to null when either is missing; otherwise `{ session, cliauth }`.
+ * What both pages do first: ask for the session state and load the package at the
+ * same time (the HTML preloads the package's script and wasm). `check(cliauth)` runs
+ * as soon as the package is ready — before the page waits on the session — so a bad
+ * link is refused without waiting on the network. Shows the error and resolves to
+ * null when the session or the package is missing; otherwise `{ session, cliauth,
+ * checked }` (`checked`: what `check` returned).
  */
-export async function start() {
-  let session;
-  try {
-    session = await getSession();
-  } catch (error) {
-    showError('The dev server is not reachable', error);
+export async function start(check = () => undefined) {
+  const session = getSession().then(
+    (value) => ({ value }),
+    (error) => ({ error }),
+  );
+  const loaded = await loadCliauth();
+  const checked = loaded.ok ? check(loaded.mod) : undefined;
+  const got = await session;
+  if (got.error) {
+    showError('The dev server is not reachable', got.error);
     status('');
     return null;
   }
-  const loaded = await loadCliauth();
   if (!loaded.ok) {
-    showPackageMissing(session, loaded.error);
+    showPackageMissing(got.value, loaded.error);
     return null;
   }
-  return { session, cliauth: loaded.mod };
+  return { session: got.value, cliauth: loaded.mod, checked };
 }
 
 /** Signs in as a dev user (no password) and returns the new session state. */
