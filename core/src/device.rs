@@ -425,14 +425,12 @@ impl Default for UserCodeFormat {
 }
 
 /// Why a user code is not acceptable.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum UserCodeProblem {
     /// Nothing typed.
-    #[error("enter the code shown in your terminal")]
     Empty,
     /// A character that never appears in codes.
-    #[error("`{character}` (character {position}) never appears in a code")]
     InvalidCharacter {
         /// 1-based position among the code's characters.
         position: usize,
@@ -440,7 +438,6 @@ pub enum UserCodeProblem {
         character: char,
     },
     /// Not enough characters yet.
-    #[error("the code has {expected} characters; {actual} entered")]
     TooShort {
         /// Expected length.
         expected: usize,
@@ -448,7 +445,6 @@ pub enum UserCodeProblem {
         actual: usize,
     },
     /// Too many characters.
-    #[error("the code has {expected} characters; {actual} entered")]
     TooLong {
         /// Expected length.
         expected: usize,
@@ -457,11 +453,50 @@ pub enum UserCodeProblem {
     },
 }
 
+impl UserCodeProblem {
+    /// The sentence to show (what `Display` prints), put together without core::fmt
+    /// (see `encoding::decimal`).
+    pub fn message(&self) -> String {
+        let n = |v: usize| crate::encoding::decimal(v as u64);
+        match self {
+            UserCodeProblem::Empty => "enter the code shown in your terminal".into(),
+            UserCodeProblem::InvalidCharacter {
+                position,
+                character,
+            } => [
+                "`",
+                character.encode_utf8(&mut [0; 4]),
+                "` (character ",
+                &n(*position),
+                ") never appears in a code",
+            ]
+            .concat(),
+            UserCodeProblem::TooShort { expected, actual }
+            | UserCodeProblem::TooLong { expected, actual } => [
+                "the code has ",
+                &n(*expected),
+                " characters; ",
+                &n(*actual),
+                " entered",
+            ]
+            .concat(),
+        }
+    }
+}
+
+impl core::fmt::Display for UserCodeProblem {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for UserCodeProblem {}
+
 impl From<UserCodeProblem> for Error {
     fn from(p: UserCodeProblem) -> Self {
         Error::InvalidArgument {
             name: "code".into(),
-            reason: p.to_string(),
+            reason: p.message(),
         }
     }
 }

@@ -5,6 +5,28 @@
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
+/// The decimal text of a number, written without `core::fmt`: core's messages are
+/// put together from pieces with this and `concat`, so that the web pages' wasm
+/// links no formatter (`cargo xtask size`).
+///
+/// ```
+/// assert_eq!(cliauth_core::encoding::decimal(0), "0");
+/// assert_eq!(cliauth_core::encoding::decimal(u64::MAX), u64::MAX.to_string());
+/// ```
+pub fn decimal(mut n: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    digits[at..].iter().map(|&d| char::from(d)).collect()
+}
+
 /// base64url without padding, as RFC 7636 and JWTs use it.
 pub fn b64url_encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)

@@ -31,7 +31,7 @@
 //! ```
 
 use crate::authorize::CALLBACK_PATH;
-use crate::encoding::{append_query, parse_query, split_url};
+use crate::encoding::{append_query, decimal, parse_query, split_url};
 use crate::error::Error;
 use crate::error::sanitize_server_text;
 use crate::http::{HttpRequest, HttpResponse};
@@ -215,12 +215,12 @@ impl HandoffRequest {
 
     /// `http://127.0.0.1:PORT`, the origin of the loopback server.
     pub fn loopback_origin(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        ["http://127.0.0.1:", &decimal(u64::from(self.port))].concat()
     }
 
     /// `http://127.0.0.1:PORT/callback`.
     pub fn callback_url(&self) -> String {
-        format!("http://127.0.0.1:{}{CALLBACK_PATH}", self.port)
+        [&self.loopback_origin(), CALLBACK_PATH].concat()
     }
 
     /// The top-level navigation target carrying the credential and `state`.

@@ -313,7 +313,12 @@ pub(crate) fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Op
 /// reading early.
 pub fn body_too_large(limit: usize) -> Error {
     Error::Protocol {
-        reason: format!("the response body is larger than {} KiB", limit / 1024),
+        reason: [
+            "the response body is larger than ",
+            &crate::encoding::decimal((limit / 1024) as u64),
+            " KiB",
+        ]
+        .concat(),
         body: Default::default(),
     }
 }
@@ -367,7 +372,14 @@ pub fn api_error(response: &HttpResponse, now: Timestamp) -> Option<Error> {
             status,
             detail: body_detail(response),
         },
-        _ => Error::protocol(format!("unexpected HTTP status {status}"), &response.body),
+        _ => Error::protocol(
+            [
+                "unexpected HTTP status ",
+                &crate::encoding::decimal(u64::from(status)),
+            ]
+            .concat(),
+            &response.body,
+        ),
     })
 }
 
@@ -683,11 +695,11 @@ fn parse_ietf_policy(value: &str, info: &mut RateLimitInfo) {
     }
     if let Some(q) = quota {
         info.limit = Some(match window {
-            Some(1) => format!("{q}/s"),
-            Some(60) => format!("{q}/min"),
-            Some(3600) => format!("{q}/hr"),
-            Some(86_400) => format!("{q}/day"),
-            Some(w) => format!("{q}/{w}s"),
+            Some(1) => [q.as_str(), "/s"].concat(),
+            Some(60) => [q.as_str(), "/min"].concat(),
+            Some(3600) => [q.as_str(), "/hr"].concat(),
+            Some(86_400) => [q.as_str(), "/day"].concat(),
+            Some(w) => [q.as_str(), "/", &crate::encoding::decimal(w), "s"].concat(),
             None => q,
         });
     }

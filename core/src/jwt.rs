@@ -34,31 +34,24 @@ pub enum JwtPart {
 
 impl fmt::Display for JwtPart {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            JwtPart::Header => "header",
-            JwtPart::Claims => "claims set",
-        })
+        f.write_str(self.name())
     }
 }
 
 /// Why a JWT could not be decoded. Never contains the token.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum JwtError {
     /// Not `header.claims.signature`.
-    #[error("expected 3 dot-separated parts, found {found}")]
     WrongPartCount {
         /// How many parts there were.
         found: usize,
     },
     /// A part is not base64url.
-    #[error("the {0} is not base64url")]
     Base64(JwtPart),
     /// A part is not a JSON object.
-    #[error("the {0} is not a JSON object")]
     NotJsonObject(JwtPart),
     /// A registered claim has the wrong type.
-    #[error("claim `{name}` {reason}")]
     InvalidClaim {
         /// The claim name.
         name: &'static str,
@@ -66,9 +59,45 @@ pub enum JwtError {
         reason: &'static str,
     },
     /// Encrypted JWTs (JWE, five parts) cannot be read by the client.
-    #[error("the token is encrypted (JWE) and cannot be read")]
     Encrypted,
 }
+
+impl JwtPart {
+    fn name(self) -> &'static str {
+        match self {
+            JwtPart::Header => "header",
+            JwtPart::Claims => "claims set",
+        }
+    }
+}
+
+impl JwtError {
+    /// The sentence (what `Display` prints), put together without core::fmt (see
+    /// `encoding::decimal`).
+    pub fn message(&self) -> String {
+        match self {
+            JwtError::WrongPartCount { found } => [
+                "expected 3 dot-separated parts, found ",
+                &crate::encoding::decimal(*found as u64),
+            ]
+            .concat(),
+            JwtError::Base64(part) => ["the ", part.name(), " is not base64url"].concat(),
+            JwtError::NotJsonObject(part) => {
+                ["the ", part.name(), " is not a JSON object"].concat()
+            }
+            JwtError::InvalidClaim { name, reason } => ["claim `", name, "` ", reason].concat(),
+            JwtError::Encrypted => "the token is encrypted (JWE) and cannot be read".into(),
+        }
+    }
+}
+
+impl fmt::Display for JwtError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for JwtError {}
 
 /// The JOSE header fields a client cares about.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -27,7 +27,7 @@
 
 use core::fmt;
 
-use crate::encoding::b64url_decode;
+use crate::encoding::{b64url_decode, decimal};
 use crate::secret::ApiKey;
 
 /// The characters allowed after a key's prefix.
@@ -133,7 +133,7 @@ impl KeyFormat {
     /// A format known only by its prefix (for recognising other products' keys).
     pub fn foreign(product: &str, label: &str, prefix: &str) -> Self {
         KeyFormat::prefixed(
-            format!("{}:{}", product.to_ascii_lowercase(), prefix),
+            [product.to_ascii_lowercase().as_str(), ":", prefix].concat(),
             product,
             label,
             prefix,
@@ -153,7 +153,7 @@ impl KeyFormat {
 
     /// `an Acme developer key`.
     pub fn noun_phrase(&self) -> String {
-        with_article(&format!("{} {}", self.product, self.label))
+        with_article(&[self.product.as_str(), " ", &self.label].concat())
     }
 }
 
@@ -163,7 +163,7 @@ fn with_article(noun: &str) -> String {
         Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
         _ => "a",
     };
-    format!("{article} {noun}")
+    [article, " ", noun].concat()
 }
 
 /// Other products' key prefixes recognised by default, so that a pasted foreign key
@@ -303,70 +303,93 @@ impl KeyProblemKind {
     }
 }
 
-impl fmt::Display for KeyProblemKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl KeyProblemKind {
+    /// The sentence that names the mistake (what `Display` prints), e.g. `it starts
+    /// with \`Bearer \` — paste only the key itself`.
+    pub fn message(&self) -> String {
+        // Put together without core::fmt (see `encoding::decimal`).
+        let n = |v: usize| decimal(v as u64);
         match self {
-            KeyProblemKind::Empty => f.write_str("no key was given"),
+            KeyProblemKind::Empty => "no key was given".into(),
             KeyProblemKind::BearerPrefix => {
-                f.write_str("it starts with `Bearer ` — paste only the key itself")
+                "it starts with `Bearer ` — paste only the key itself".into()
             }
             KeyProblemKind::EnvAssignment { var: Some(var) } => {
-                write!(f, "it includes `{var}=` — paste only the value after `=`")
+                ["it includes `", var, "=` — paste only the value after `=`"].concat()
             }
             KeyProblemKind::EnvAssignment { var: None } => {
-                f.write_str("it includes a `NAME=` assignment — paste only the value after `=`")
+                "it includes a `NAME=` assignment — paste only the value after `=`".into()
             }
-            KeyProblemKind::SurroundingQuotes => {
-                f.write_str("it is wrapped in quotes — remove them")
-            }
-            KeyProblemKind::NonAscii { position } => write!(
-                f,
-                "character {position} is not plain ASCII (a smart quote or an invisible character?)"
-            ),
+            KeyProblemKind::SurroundingQuotes => "it is wrapped in quotes — remove them".into(),
+            KeyProblemKind::NonAscii { position } => [
+                "character ",
+                &n(*position),
+                " is not plain ASCII (a smart quote or an invisible character?)",
+            ]
+            .concat(),
             KeyProblemKind::ContainsNewline => {
-                f.write_str("it contains a line break — paste the key on one line")
+                "it contains a line break — paste the key on one line".into()
             }
-            KeyProblemKind::InnerWhitespace { position } => write!(
-                f,
-                "it contains a space at character {position} — was it wrapped, or were two values pasted?"
-            ),
-            KeyProblemKind::TooShort { min, actual } => write!(
-                f,
-                "it is {actual} characters long but a complete key has at least {min} — was it cut off when copying?"
-            ),
-            KeyProblemKind::TooLong { max, actual } => write!(
-                f,
-                "it is {actual} characters long but a key has at most {max} — was it pasted twice?"
-            ),
-            KeyProblemKind::Repeated { prefix } => {
-                write!(
-                    f,
-                    "`{prefix}` appears twice — were two keys pasted together?"
-                )
-            }
+            KeyProblemKind::InnerWhitespace { position } => [
+                "it contains a space at character ",
+                &n(*position),
+                " — was it wrapped, or were two values pasted?",
+            ]
+            .concat(),
+            KeyProblemKind::TooShort { min, actual } => [
+                "it is ",
+                &n(*actual),
+                " characters long but a complete key has at least ",
+                &n(*min),
+                " — was it cut off when copying?",
+            ]
+            .concat(),
+            KeyProblemKind::TooLong { max, actual } => [
+                "it is ",
+                &n(*actual),
+                " characters long but a key has at most ",
+                &n(*max),
+                " — was it pasted twice?",
+            ]
+            .concat(),
+            KeyProblemKind::Repeated { prefix } => [
+                "`",
+                prefix,
+                "` appears twice — were two keys pasted together?",
+            ]
+            .concat(),
             KeyProblemKind::InvalidCharacter { position } => {
-                write!(f, "character {position} cannot appear in a key")
+                ["character ", &n(*position), " cannot appear in a key"].concat()
             }
             KeyProblemKind::WrongPrefix { expected_prefix } => {
-                write!(f, "it should start with `{expected_prefix}`")
+                ["it should start with `", expected_prefix, "`"].concat()
             }
             KeyProblemKind::ForeignKey {
                 product,
                 label,
                 prefix,
-            } => {
-                write!(
-                    f,
-                    "it looks like {} (`{prefix}…`)",
-                    with_article(&format!("{product} {label}"))
-                )
-            }
-            KeyProblemKind::LooksLikeJwt { expected_prefix } => write!(
-                f,
-                "it looks like a JWT (an OAuth token?), not a key starting with `{expected_prefix}`"
-            ),
-            KeyProblemKind::NotJwt { reason } => write!(f, "it is not a JWT ({reason})"),
+            } => [
+                "it looks like ",
+                &with_article(&[product.as_str(), " ", label].concat()),
+                " (`",
+                prefix,
+                "…`)",
+            ]
+            .concat(),
+            KeyProblemKind::LooksLikeJwt { expected_prefix } => [
+                "it looks like a JWT (an OAuth token?), not a key starting with `",
+                expected_prefix,
+                "`",
+            ]
+            .concat(),
+            KeyProblemKind::NotJwt { reason } => ["it is not a JWT (", reason, ")"].concat(),
         }
+    }
+}
+
+impl fmt::Display for KeyProblemKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
     }
 }
 
@@ -379,9 +402,22 @@ pub struct KeyProblem {
     pub expected: String,
 }
 
+impl KeyProblem {
+    /// `That doesn't look like an Acme developer key: …` (what `Display` prints).
+    pub fn message(&self) -> String {
+        [
+            "That doesn't look like ",
+            &self.expected,
+            ": ",
+            &self.kind.message(),
+        ]
+        .concat()
+    }
+}
+
 impl fmt::Display for KeyProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "That doesn't look like {}: {}", self.expected, self.kind)
+        f.write_str(&self.message())
     }
 }
 
@@ -639,9 +675,9 @@ impl KeyRegistry {
             .filter_map(|p| Some((p, key.strip_prefix(p)?)))
             .max_by_key(|(p, _)| p.len());
         match prefix {
-            Some((p, rest)) => format!("{p}…{}", tail(rest, 12)),
-            None if looks_like_jwt(key) => format!("eyJ…{}", tail(key, 20)),
-            None => format!("…{}", tail(key, 16)),
+            Some((p, rest)) => [p, "…", tail(rest, 12)].concat(),
+            None if looks_like_jwt(key) => ["eyJ…", tail(key, 20)].concat(),
+            None => ["…", tail(key, 16)].concat(),
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use core::fmt;
 
-use crate::encoding::b64url_encode;
+use crate::encoding::{b64url_encode, decimal};
 use crate::error::Error;
 use crate::secret::{SecretString, constant_time_eq};
 
@@ -76,10 +76,15 @@ pub fn check_token_text(value: &str, what: &str) -> Result<(), Error> {
     if !(MIN_STATE_LEN..=MAX_STATE_LEN).contains(&value.len()) {
         return Err(Error::InvalidArgument {
             name: what.to_string(),
-            reason: format!(
-                "must be {MIN_STATE_LEN} to {MAX_STATE_LEN} characters, got {}",
-                value.len()
-            ),
+            reason: [
+                "must be ",
+                &decimal(MIN_STATE_LEN as u64),
+                " to ",
+                &decimal(MAX_STATE_LEN as u64),
+                " characters, got ",
+                &decimal(value.len() as u64),
+            ]
+            .concat(),
         });
     }
     if !value.bytes().all(crate::pkce::is_unreserved) {

@@ -4,6 +4,7 @@
 //! [`Timestamp`] argument which the shell obtains from `SystemTime::now()` (native) or
 //! `Date.now()` (wasm). Tests drive flows with a fake clock by constructing timestamps.
 
+use crate::encoding::decimal;
 use core::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -221,33 +222,21 @@ pub fn human_duration(duration: Duration) -> String {
     if duration.subsec_nanos() > 0 {
         secs += 1;
     }
-    match secs {
-        0..=59 => format!("{secs}s"),
-        60..=3599 => {
-            let (m, s) = (secs / 60, secs % 60);
-            if s == 0 {
-                format!("{m}m")
-            } else {
-                format!("{m}m {s}s")
-            }
-        }
-        3600..=86_399 => {
-            let (h, m) = (secs / 3600, (secs % 3600) / 60);
-            if m == 0 {
-                format!("{h}h")
-            } else {
-                format!("{h}h {m}m")
-            }
-        }
-        _ => {
-            let (d, h) = (secs / 86_400, (secs % 86_400) / 3600);
-            if h == 0 {
-                format!("{d}d")
-            } else {
-                format!("{d}d {h}h")
-            }
-        }
+    // Two units at most, written without core::fmt (see `encoding::decimal`).
+    let (big, big_unit, small, small_unit) = match secs {
+        0..=59 => (secs, "s", 0, ""),
+        60..=3599 => (secs / 60, "m", secs % 60, "s"),
+        3600..=86_399 => (secs / 3600, "h", (secs % 3600) / 60, "m"),
+        _ => (secs / 86_400, "d", (secs % 86_400) / 3600, "h"),
+    };
+    let mut out = decimal(big);
+    out.push_str(big_unit);
+    if small > 0 {
+        out.push(' ');
+        out.push_str(&decimal(small));
+        out.push_str(small_unit);
     }
+    out
 }
 
 #[cfg(test)]

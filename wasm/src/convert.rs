@@ -50,7 +50,7 @@ impl Obj {
 
     /// A whole-number field.
     pub(crate) fn num(mut self, k: &str, v: u64) -> Obj {
-        let s = v.to_string();
+        let s = cliauth_core::encoding::decimal(v);
         self.key(k).push_str(&s);
         self
     }

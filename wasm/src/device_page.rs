@@ -18,7 +18,7 @@ pub fn user_code_input_json(typed: &JsValue) -> String {
     Obj::new()
         .str("display", &t.display)
         .bool("complete", t.complete)
-        .opt("problem", t.problem.map(|p| p.to_string()).as_deref())
+        .opt("problem", t.problem.map(|p| p.message()).as_deref())
         .end()
 }
 

@@ -40,7 +40,7 @@ pub(crate) fn to_js(error: &Error) -> JsValue {
     #[cfg(not(feature = "full"))]
     let problem = None;
     CliauthError::new(
-        &error.to_string(),
+        &error.message(),
         error.code(),
         error.kind().as_str(),
         error.exit_code(),

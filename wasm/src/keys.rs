@@ -40,7 +40,7 @@ impl KeyRegistry {
             Err(p) => Obj::new()
                 .bool("ok", false)
                 .str("problem", p.kind.code())
-                .str("message", &p.to_string())
+                .str("message", &p.message())
                 .end(),
         }
     }

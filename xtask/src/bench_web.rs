@@ -69,7 +69,8 @@ pub fn web_bytes() -> Result<Vec<Row>, String> {
     ] {
         let wasm = dist.join(format!("{module}_bg.wasm"));
         let js = dist.join(entry);
-        let (wasm_raw, wasm_gz, js_raw, js_gz) = (raw(&wasm)?, gzip9(&wasm)?, raw(&js)?, gzip9(&js)?);
+        let (wasm_raw, wasm_gz, js_raw, js_gz) =
+            (raw(&wasm)?, gzip9(&wasm)?, raw(&js)?, gzip9(&js)?);
         let total = wasm_gz + js_gz;
         let how = format!(
             "everything a browser loads: wasm {:.1} KB raw / {:.1} KB gz + {entry} (glue, API, error class; one minified ESM file) {:.1} KB raw / {:.1} KB gz",

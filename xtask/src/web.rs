@@ -158,8 +158,7 @@ fn build_package() -> Result<(), String> {
             } else {
                 &stage
             };
-            std::fs::copy(&path, to.join(name))
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+            std::fs::copy(&path, to.join(name)).map_err(|e| format!("{}: {e}", path.display()))?;
         }
     }
     // Both glue files import the error class from the snippet wasm-bindgen copied;
@@ -220,7 +219,13 @@ fn is_panic_path(name: &str) -> bool {
         "std::alloc::default_alloc_error_hook",
         "std::thread::local::panic_access_error",
     ];
-    const NAMES: &[&str] = &["rust_begin_unwind", "__rust_start_panic", "rust_panic", "__rdl_oom", "__rg_oom"];
+    const NAMES: &[&str] = &[
+        "rust_begin_unwind",
+        "__rust_start_panic",
+        "rust_panic",
+        "__rdl_oom",
+        "__rg_oom",
+    ];
     PREFIXES.iter().any(|p| name.starts_with(p)) || NAMES.contains(&name)
 }
 
@@ -425,8 +430,8 @@ fn contributors() -> Result<String, String> {
             return Err(format!("wasm-opt failed on {}", named.display()));
         }
         let bytes = read(&optimised)?;
-        let module =
-            crate::wasm_bin::analyse(&bytes).map_err(|e| format!("{}: {e}", optimised.display()))?;
+        let module = crate::wasm_bin::analyse(&bytes)
+            .map_err(|e| format!("{}: {e}", optimised.display()))?;
         let code: u64 = module.functions.iter().map(|(s, _)| *s).sum();
         let mut by_crate: Vec<(String, u64)> = Vec::new();
         for (size, name) in &module.functions {
