@@ -218,6 +218,10 @@ fn is_panic_path(name: &str) -> bool {
         "alloc::alloc::handle_alloc_error",
         "std::alloc::default_alloc_error_hook",
         "std::thread::local::panic_access_error",
+        // The panic payloads' trait methods, reached only through vtables while a
+        // panic is handled (which keeps them in the function table).
+        "<std::panicking::",
+        "core::ptr::drop_in_place::<std::panicking::",
     ];
     const NAMES: &[&str] = &[
         "rust_begin_unwind",
