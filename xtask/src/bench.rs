@@ -137,8 +137,9 @@ pub fn bench(args: &[String]) -> Result<(), String> {
             .unwrap_or_else(|| "unknown CPU".into());
         let doc = format!(
             "# cliauth benchmarks\n\nMeasured by `cargo xtask bench` on {} — {cores} cores ({cpu}), Linux. Baselines \
-             are measured in the same run. Regenerate with `cargo xtask bench`.\n\n{table}\n{}",
+             are measured in the same run. Regenerate with `cargo xtask bench`.\n\n{table}\n{}{}",
             date.trim(),
+            crate::bench_web::notes(),
             if failures.is_empty() {
                 String::new()
             } else {

@@ -416,7 +416,7 @@ fn size_report() -> Result<String, String> {
 /// Largest contributors of each module after `wasm-opt -Oz` (the shipped
 /// optimisation, with `--debuginfo` so that function names survive), by crate and by
 /// function. Data (strings, tables) is reported as one line.
-fn contributors() -> Result<String, String> {
+pub fn contributors() -> Result<String, String> {
     let wasm_opt = npm_bin("wasm-opt");
     let mut out = String::from("  largest contributors (after wasm-opt -Oz, raw bytes):\n");
     for build in &BUILDS {
