@@ -33,8 +33,15 @@ pub(crate) struct Module {
     pub(crate) data: u64,
 }
 
-/// The sections of a module: `(id, the whole section, body)`.
-fn sections(wasm: &[u8]) -> Result<Vec<(u8, &[u8], &[u8])>, String> {
+/// A section: its id, the whole section (id and size included) and its body.
+type Section<'a> = (u8, &'a [u8], &'a [u8]);
+
+/// What the size analysis and the snipping need: the number of imported functions,
+/// the function names, the code section and the data section's size.
+type Parts<'a> = (u64, HashMap<u64, String>, Option<&'a [u8]>, u64);
+
+/// The sections of a module.
+fn sections(wasm: &[u8]) -> Result<Vec<Section<'_>>, String> {
     if wasm.get(..4) != Some(b"\0asm") {
         return Err("not a wasm module".into());
     }
@@ -136,7 +143,7 @@ fn bodies(code: &[u8]) -> Result<Vec<&[u8]>, String> {
 }
 
 /// Imported function count, names and the code section of a module.
-fn parts(wasm: &[u8]) -> Result<(u64, HashMap<u64, String>, Option<&[u8]>, u64), String> {
+fn parts(wasm: &[u8]) -> Result<Parts<'_>, String> {
     let (mut imported, mut names, mut code, mut data) = (0, HashMap::new(), None, 0);
     for (id, _, body) in sections(wasm)? {
         match id {
