@@ -2,12 +2,15 @@
 //!
 //! - `cargo xtask npm-build` builds `npm/dist/`: two wasm modules from `cliauth-wasm`
 //!   (the small **page** build and the **full** build), each through wasm-bindgen
-//!   (`--target web`), `wasm-opt -Oz` from the npm `binaryen` package (Debian's
-//!   binaryen produces modules that fail to load) and, for the generated JS glue,
-//!   `terser` (npm); plus the JS entries and declarations from `npm/src/`.
+//!   (`--target web`), the panic paths snipped ([`crate::wasm_bin::snip`]) and
+//!   `wasm-opt -Oz` from the npm `binaryen` package (Debian's binaryen produces
+//!   modules that fail to load); then each entry of `npm/src/` with the glue it
+//!   imports bundled by `esbuild` (npm) into one minified ESM file with a source map,
+//!   plus the declarations.
 //! - `cargo xtask size` prints the size benchmark (raw and gzip -9, largest
 //!   contributors); `--enforce` (and the `size` suite of `cargo xtask test`) fails
-//!   when the page module — its wasm plus its JS glue, gzip -9 — is over the budget.
+//!   when the page module — its wasm plus its entry script, gzip -9 — is over the
+//!   budget.
 //! - Suites: `wasm` (wasm-bindgen tests in Node and headless Chromium), `npm` (the
 //!   package through its public API in Node, packed and installed), `web-e2e`
 //!   (Playwright + /usr/bin/chromium: the installed package in a page, and the
