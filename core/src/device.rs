@@ -5,13 +5,21 @@
 //! from the clock it is given:
 //!
 //! - the first poll happens one interval after the start (5 s when the server gives
-//!   none, RFC 8628 §3.2);
+//!   none, RFC 8628 §3.2), and no poll ever comes sooner than the current interval
+//!   after the previous answer (§3.5: the interval is a floor, whatever the server
+//!   asks for — 58 s, 120 s);
 //! - `authorization_pending` keeps the interval; `slow_down` adds 5 s to it for all
-//!   later polls (§3.5);
+//!   later polls, with no upper cap (§3.5). When the `slow_down` body names a larger
+//!   `interval` (GitHub sends the new one), that is used instead. An
+//!   `{"error":"slow_down"}` body means slow_down whatever the HTTP status (some
+//!   servers send it with 429), and a `Retry-After` on it is honoured too;
 //! - `access_denied` and `expired_token` end the flow, as does the local expiry
-//!   computed from `expires_in`;
-//! - transport errors, 429 and 5xx back off exponentially from the interval (capped at
-//!   60 s) instead of hammering the server.
+//!   computed from `expires_in`, which is capped at [`MAX_DEVICE_CODE_LIFETIME`] (a
+//!   hostile or broken server's `expires_in` of 10¹² s must not keep a CLI polling
+//!   for ever);
+//! - transport errors, 429 and 5xx back off exponentially from the interval (twice
+//!   it, then four times, …, up to [`MAX_BACKOFF`] or twice the interval, whichever is
+//!   longer) — never sooner than the interval.
 //!
 //! Drain rule: call [`DeviceFlow::poll`] until it returns `Authorized`, `Failed` or
 //! `Finished`; after `Send`, feed exactly one response or transport error; after
@@ -40,8 +48,13 @@ use crate::token::{
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 /// What `slow_down` adds to the interval (RFC 8628 §3.5).
 pub const SLOW_DOWN_INCREMENT: Duration = Duration::from_secs(5);
-/// The longest wait between polls after failures.
+/// The longest backoff between polls after failures when the interval is short; with
+/// an interval over 30 s the backoff is capped at twice the interval instead (never
+/// below the interval, RFC 8628 §3.5).
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// The longest a device code is polled for, whatever `expires_in` the server gives
+/// (an hour: common servers give 5 to 30 minutes; RFC 8628's example gives 30).
+pub const MAX_DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// Builds the device authorization request (RFC 8628 §3.1). Safe to replay: a replay
 /// only creates another, unused device code.
@@ -69,15 +82,16 @@ pub struct DeviceAuthorization {
     pub verification_uri: String,
     /// A URI that includes the code, if the server offers one.
     pub verification_uri_complete: Option<String>,
-    /// How long the codes are valid.
+    /// How long the codes are valid, at most [`MAX_DEVICE_CODE_LIFETIME`].
     pub expires_in: Duration,
-    /// The polling interval, if given.
+    /// The polling interval, if given (at most [`MAX_DEVICE_CODE_LIFETIME`]).
     pub interval: Option<Duration>,
 }
 
 /// Parses a device authorization response. `verification_url` (an older spelling some
 /// providers use) is accepted too. Verification URIs must be `https` (or `http` on
-/// loopback), since they are shown to the user and may be opened.
+/// loopback), since they are shown to the user and may be opened. `expires_in` is
+/// capped at [`MAX_DEVICE_CODE_LIFETIME`].
 pub fn parse_device_authorization(
     response: &HttpResponse,
     now: Timestamp,
@@ -157,13 +171,19 @@ pub fn parse_device_authorization(
     if let Some(c) = complete {
         check_display_uri(c, body)?;
     }
-    let expires_in = secs("expires_in")?.ok_or_else(|| {
-        Error::protocol(
-            "the device authorization response has no `expires_in`",
-            body,
-        )
-    })?;
-    let interval = secs("interval")?.filter(|d| !d.is_zero());
+    let expires_in = secs("expires_in")?
+        .ok_or_else(|| {
+            Error::protocol(
+                "the device authorization response has no `expires_in`",
+                body,
+            )
+        })?
+        .min(MAX_DEVICE_CODE_LIFETIME);
+    // An interval longer than the longest lifetime would only mean "never poll";
+    // capping it keeps every shell's arithmetic (milliseconds in JS) in range.
+    let interval = secs("interval")?
+        .filter(|d| !d.is_zero())
+        .map(|d| d.min(MAX_DEVICE_CODE_LIFETIME));
     Ok(DeviceAuthorization {
         device_code: DeviceCode::new(device_code),
         user_code: user_code.to_string(),
@@ -253,7 +273,10 @@ impl DeviceFlow {
         now: Timestamp,
         seed: u64,
     ) -> Self {
-        let interval = authorization.interval.unwrap_or(DEFAULT_INTERVAL);
+        let interval = authorization
+            .interval
+            .unwrap_or(DEFAULT_INTERVAL)
+            .min(MAX_DEVICE_CODE_LIFETIME);
         DeviceFlow {
             token_endpoint: token_endpoint.into(),
             client_id: client_id.into(),
@@ -261,7 +284,7 @@ impl DeviceFlow {
             user_code: authorization.user_code,
             verification_uri: authorization.verification_uri,
             verification_uri_complete: authorization.verification_uri_complete,
-            expires_at: now.saturating_add(authorization.expires_in),
+            expires_at: now.saturating_add(authorization.expires_in.min(MAX_DEVICE_CODE_LIFETIME)),
             interval,
             consecutive_failures: 0,
             rng: SplitMix64::new(seed),
@@ -343,6 +366,23 @@ impl DeviceFlow {
             ));
             return;
         }
+        // `{"error":"slow_down"}` is slow_down whatever the status (some servers send
+        // it with 429 or 503), so it is looked for before the status is judged.
+        if let Some(requested) = slow_down(&response) {
+            self.consecutive_failures = 0;
+            self.stats.slow_downs += 1;
+            // No upper cap (§3.5); past the code's lifetime there is no further poll.
+            self.interval = self
+                .interval
+                .saturating_add(SLOW_DOWN_INCREMENT)
+                .max(requested.unwrap_or_default());
+            let retry_after = response
+                .header("retry-after")
+                .and_then(|v| crate::http::parse_retry_after(v, now))
+                .unwrap_or_default();
+            self.state = State::Waiting(now.saturating_add(self.interval.max(retry_after)));
+            return;
+        }
         self.state = match parse_token_response(&response, now) {
             Ok(TokenEndpointResponse::Tokens(t)) => {
                 State::Authorized(TokenSet::from_response(t, now))
@@ -351,15 +391,6 @@ impl DeviceFlow {
                 "authorization_pending" => {
                     self.consecutive_failures = 0;
                     self.stats.pending += 1;
-                    State::Waiting(now.saturating_add(self.interval))
-                }
-                "slow_down" => {
-                    self.consecutive_failures = 0;
-                    self.stats.slow_downs += 1;
-                    self.interval = self
-                        .interval
-                        .saturating_add(SLOW_DOWN_INCREMENT)
-                        .min(MAX_BACKOFF);
                     State::Waiting(now.saturating_add(self.interval))
                 }
                 _ => State::Failed(e.into_error()),
@@ -389,16 +420,40 @@ impl DeviceFlow {
         self.state = State::Failed(Error::Cancelled);
     }
 
+    /// The wait after a failure: the interval doubled per consecutive failure, capped
+    /// at [`MAX_BACKOFF`] or twice the interval (whichever is longer), plus up to 10 %
+    /// jitter — so never less than twice the interval.
     fn backoff(&mut self) -> Duration {
-        self.stats.failures += 1;
-        self.consecutive_failures += 1;
+        self.stats.failures = self.stats.failures.saturating_add(1);
+        self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         let exp = self.consecutive_failures.min(6);
-        let base = self.interval.saturating_mul(1 << exp).min(MAX_BACKOFF);
+        let cap = MAX_BACKOFF.max(self.interval.saturating_mul(2));
+        let base = self.interval.saturating_mul(1 << exp).min(cap);
         // up to 10 % jitter so that many clients do not poll in lockstep
         let jitter_ms =
             u64::from(self.rng.next_u32()) % (crate::time::duration_millis(base) / 10 + 1);
-        base + Duration::from_millis(jitter_ms)
+        base.saturating_add(Duration::from_millis(jitter_ms))
     }
+}
+
+/// Whether a token response is `slow_down` (RFC 8628 §3.5), whatever its status:
+/// `Some` with the larger interval the body names, if it names one (GitHub does).
+fn slow_down(response: &HttpResponse) -> Option<Option<Duration>> {
+    if response.body.len() > MAX_RESPONSE_BODY {
+        return None;
+    }
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&response.body) else {
+        return None;
+    };
+    if map.get("error").and_then(Value::as_str) != Some("slow_down") {
+        return None;
+    }
+    let interval = match map.get("interval") {
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
+        _ => None,
+    };
+    Some(interval.map(Duration::from_secs))
 }
 
 /// The shape of user codes on a verification page.

@@ -117,6 +117,39 @@ fn response_strategy() -> impl Strategy<Value = HttpResponse> {
         })
 }
 
+/// Token-endpoint answers a device flow meets: pending and slow_down (any status,
+/// with or without an `interval` or `Retry-After`), anything at all, or a transport
+/// error (`None`).
+fn device_answer_strategy() -> impl Strategy<Value = Option<HttpResponse>> {
+    let status = prop_oneof![Just(200u16), Just(400), Just(429), Just(503), 100u16..600];
+    let oauth = (
+        status,
+        prop_oneof![Just("authorization_pending"), Just("slow_down")],
+        proptest::option::of(prop_oneof![
+            (0u64..1000).prop_map(serde_json::Value::from),
+            Just(serde_json::Value::from(u64::MAX)),
+            "[0-9]{0,25}".prop_map(serde_json::Value::from),
+        ]),
+        proptest::option::of("[0-9]{1,4}"),
+    )
+        .prop_map(|(status, error, interval, retry_after)| {
+            let mut body = serde_json::json!({ "error": error });
+            if let Some(i) = interval {
+                body["interval"] = i;
+            }
+            let r = HttpResponse::json(status, &body);
+            Some(match retry_after {
+                Some(ra) => r.with_header("retry-after", ra),
+                None => r,
+            })
+        });
+    prop_oneof![
+        4 => oauth,
+        1 => response_strategy().prop_map(Some),
+        1 => Just(None),
+    ]
+}
+
 fn acme() -> KeyRegistry {
     KeyRegistry::new(vec![
         KeyFormat::prefixed(
@@ -336,6 +369,46 @@ proptest! {
             }
         }
         prop_assert!(now <= NOW.saturating_add(Duration::from_secs(120)));
+    }
+
+    #[test]
+    fn device_polls_never_come_sooner_than_the_interval(
+        answers in proptest::collection::vec(device_answer_strategy(), 0..20),
+        seed in any::<u64>(),
+        interval in 1u64..600,
+    ) {
+        // RFC 8628 §3.5: whatever the server answers (pending, slow_down with any
+        // status or `interval`, 429, 5xx, garbage, transport errors), the next poll
+        // is at least the current interval after the previous answer, and the
+        // interval never shrinks.
+        let start = HttpResponse::json(200, &serde_json::json!({"device_code":"d","user_code":"U","verification_uri":"https://a.example/d","expires_in":3600,"interval":interval}));
+        let auth = device::parse_device_authorization(&start, NOW).unwrap();
+        let mut flow = DeviceFlow::new(auth, "https://a.example/token", "c", NOW, seed);
+        let mut now = NOW;
+        let mut answered = NOW;
+        let mut floor = Duration::from_secs(interval);
+        let mut answers = answers.into_iter();
+        for _ in 0..500 {
+            match flow.poll(now) {
+                DevicePoll::WaitUntil(t) => { prop_assert!(t > now); now = t; }
+                DevicePoll::Send(_) => {
+                    prop_assert!(
+                        now.saturating_duration_since(answered) >= flow.interval(),
+                        "polled {:?} after the last answer, interval {:?}",
+                        now.saturating_duration_since(answered), flow.interval()
+                    );
+                    match answers.next() {
+                        Some(Some(r)) => flow.handle_response(now, r),
+                        Some(None) => flow.handle_transport_error(now, TransportError::unknown("t")),
+                        None => break,
+                    }
+                    answered = now;
+                    prop_assert!(flow.interval() >= floor, "the interval shrank");
+                    floor = flow.interval();
+                }
+                DevicePoll::Authorized(_) | DevicePoll::Failed(_) | DevicePoll::Finished => break,
+            }
+        }
     }
 
     #[test]
