@@ -337,10 +337,7 @@ pub fn api_error(response: &HttpResponse, now: Timestamp) -> Option<Error> {
     if (200..300).contains(&status) {
         return None;
     }
-    let challenge = response
-        .header("www-authenticate")
-        .map(parse_www_authenticate)
-        .unwrap_or_default()
+    let challenge = challenges(response)
         .into_iter()
         .find(|c| c.scheme.eq_ignore_ascii_case("bearer"));
     let param = |name: &str| {
@@ -423,8 +420,24 @@ impl Challenge {
     }
 }
 
-/// Parses a `WWW-Authenticate` value (RFC 9110 §11.6.1) into challenges. Lenient:
-/// unparseable text is skipped; never fails.
+/// Every challenge of every `WWW-Authenticate` field of a response, in order (RFC
+/// 9110 §11.6.1: a server may send several fields, each with several challenges; a
+/// `Bearer` challenge can be in any of them, RFC 6750 §3).
+pub fn challenges(response: &HttpResponse) -> Vec<Challenge> {
+    response
+        .headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("www-authenticate"))
+        .flat_map(|(_, value)| parse_www_authenticate(value))
+        .collect()
+}
+
+/// Parses one `WWW-Authenticate` field value (RFC 9110 §11.6.1) into its challenges:
+/// `scheme [ token68 / #auth-param ]`, comma-separated, where a comma starts a new
+/// challenge only when what follows is not `name=`. Quoted strings may hold commas,
+/// `=` and escaped quotes; empty list elements are skipped (§5.6.1). Lenient: an
+/// unquoted value is read up to the next comma or space even when it holds characters
+/// a token may not (`scope=memories:write`); unparseable text is skipped; never fails.
 pub fn parse_www_authenticate(value: &str) -> Vec<Challenge> {
     let mut out = Vec::new();
     let mut p = Cursor {
@@ -453,38 +466,22 @@ pub fn parse_www_authenticate(value: &str) -> Vec<Challenge> {
         }
         loop {
             let save = p.i;
-            p.skip(b" \t");
-            let Some(name) = p.token() else { break };
-            p.skip(b" \t");
-            if p.peek() != Some(b'=') {
-                p.i = save; // a new challenge starts with this token
+            p.skip(b" \t,");
+            if !p.at_param() {
+                p.i = save; // the end, or the next challenge's scheme
                 break;
             }
-            p.i += 1;
+            let Some(name) = p.token() else { break };
+            p.skip(b" \t");
+            p.i += 1; // `=`
             p.skip(b" \t");
             let value = if p.peek() == Some(b'"') {
                 p.quoted()
             } else {
-                p.token()
+                Some(p.bare_value())
             };
             let Some(value) = value else { break };
             challenge.params.push((name.to_ascii_lowercase(), value));
-            p.skip(b" \t");
-            if p.peek() != Some(b',') {
-                break;
-            }
-            // After a comma: another param (`name=`) or the next challenge (`Scheme …`).
-            let after_comma = p.i + 1;
-            p.i = after_comma;
-            p.skip(b" \t,");
-            let is_param = p.token().is_some() && {
-                p.skip(b" \t");
-                p.peek() == Some(b'=')
-            };
-            p.i = after_comma;
-            if !is_param {
-                break;
-            }
         }
         out.push(challenge);
     }
@@ -513,6 +510,23 @@ impl Cursor<'_> {
             self.i += 1;
         }
         &self.s[start..self.i]
+    }
+
+    /// Whether an auth-param (`name =`) starts here; does not move.
+    fn at_param(&mut self) -> bool {
+        let start = self.i;
+        let is_param = self.token().is_some() && {
+            self.skip(b" \t");
+            self.peek() == Some(b'=')
+        };
+        self.i = start;
+        is_param
+    }
+
+    /// An unquoted auth-param value: up to the next comma, space or quote.
+    fn bare_value(&mut self) -> String {
+        let v = self.take_while(|b| b > b' ' && b != b',' && b != b'"' && b != 0x7f);
+        String::from_utf8_lossy(v).into_owned()
     }
 
     fn token(&mut self) -> Option<String> {
@@ -725,6 +739,29 @@ mod tests {
         assert_eq!(c[1].param("error"), Some("invalid_token"));
         let c = parse_www_authenticate("Negotiate abc/def==");
         assert_eq!(c[0].token68.as_deref(), Some("abc/def=="));
+        // Empty list elements, an unquoted value that is not a token, a quoted
+        // string that looks like another challenge.
+        let c = parse_www_authenticate(
+            r#"Bearer , error=insufficient_scope,, scope=memories:write, Basic realm="x\", Bearer y=\"z", charset=UTF-8"#,
+        );
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert_eq!(c[0].param("error"), Some("insufficient_scope"));
+        assert_eq!(c[0].param("scope"), Some("memories:write"));
+        assert_eq!(c[1].scheme, "Basic");
+        assert_eq!(c[1].param("realm"), Some(r#"x", Bearer y="z"#));
+        assert_eq!(c[1].param("charset"), Some("UTF-8"));
+        // Every field counts (RFC 9110 §11.6.1), in order.
+        let r = HttpResponse::new(401)
+            .with_header("WWW-Authenticate", r#"Basic realm="a, b""#)
+            .with_header("Content-Type", "text/plain")
+            .with_header(
+                "www-authenticate",
+                r#"DPoP algs="ES256", Bearer error="invalid_token""#,
+            );
+        let all = challenges(&r);
+        let schemes: Vec<&str> = all.iter().map(|c| c.scheme.as_str()).collect();
+        assert_eq!(schemes, ["Basic", "DPoP", "Bearer"]);
+        assert_eq!(all[2].param("error"), Some("invalid_token"));
         assert!(parse_www_authenticate("").is_empty());
         for junk in [
             "\"",

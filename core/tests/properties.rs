@@ -234,6 +234,47 @@ proptest! {
     }
 
     #[test]
+    fn www_authenticate_round_trips(
+        fields in proptest::collection::vec(
+            proptest::collection::vec(
+                (
+                    "[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]{0,8}",
+                    proptest::collection::vec(("[a-z][a-z0-9_]{0,8}", "[ -~]{0,16}"), 1..4),
+                ),
+                1..4,
+            ),
+            1..3,
+        ),
+    ) {
+        // Challenges written the way servers write them — several per field,
+        // several fields, quoted values holding commas, `=`, quotes and backslashes
+        // (escaped) — parse back to exactly what was written.
+        let mut r = HttpResponse::new(401);
+        let mut expected = Vec::new();
+        for field in &fields {
+            let text: Vec<String> = field
+                .iter()
+                .map(|(scheme, params)| {
+                    let ps: Vec<String> = params
+                        .iter()
+                        .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+                        .collect();
+                    format!("{scheme} {}", ps.join(", "))
+                })
+                .collect();
+            r = r.with_header("WWW-Authenticate", text.join(", "));
+            expected.extend(field.iter().cloned());
+        }
+        let parsed = http::challenges(&r);
+        prop_assert_eq!(parsed.len(), expected.len(), "{:?}", r.headers);
+        for (c, (scheme, params)) in parsed.iter().zip(&expected) {
+            prop_assert_eq!(&c.scheme, scheme);
+            let want: Vec<(String, String)> = params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            prop_assert_eq!(&c.params, &want);
+        }
+    }
+
+    #[test]
     fn jwt_never_panics(t in "\\PC{0,200}") {
         let _ = jwt::decode_unverified(&t);
     }
