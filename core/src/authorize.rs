@@ -59,7 +59,9 @@ pub struct AuthorizationConfig {
     pub pkce_method: PkceMethod,
     /// Extra parameters (`prompt`, `audience`, `login_hint`, …).
     pub extra_params: Vec<(String, String)>,
-    /// The issuer expected in the callback's `iss` (RFC 9207).
+    /// The issuer expected in the callback's `iss` (RFC 9207): the discovery
+    /// document's `issuer` when there is one, compared with
+    /// [`same_issuer`](crate::discovery::same_issuer) (identical strings).
     pub issuer: Option<String>,
     /// Whether `iss` must be present (the server advertises
     /// `authorization_response_iss_parameter_supported`).
@@ -290,7 +292,7 @@ impl PendingAuthorization {
         self.consumed = true;
         if let Some(expected) = &self.issuer {
             match &callback.iss {
-                Some(iss) if iss == expected => {}
+                Some(iss) if crate::discovery::same_issuer(iss, expected) => {}
                 Some(iss) => {
                     return Err(Error::IssuerMismatch {
                         expected: expected.clone(),

@@ -157,7 +157,8 @@ impl Profile {
 
     /// Checks that this profile may be used with the configured server: when both the
     /// profile and the configuration name an issuer (or an API base), they must be the
-    /// same (a single trailing `/` is ignored). A credential is never sent to a server
+    /// same: issuers identical ([`crate::discovery::same_issuer`]), API bases equal up
+    /// to a single trailing `/`. A credential is never sent to a server
     /// other than the one it was issued for ([`Error::ProfileServerMismatch`]).
     pub fn check_server(
         &self,
@@ -165,11 +166,18 @@ impl Profile {
         issuer: Option<&str>,
         api_base: Option<&str>,
     ) -> Result<(), Error> {
-        let same =
+        // Issuers: the one issuer rule (identical strings, RFC 8414 §3.3). API bases
+        // are URLs to join paths to, where a trailing `/` changes nothing.
+        let same_base =
             |a: &str, b: &str| a.strip_suffix('/').unwrap_or(a) == b.strip_suffix('/').unwrap_or(b);
-        for (stored, configured) in [
-            (self.issuer.as_deref(), issuer),
-            (self.api_base.as_deref(), api_base),
+        let same_issuer: fn(&str, &str) -> bool = crate::discovery::same_issuer;
+        for (stored, configured, same) in [
+            (self.issuer.as_deref(), issuer, same_issuer),
+            (
+                self.api_base.as_deref(),
+                api_base,
+                same_base as fn(&str, &str) -> bool,
+            ),
         ] {
             if let (Some(stored), Some(configured)) = (stored, configured)
                 && !same(stored, configured)
@@ -845,9 +853,15 @@ mod tests {
         p.issuer = Some("https://auth.acme.example/".into());
         p.api_base = Some("https://api.acme.example".into());
         assert!(
-            p.check_server("w", Some("https://auth.acme.example"), None)
+            p.check_server("w", Some("https://auth.acme.example/"), None)
                 .is_ok()
         );
+        // The one issuer rule: identical strings, so a trailing `/` is another issuer
+        // (an API base is a URL to join paths to; there it changes nothing).
+        assert!(matches!(
+            p.check_server("w", Some("https://auth.acme.example"), None),
+            Err(Error::ProfileServerMismatch { .. })
+        ));
         assert!(
             p.check_server("w", None, Some("https://api.acme.example/"))
                 .is_ok()
@@ -864,7 +878,7 @@ mod tests {
         assert!(matches!(
             p.check_server(
                 "w",
-                Some("https://auth.acme.example"),
+                Some("https://auth.acme.example/"),
                 Some("http://127.0.0.1:9/")
             ),
             Err(Error::ProfileServerMismatch { .. })

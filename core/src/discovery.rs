@@ -6,6 +6,14 @@
 //! for every grant cliauth uses), and that every endpoint is `https` (or `http` on
 //! loopback, for development servers).
 //!
+//! **One issuer rule**, [`same_issuer`]: two issuer identifiers are the same only when
+//! they are identical strings — no case folding, no trailing-`/` tolerance (RFC 8414
+//! §3.3 "MUST be identical", RFC 9207 §2.4 "simple string comparison"). Discovery,
+//! the RFC 9207 `iss` check of the authorization response and the issuer recorded in
+//! a profile all use it, so `https://as.example` and `https://as.example/` are two
+//! issuers everywhere. (Building the well-known URL drops a terminating `/`, as RFC
+//! 8414 §3.1 says; that is URL construction, not identity.)
+//!
 //! ```
 //! use cliauth_core::discovery::discovery_urls;
 //! assert_eq!(
@@ -89,12 +97,17 @@ pub struct ServerMetadata {
     pub authorization_response_iss_parameter_supported: bool,
 }
 
-fn same_issuer(a: &str, b: &str) -> bool {
-    a.strip_suffix('/').unwrap_or(a) == b.strip_suffix('/').unwrap_or(b)
+/// Whether two issuer identifiers name the same authorization server: identical
+/// strings (RFC 8414 §3.3, RFC 9207 §2.4). The one rule cliauth applies to issuers;
+/// see the module docs.
+pub fn same_issuer(a: &str, b: &str) -> bool {
+    a == b
 }
 
-/// Parses a discovery document and checks it belongs to `expected_issuer` (a single
-/// trailing `/` is ignored in the comparison).
+/// Parses a discovery document and checks that its `issuer` is identical to
+/// `expected_issuer` ([`same_issuer`]); the returned [`ServerMetadata::issuer`] is
+/// then the identifier to expect in RFC 9207 `iss` parameters and to record in
+/// profiles.
 pub fn parse_metadata(
     response: &HttpResponse,
     expected_issuer: &str,
@@ -209,10 +222,29 @@ mod tests {
         });
         let m = parse_metadata(
             &HttpResponse::json(200, &doc),
-            "https://as.example/",
+            "https://as.example",
             Timestamp::EPOCH,
         )
         .unwrap();
+        // A trailing `/` is another issuer (RFC 8414 §3.3: identical).
+        let e = parse_metadata(
+            &HttpResponse::json(200, &doc),
+            "https://as.example/",
+            Timestamp::EPOCH,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            Error::IssuerMismatch {
+                expected: "https://as.example/".into(),
+                found: Some("https://as.example".into())
+            }
+        );
+        let hint = e.hint(&crate::AppContext::new("acme", "Acme")).unwrap();
+        assert!(
+            hint.contains("names itself `https://as.example`") && hint.contains("trailing `/`"),
+            "{hint}"
+        );
         assert_eq!(
             m.token_endpoint.as_deref(),
             Some("https://as.example/token")

@@ -607,6 +607,22 @@ impl Error {
                  Run the login again and do not open links from others."
                     .to_string()
             }
+            Error::IssuerMismatch {
+                expected,
+                found: Some(found),
+            } if found.trim_end_matches('/') == expected.trim_end_matches('/') => [
+                "The server names itself `",
+                found,
+                "`, not `",
+                expected,
+                "`: issuers must be identical, a trailing `/` included (RFC 8414 §3.3). This is a \
+                 setup problem in ",
+                cli,
+                ": its issuer must be written exactly as the server names itself; report it to the ",
+                product,
+                " team.",
+            ]
+            .concat(),
             Error::IssuerMismatch { .. } => [
                 "The response came from a different authorization server than configured. Aborting; \
                  check the ",

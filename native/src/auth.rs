@@ -58,6 +58,12 @@ pub struct Endpoints {
     pub pkce_methods: Option<Vec<String>>,
     /// Whether the server sends `iss` in authorization responses (RFC 9207).
     pub iss_parameter_supported: bool,
+    /// The issuer identifier these endpoints belong to, as
+    /// [`Authenticator::endpoints`] resolved it: the discovery document's `issuer`
+    /// (identical to the configured one, RFC 8414 §3.3), else the configured issuer.
+    /// It is what RFC 9207 `iss` parameters must equal and what profiles record. A
+    /// value passed to [`AuthenticatorBuilder::endpoints`] is ignored.
+    pub issuer: Option<String>,
 }
 
 /// What a device or browser login falls back to when no browser can be opened here.
@@ -653,8 +659,11 @@ impl Authenticator {
             .endpoints
             .get_or_try_init(|| async {
                 let mut endpoints = inner.explicit.clone();
+                endpoints.issuer.clone_from(&inner.issuer);
                 if let (Some(issuer), None) = (&inner.issuer, &inner.explicit.token) {
                     let discovered = self.discover(issuer).await?;
+                    // The metadata's own identifier (checked identical by core).
+                    endpoints.issuer = Some(discovered.issuer.clone());
                     let keep = |explicit: &mut Option<String>, found: Option<String>| {
                         if explicit.is_none() {
                             *explicit = found;
@@ -900,7 +909,7 @@ impl Authenticator {
         config.pkce_method = PkceMethod::negotiate(endpoints.pkce_methods.as_deref(), false)?;
         config.extra_params = self.inner.extra_params.clone();
         config.timeout = self.inner.loopback.timeout;
-        if let Some(issuer) = &self.inner.issuer {
+        if let Some(issuer) = &endpoints.issuer {
             config = config.issuer(issuer.clone(), endpoints.iss_parameter_supported);
         }
         let entropy = sys::entropy::<64>()?;
@@ -1295,6 +1304,15 @@ impl Authenticator {
         subject: Option<String>,
         verified_at: Option<Timestamp>,
     ) -> Result<(String, bool), Error> {
+        // The issuer as the server's metadata names it ([`Endpoints::issuer`]),
+        // resolved before the store is locked.
+        let issuer = match &credential {
+            Credential::OAuth(_) => self
+                .endpoints()
+                .await
+                .map_or_else(|_| self.inner.issuer.clone(), |e| e.issuer),
+            Credential::ApiKey(_) => None,
+        };
         self.warn_store_once();
         let store = Arc::clone(&self.inner.store);
         let lock = self.lock_store().await?;
@@ -1320,7 +1338,7 @@ impl Authenticator {
         let oauth = matches!(credential, Credential::OAuth(_));
         let mut profile = Profile::new(credential, method, sys::now());
         if oauth {
-            profile.issuer = self.inner.issuer.clone();
+            profile.issuer = issuer;
         }
         profile.api_base = self.inner.api_base.clone();
         profile.subject = subject;

@@ -95,6 +95,8 @@ async fn discovery_finds_the_endpoints_and_checks_the_issuer() {
     );
     assert_eq!(e.pkce_methods, Some(vec!["S256".to_string()]));
     assert!(e.iss_parameter_supported);
+    // The metadata's issuer is carried on, for the RFC 9207 check and profiles.
+    assert_eq!(e.issuer.as_deref(), Some(server.issuer.as_str()));
 
     // The same server under another name is not the configured issuer (RFC 8414 §3.3).
     let other = server.issuer.replace("127.0.0.1", "localhost");
@@ -107,6 +109,23 @@ async fn discovery_finds_the_endpoints_and_checks_the_issuer() {
     match auth.endpoints().await {
         Err(Error::IssuerMismatch { expected, found }) => {
             assert_eq!(expected, other);
+            assert_eq!(found.as_deref(), Some(server.issuer.as_str()));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // One issuer rule: identical strings. A trailing `/` the server does not write
+    // is another issuer (RFC 8414 §3.3), not silently tolerated.
+    let slashed = format!("{}/", server.issuer);
+    let auth = Authenticator::builder("acme")
+        .issuer(slashed.clone())
+        .client_id("cliauth-test")
+        .store(FileStore::new(dir.path()))
+        .build()
+        .unwrap();
+    match auth.endpoints().await {
+        Err(Error::IssuerMismatch { expected, found }) => {
+            assert_eq!(expected, slashed);
             assert_eq!(found.as_deref(), Some(server.issuer.as_str()));
         }
         other => panic!("{other:?}"),
