@@ -1,13 +1,19 @@
 //! The authorization request and its callback (RFC 6749 §4.1, RFC 7636, RFC 8252,
 //! RFC 9207).
 //!
-//! [`PendingAuthorization::start`] turns 64 bytes of entropy into a `state` and a PKCE
-//! verifier, and builds the authorize URL with a loopback `redirect_uri`
-//! (`http://127.0.0.1:PORT/callback`, RFC 8252 §7.3). When the callback arrives,
+//! [`PendingAuthorization::start`] turns [`LOGIN_ENTROPY_LEN`] (96) bytes of entropy
+//! into three independent values — the PKCE verifier, the `state` and the OpenID
+//! `nonce` — and builds the authorize URL with a loopback `redirect_uri`
+//! (`http://127.0.0.1:PORT/callback`, RFC 8252 §7.3). Nothing in the URL is derived
+//! from the verifier's bytes except its S256 challenge (a one-way hash), so seeing
+//! the URL (browser history, `ps`, a proxy log) does not reveal `code_verifier`
+//! (RFC 7636 §1, RFC 9700 §2.1.1). When the callback arrives,
 //! [`PendingAuthorization::complete`] checks — in this order — that the login has not
 //! expired (default 5 minutes) or already completed, that `state` matches (constant
 //! time), that `iss` names the expected issuer when present or required (RFC 9207),
-//! and then yields the code with its verifier, exactly once.
+//! and then yields the code with its verifier, exactly once. When a nonce was sent,
+//! [`AuthorizationGrant::check_tokens`] then refuses a token response whose ID token
+//! does not carry it (OpenID Connect Core §3.1.3.7).
 //!
 //! ```
 //! use cliauth_core::authorize::{AuthorizationConfig, CallbackParams, PendingAuthorization};
@@ -15,7 +21,7 @@
 //! let config = AuthorizationConfig::new("https://as.example/authorize", "my-cli")
 //!     .scopes(["openid", "offline_access"]);
 //! let now = Timestamp::from_unix_secs(1_000);
-//! let mut pending = PendingAuthorization::start(&config, 4711, &[7; 64], now).unwrap();
+//! let mut pending = PendingAuthorization::start(&config, 4711, &[7; 96], now).unwrap();
 //! assert!(pending.url().starts_with("https://as.example/authorize?response_type=code&client_id=my-cli"));
 //! let state = pending.state().expose_secret().to_string();
 //! let callback = CallbackParams::parse(&format!("code=abc&state={state}")).unwrap();
@@ -31,9 +37,15 @@ use core::time::Duration;
 use crate::encoding::{append_query, parse_query};
 use crate::error::{Error, sanitize_server_text};
 use crate::pkce::{PkceChallenge, PkceMethod, PkceVerifier};
-use crate::secret::{ApiKey, AuthorizationCode};
+use crate::secret::{ApiKey, AuthorizationCode, IdToken};
 use crate::state::{Nonce, StateToken};
 use crate::time::Timestamp;
+use crate::token::TokenResponse;
+
+/// The entropy a login takes: bytes `0..32` make the PKCE verifier, `32..64` the
+/// `state`, `64..96` the OpenID `nonce` (used only when one is sent). Three separate
+/// draws, so no value in the authorization URL is computed from the verifier.
+pub const LOGIN_ENTROPY_LEN: usize = 96;
 
 /// How long a login waits for its callback by default.
 pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
@@ -66,7 +78,9 @@ pub struct AuthorizationConfig {
     /// Whether `iss` must be present (the server advertises
     /// `authorization_response_iss_parameter_supported`).
     pub require_iss: bool,
-    /// Whether to send an OpenID `nonce`.
+    /// Whether to send an OpenID `nonce` (switched on by [`scopes`](Self::scopes) when
+    /// they include `openid`). Its ID token must then carry it
+    /// ([`AuthorizationGrant::check_tokens`]).
     pub send_nonce: bool,
     /// How long the login may take.
     pub timeout: Duration,
@@ -88,13 +102,16 @@ impl AuthorizationConfig {
         }
     }
 
-    /// Sets the scopes.
+    /// Sets the scopes. With `openid` among them a `nonce` is sent too (OpenID
+    /// Connect Core §3.1.2.1, §15.5.2: it binds the ID token to this login); set
+    /// [`send_nonce`](Self::send_nonce) afterwards to choose otherwise.
     pub fn scopes<I, S>(mut self, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
         self.scopes = scopes.into_iter().map(Into::into).collect();
+        self.send_nonce = self.scopes.iter().any(|s| s == "openid");
         self
     }
 
@@ -133,6 +150,42 @@ pub struct AuthorizationGrant {
     pub verifier: PkceVerifier,
     /// The `redirect_uri` to repeat in the token request.
     pub redirect_uri: String,
+    /// The `nonce` the authorization request carried, if any.
+    pub nonce: Option<Nonce>,
+}
+
+impl AuthorizationGrant {
+    /// Checks the token response of this grant's code exchange before any of its
+    /// tokens is used or stored: when a nonce was sent, the ID token must carry it
+    /// ([`check_id_token_nonce`]). Shells call it right after parsing the response.
+    pub fn check_tokens(&self, tokens: &TokenResponse) -> Result<(), Error> {
+        check_id_token_nonce(tokens.id_token.as_ref(), self.nonce.as_ref())
+    }
+}
+
+/// OpenID Connect Core §3.1.3.7 (step 11): when a `nonce` was sent, the ID token's
+/// `nonce` claim must be present and equal to it (compared in constant time), or
+/// the response is refused with [`Error::NonceMismatch`] — also when the ID token
+/// cannot be decoded. Without a sent nonce there is nothing to check. A response
+/// without an ID token is accepted (an OAuth-only server ignores `nonce`; there is
+/// then no identity assertion to refuse, and PKCE still binds the code). The
+/// signature is not verified: cliauth never makes decisions from ID token claims
+/// other than this one.
+pub fn check_id_token_nonce(id_token: Option<&IdToken>, sent: Option<&Nonce>) -> Result<(), Error> {
+    let (Some(sent), Some(id_token)) = (sent, id_token) else {
+        return Ok(());
+    };
+    let claims = crate::jwt::decode_unverified(id_token.expose_secret())
+        .map_err(|_| Error::NonceMismatch)?
+        .claims;
+    match claims
+        .extra
+        .get("nonce")
+        .and_then(serde_json::Value::as_str)
+    {
+        Some(received) if sent.verify(received) => Ok(()),
+        _ => Err(Error::NonceMismatch),
+    }
 }
 
 /// A login waiting for its callback.
@@ -151,12 +204,12 @@ pub struct PendingAuthorization {
 
 impl PendingAuthorization {
     /// Starts a login on loopback `port`: bytes `0..32` of `entropy` make the PKCE
-    /// verifier, `32..64` the `state` (and, with `send_nonce`, a nonce derived from
-    /// both halves).
+    /// verifier, `32..64` the `state` and, with `send_nonce`, `64..96` the nonce
+    /// ([`LOGIN_ENTROPY_LEN`]). The shell draws all 96 from the OS.
     pub fn start(
         config: &AuthorizationConfig,
         port: u16,
-        entropy: &[u8; 64],
+        entropy: &[u8; LOGIN_ENTROPY_LEN],
         now: Timestamp,
     ) -> Result<Self, Error> {
         Self::start_with_redirect(config, loopback_redirect_uri(port), entropy, now)
@@ -167,7 +220,7 @@ impl PendingAuthorization {
     pub fn start_with_redirect(
         config: &AuthorizationConfig,
         redirect_uri: String,
-        entropy: &[u8; 64],
+        entropy: &[u8; LOGIN_ENTROPY_LEN],
         now: Timestamp,
     ) -> Result<Self, Error> {
         let endpoint =
@@ -188,17 +241,15 @@ impl PendingAuthorization {
         }
         let mut verifier_bytes = [0u8; 32];
         let mut state_bytes = [0u8; 32];
+        let mut nonce_bytes = [0u8; 32];
         verifier_bytes.copy_from_slice(&entropy[..32]);
-        state_bytes.copy_from_slice(&entropy[32..]);
+        state_bytes.copy_from_slice(&entropy[32..64]);
+        nonce_bytes.copy_from_slice(&entropy[64..]);
         let verifier = PkceVerifier::from_entropy(&verifier_bytes);
         let state = StateToken::from_entropy(&state_bytes);
-        let nonce = config.send_nonce.then(|| {
-            let mut n = [0u8; 32];
-            for (i, b) in n.iter_mut().enumerate() {
-                *b = entropy[i] ^ entropy[63 - i].rotate_left(3);
-            }
-            Nonce::from_entropy(&n)
-        });
+        // Its own entropy: a nonce computed from the verifier's bytes would let anyone
+        // who sees the URL recompute `code_verifier`.
+        let nonce = config.send_nonce.then(|| Nonce::from_entropy(&nonce_bytes));
         let challenge: PkceChallenge = verifier.challenge(config.pkce_method);
         let scope = config.scopes.join(" ");
         let mut pairs: Vec<(&str, &str)> = vec![
@@ -327,6 +378,7 @@ impl PendingAuthorization {
             code: code.clone_secret(),
             verifier: self.verifier.clone_secret(),
             redirect_uri: self.redirect_uri.clone(),
+            nonce: self.nonce.as_ref().map(Nonce::clone_secret),
         })
     }
 }
@@ -401,7 +453,7 @@ mod tests {
             .param("prompt", "consent")
             .param("state", "evil")
             .issuer("https://as", false);
-        PendingAuthorization::start(&config, 5000, &[3; 64], T0).unwrap()
+        PendingAuthorization::start(&config, 5000, &[3; 96], T0).unwrap()
     }
 
     #[test]
@@ -467,6 +519,142 @@ mod tests {
         ));
     }
 
+    fn url_param(p: &PendingAuthorization, name: &str) -> Option<String> {
+        let q = parse_query(p.url().split_once('?').unwrap().1);
+        q.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    fn entropy(verifier: u8, state: u8, nonce: u8) -> [u8; LOGIN_ENTROPY_LEN] {
+        // Distinct bytes in each third, so a mix-up of the ranges would show.
+        let mut e = [0u8; LOGIN_ENTROPY_LEN];
+        for i in 0..32 {
+            let k = u8::try_from(i).unwrap();
+            e[i] = verifier.wrapping_mul(31).wrapping_add(k);
+            e[32 + i] = state.wrapping_mul(17).wrapping_add(k);
+            e[64 + i] = nonce.wrapping_mul(13).wrapping_add(k);
+        }
+        e
+    }
+
+    fn oidc_config() -> AuthorizationConfig {
+        AuthorizationConfig::new("https://as/authorize", "cli").scopes(["openid", "email"])
+    }
+
+    fn verifier_of(p: &mut PendingAuthorization) -> String {
+        let cb =
+            CallbackParams::parse(&format!("code=x&state={}", p.state().expose_secret())).unwrap();
+        p.complete(T0, &cb)
+            .unwrap()
+            .verifier
+            .expose_secret()
+            .to_string()
+    }
+
+    #[test]
+    fn the_url_does_not_reveal_the_verifier() {
+        // The nonce is sent (openid) and drawn from its own entropy.
+        let mut p =
+            PendingAuthorization::start(&oidc_config(), 5000, &entropy(1, 2, 3), T0).unwrap();
+        let nonce = url_param(&p, "nonce").expect("a nonce is sent with openid");
+        assert_eq!(Some(nonce.as_str()), p.nonce().map(Nonce::expose_secret));
+        let state = url_param(&p, "state").unwrap();
+        let verifier = verifier_of(&mut p);
+        // Nothing in the URL is the verifier or contains it.
+        assert!(!p.url().contains(&verifier));
+        // The derivation the nonce once had (verifier byte XOR a rotated state byte)
+        // recovers nothing: undo it with the state and nonce read from the URL.
+        let s = crate::encoding::b64url_decode(&state).unwrap();
+        let n = crate::encoding::b64url_decode(&nonce).unwrap();
+        let guess: Vec<u8> = (0..32).map(|i| n[i] ^ s[31 - i].rotate_left(3)).collect();
+        let mut guess_bytes = [0u8; 32];
+        guess_bytes.copy_from_slice(&guess);
+        assert_ne!(
+            PkceVerifier::from_entropy(&guess_bytes).expose_secret(),
+            verifier,
+            "the verifier can be recomputed from the URL"
+        );
+        // And the URL depends on the verifier's bytes only through the S256
+        // challenge: other verifier bytes, same state and nonce bytes → the same URL
+        // apart from `code_challenge`.
+        let mut q =
+            PendingAuthorization::start(&oidc_config(), 5000, &entropy(9, 2, 3), T0).unwrap();
+        let without_challenge = |p: &PendingAuthorization| {
+            let challenge = url_param(p, "code_challenge").unwrap();
+            p.url().replace(&challenge, "")
+        };
+        assert_ne!(
+            url_param(&p, "code_challenge"),
+            url_param(&q, "code_challenge")
+        );
+        assert_eq!(without_challenge(&p), without_challenge(&q));
+        assert_ne!(verifier_of(&mut q), verifier);
+    }
+
+    fn id_token(claims: &serde_json::Value) -> String {
+        use crate::encoding::b64url_encode;
+        format!(
+            "{}.{}.sig",
+            b64url_encode(br#"{"alg":"RS256"}"#),
+            b64url_encode(claims.to_string().as_bytes())
+        )
+    }
+
+    fn tokens_with(id: Option<String>) -> TokenResponse {
+        TokenResponse {
+            access_token: crate::secret::AccessToken::new("at"),
+            token_type: "Bearer".into(),
+            expires_in: None,
+            refresh_token: None,
+            scope: None,
+            id_token: id.map(IdToken::new),
+        }
+    }
+
+    #[test]
+    fn the_id_token_must_carry_the_nonce_that_was_sent() {
+        let mut p =
+            PendingAuthorization::start(&oidc_config(), 5000, &entropy(1, 2, 3), T0).unwrap();
+        let nonce = p.nonce().unwrap().expose_secret().to_string();
+        let cb =
+            CallbackParams::parse(&format!("code=x&state={}", p.state().expose_secret())).unwrap();
+        let grant = p.complete(T0, &cb).unwrap();
+        let ok = tokens_with(Some(id_token(
+            &serde_json::json!({"sub": "u", "nonce": nonce}),
+        )));
+        assert_eq!(grant.check_tokens(&ok), Ok(()));
+        // OAuth-only server: no ID token, nothing to refuse.
+        assert_eq!(grant.check_tokens(&tokens_with(None)), Ok(()));
+        let other = Nonce::from_entropy(&[5; 32]).expose_secret().to_string();
+        for bad in [
+            Some(id_token(&serde_json::json!({"sub": "u", "nonce": other}))),
+            Some(id_token(&serde_json::json!({"sub": "u"}))),
+            Some(id_token(&serde_json::json!({"sub": "u", "nonce": 7}))),
+            Some(id_token(
+                &serde_json::json!({"sub": "u", "nonce": format!("{nonce}x")}),
+            )),
+            Some(id_token(
+                &serde_json::json!({"sub": "u", "nonce": &nonce[..42]}),
+            )),
+            Some("not-a-jwt".to_string()),
+        ] {
+            assert_eq!(
+                grant.check_tokens(&tokens_with(bad.clone())),
+                Err(Error::NonceMismatch),
+                "{bad:?}"
+            );
+        }
+        // Without a nonce sent, an ID token's claims are not judged.
+        let mut config = oidc_config();
+        config.send_nonce = false;
+        let mut p = PendingAuthorization::start(&config, 5000, &entropy(1, 2, 3), T0).unwrap();
+        assert!(url_param(&p, "nonce").is_none());
+        let cb =
+            CallbackParams::parse(&format!("code=x&state={}", p.state().expose_secret())).unwrap();
+        let grant = p.complete(T0, &cb).unwrap();
+        let foreign = tokens_with(Some(id_token(&serde_json::json!({"nonce": other}))));
+        assert_eq!(grant.check_tokens(&foreign), Ok(()));
+    }
+
     #[test]
     fn duplicate_params_refused() {
         assert!(CallbackParams::parse("code=a&code=b").is_err());
@@ -476,7 +664,7 @@ mod tests {
 
     #[test]
     fn bad_config() {
-        let mut e = [0; 64];
+        let mut e = [0; 96];
         e[0] = 1;
         assert!(
             PendingAuthorization::start(&AuthorizationConfig::new("not a url", "c"), 1, &e, T0)

@@ -210,6 +210,10 @@ pub enum Error {
     SessionExpired,
     /// The `state` of a callback did not match the login in progress.
     StateMismatch,
+    /// A `nonce` was sent and the ID token of the token response does not carry it
+    /// (missing, different, or the ID token is unreadable; OpenID Connect Core
+    /// §3.1.3.7): the tokens were not issued for this login and are not used.
+    NonceMismatch,
     /// The authorization response or metadata names another issuer (RFC 9207, RFC 8414 §3.3).
     IssuerMismatch {
         /// The issuer we expected.
@@ -384,6 +388,7 @@ impl Error {
             }
             Error::SessionExpired => "Session expired".into(),
             Error::StateMismatch => "OAuth state mismatch".into(),
+            Error::NonceMismatch => "OpenID nonce mismatch".into(),
             Error::IssuerMismatch { .. } => "Authorization server mismatch".into(),
             Error::AccessDenied { description } => {
                 ["Authorization denied", &detail_suffix(description)].concat()
@@ -455,6 +460,7 @@ impl Error {
             | Error::Unauthorized { .. }
             | Error::SessionExpired
             | Error::StateMismatch
+            | Error::NonceMismatch
             | Error::IssuerMismatch { .. }
             | Error::AccessDenied { .. }
             | Error::AuthorizationFailed { .. }
@@ -493,6 +499,7 @@ impl Error {
             Error::Unauthorized { .. } => "unauthorized",
             Error::SessionExpired => "session_expired",
             Error::StateMismatch => "state_mismatch",
+            Error::NonceMismatch => "nonce_mismatch",
             Error::IssuerMismatch { .. } => "issuer_mismatch",
             Error::AccessDenied { .. } => "access_denied",
             Error::AuthorizationFailed { .. } => "authorization_failed",
@@ -607,6 +614,13 @@ impl Error {
                  Run the login again and do not open links from others."
                     .to_string()
             }
+            Error::NonceMismatch => [
+                "The ID token in the sign-in response was not issued for this login (its `nonce` \
+                 does not match). Possible token injection — aborting; nothing was stored. Run ",
+                login,
+                " again.",
+            ]
+            .concat(),
             Error::IssuerMismatch {
                 expected,
                 found: Some(found),

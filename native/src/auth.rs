@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use cliauth_core::authorize::{AuthorizationConfig, CallbackParams, PendingAuthorization};
+use cliauth_core::authorize::{
+    AuthorizationConfig, CallbackParams, LOGIN_ENTROPY_LEN, PendingAuthorization,
+};
 use cliauth_core::credentials::{
     Credential, CredentialsDocument, DEFAULT_PROFILE, LoginMethod, Profile, ResolveInput, Resolved,
     StatusReport, resolve, validate_profile_name,
@@ -912,7 +914,8 @@ impl Authenticator {
         if let Some(issuer) = &endpoints.issuer {
             config = config.issuer(issuer.clone(), endpoints.iss_parameter_supported);
         }
-        let entropy = sys::entropy::<64>()?;
+        // Verifier, state and nonce each from their own OS entropy.
+        let entropy = sys::entropy::<LOGIN_ENTROPY_LEN>()?;
         let mut pending =
             PendingAuthorization::start(&config, server.port(), &entropy, sys::now())?;
         let handler = LoopbackHandler::new(
@@ -932,6 +935,8 @@ impl Authenticator {
                 &grant.redirect_uri,
             )
             .await?;
+        // OpenID Connect Core §3.1.3.7: the ID token must carry the nonce sent.
+        grant.check_tokens(&response)?;
         let tokens = TokenSet::from_response(response, sys::now());
         self.finish_oauth_login(Credential::OAuth(tokens), LoginMethod::Browser)
             .await

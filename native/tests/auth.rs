@@ -604,3 +604,104 @@ mod reqwest {
         out.split(' ').nth(1).unwrap().parse().unwrap()
     }
 }
+
+/// An authorization server for a browser login: `/authorize` redirects straight back
+/// to the loopback `redirect_uri` with a code (an approving user), `/token` answers
+/// with an ID token whose `nonce` is chosen by `nonce_claim` from the nonce the
+/// authorization request carried.
+/// What the token endpoint puts in the ID token's `nonce`, given the one sent.
+type NonceClaim = fn(&str) -> Option<String>;
+
+async fn oidc_server(nonce_claim: NonceClaim) -> (TinyServer, Arc<Mutex<Option<String>>>) {
+    let sent = Arc::new(Mutex::new(None::<String>));
+    let seen_nonce = Arc::clone(&sent);
+    let server = TinyServer::start(move |seen| {
+        let (path, query) = seen.path.split_once('?').unwrap_or((&seen.path, ""));
+        let pairs = cliauth::core::encoding::parse_query(query);
+        let param = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        match path {
+            "/authorize" => {
+                *seen_nonce.lock().unwrap() = param("nonce");
+                let back = format!(
+                    "{}?code=code-1&state={}",
+                    param("redirect_uri").unwrap(),
+                    param("state").unwrap()
+                );
+                response(302, &[("Location", back.as_str())], "")
+            }
+            "/token" => {
+                let sent = seen_nonce.lock().unwrap().clone().unwrap_or_default();
+                let mut claims = serde_json::json!({"sub": "user-7", "aud": "acme-cli"});
+                if let Some(n) = nonce_claim(&sent) {
+                    claims["nonce"] = n.into();
+                }
+                let b64 = cliauth::core::encoding::b64url_encode;
+                let id_token = format!(
+                    "{}.{}.c2ln",
+                    b64(br#"{"alg":"RS256"}"#),
+                    b64(claims.to_string().as_bytes())
+                );
+                json(
+                    200,
+                    serde_json::json!({
+                        "access_token": "at-oidc", "token_type": "Bearer", "expires_in": 3600,
+                        "id_token": id_token,
+                    }),
+                )
+            }
+            _ => response(404, &[], ""),
+        }
+    })
+    .await;
+    (server, sent)
+}
+
+#[tokio::test]
+async fn a_browser_login_whose_id_token_lacks_the_sent_nonce_is_refused_and_stores_nothing() {
+    // OpenID Connect Core §3.1.3.7: the nonce is drawn from its own entropy, sent with
+    // `openid`, and the ID token must carry it back, else nothing is stored.
+    let cases: [(NonceClaim, bool); 4] = [
+        (|sent| Some(sent.to_string()), true),
+        (
+            |_| Some("another-logins-nonce-0123456789abcdefghijklm".into()),
+            false,
+        ),
+        (|_| None, false),
+        (|sent| Some(sent[..sent.len() - 1].to_string()), false),
+    ];
+    for (i, (claim, accepted)) in cases.into_iter().enumerate() {
+        let (server, sent) = oidc_server(claim).await;
+        let store = MemoryStore::new();
+        let auth = base(&store, &CaptureUi::new())
+            .client_id("acme-cli")
+            .scopes(["openid", "email"])
+            .endpoints(cliauth::Endpoints {
+                authorization: Some(format!("{}/authorize", server.url)),
+                token: Some(format!("{}/token", server.url)),
+                ..cliauth::Endpoints::default()
+            })
+            .browser(common::TestBrowser::default().opener())
+            .build()
+            .unwrap();
+        let result = auth.login_browser().await;
+        let nonce = sent.lock().unwrap().clone();
+        assert_eq!(
+            nonce.as_deref().map(str::len),
+            Some(43),
+            "case {i}: a 256-bit nonce is sent with openid"
+        );
+        if accepted {
+            assert_eq!(result.unwrap().method, LoginMethod::Browser, "case {i}");
+            assert!(store.read().unwrap().is_some());
+        } else {
+            assert_eq!(result.unwrap_err(), Error::NonceMismatch, "case {i}");
+            assert!(store.read().unwrap().is_none(), "case {i}: nothing stored");
+        }
+        assert_eq!(server.count("/token"), 1, "case {i}");
+    }
+}

@@ -156,11 +156,25 @@ async fn browser_login_with_pkce_through_the_loopback_server() {
         "{text}"
     );
     assert!(text.contains("code_challenge_method=S256"), "{text}");
+    // `openid`: a nonce from its own entropy went out, and oidc-provider's ID token
+    // carries it back (checked by core before anything was stored).
+    let nonce = text
+        .split("&nonce=")
+        .nth(1)
+        .and_then(|rest| rest.split(['&', ' ', '\n']).next())
+        .expect("a nonce in the authorization URL")
+        .to_string();
 
     let doc = FileStore::new(dir.path()).read().unwrap().unwrap();
     let profile = doc.profile("default").unwrap();
     assert_eq!(profile.issuer.as_deref(), Some(server.issuer.as_str()));
     assert_eq!(profile.method, LoginMethod::Browser);
+    let Credential::OAuth(t) = &profile.credential else {
+        panic!("expected OAuth tokens")
+    };
+    let id = cliauth::core::jwt::decode_unverified(t.id_token.as_ref().unwrap().expose_secret())
+        .unwrap();
+    assert_eq!(id.claims.extra["nonce"], nonce.as_str());
     let (access, refresh) = stored_tokens(dir.path());
     assert!(!refresh.is_empty());
     assert_eq!(auth.access_token().await.unwrap().expose_secret(), access);

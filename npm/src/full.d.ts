@@ -242,7 +242,11 @@ export interface BrowserLoginConfig {
   issuer?: string;
   /** Require `iss` in the callback. */
   requireIss?: boolean;
-  /** Send an OpenID `nonce`. */
+  /**
+   * Send an OpenID `nonce` (default: when `scopes` include `openid`). It is drawn from
+   * its own entropy, and the ID token of the token response must carry it (OpenID
+   * Connect Core §3.1.3.7), else the login fails with `nonce_mismatch`.
+   */
   nonce?: boolean;
   /** How long the login may take (default 5 minutes). */
   timeoutMs?: number;
@@ -264,9 +268,10 @@ export function startBrowserLogin(
 /**
  * Finishes it on the `redirectUri` page: checks the callback (expiry, `state` in
  * constant time, `iss`, the server's `error`), exchanges the code with the verifier,
- * stores the tokens and resolves with them.
+ * checks that the ID token carries the nonce sent (if one was), stores the tokens and
+ * resolves with them.
  *
- * @throws {CliauthError} `state_mismatch`, `issuer_mismatch`, `access_denied`,
+ * @throws {CliauthError} `state_mismatch`, `issuer_mismatch`, `nonce_mismatch`, `access_denied`,
  * `authorization_failed`, `authorization_expired`, `invalid_argument` (no login in
  * progress), `network_error`, `protocol_error`…
  */
@@ -284,6 +289,7 @@ export function completeBrowserLogin(
 /** The low-level start: the URL, the `state` and the secret `pending` text to keep. */
 export function startAuthorization(
   config: Omit<BrowserLoginConfig, 'redirectUri'> & { redirectUri?: string },
+  /** `entropy`: 96 bytes (verifier, `state`, nonce), for tests; by default from `crypto.getRandomValues`. */
   options?: { redirectUri?: string; entropy?: Uint8Array; now?: number },
 ): { url: string; state: string; redirectUri: string; pending: string };
 
@@ -293,7 +299,13 @@ export function completeAuthorization(
   pending: string,
   callback: string,
   options?: { now?: number },
-): { code: string; verifier: string; redirectUri: string };
+): {
+  code: string;
+  verifier: string;
+  redirectUri: string;
+  /** The nonce sent, if any: when you exchange the code yourself, the ID token's `nonce` must equal it. */
+  nonce?: string;
+};
 
 // ── device login ───────────────────────────────────────────────────────────
 

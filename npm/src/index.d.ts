@@ -35,6 +35,7 @@ export type ErrorCode =
   | 'unauthorized'
   | 'session_expired'
   | 'state_mismatch'
+  | 'nonce_mismatch'
   | 'issuer_mismatch'
   | 'access_denied'
   | 'authorization_failed'

@@ -152,6 +152,41 @@ export async function runVectors(api, files, { only } = {}) {
       // not one completeAuthorization (stateless) can show.
       if (c.then) skip('then: one-shot completion is enforced by completeBrowserLogin (sessionStorage)');
     }
+    // The ID token nonce check, through the whole browser login of the public API:
+    // started now (the login expires in 5 minutes), the token endpoint answered by a
+    // fetch that returns the vector's response.
+    for (const c of v.id_token_nonce) {
+      const config = {
+        authorizationEndpoint: 'https://auth.acme.example/authorize',
+        tokenEndpoint: 'https://auth.acme.example/token',
+        clientId: 'acme-cli',
+        redirectUri: 'http://127.0.0.1:4711/callback',
+        scopes: c.scopes,
+        store: false,
+      };
+      const start = api.startAuthorization(config, { entropy: hex(c.entropy_hex), now: Date.now() });
+      const kept = new Map([['cliauth.pending', start.pending]]);
+      const pendingStorage = {
+        getItem: (k) => kept.get(k) ?? null,
+        setItem: (k, val) => kept.set(k, val),
+        removeItem: () => kept.clear(),
+      };
+      const fetch = async () =>
+        new Response(c.response.body, { status: c.response.status, headers: c.response.headers });
+      let actual;
+      try {
+        const t = await api.completeBrowserLogin(config, {
+          href: `${config.redirectUri}?code=c&state=${start.state}`,
+          pendingStorage,
+          fetch,
+        });
+        actual = { nonce_sent: start.url.includes('&nonce='), access_token: t.accessToken };
+      } catch (e) {
+        if (!(e instanceof api.CliauthError)) throw e;
+        actual = { error: e.code };
+      }
+      check(c.name, actual, c.expect);
+    }
   }
 
   file = 'loopback';

@@ -18,6 +18,7 @@
 //! backoff, `slow_down`, expiry, refresh rotation, what to store — is core's; the JS
 //! loop only moves bytes and sleeps.
 
+use cliauth_core::authorize::check_id_token_nonce;
 use cliauth_core::credentials::{
     Credential, CredentialsDocument, DEFAULT_PROFILE, LoginMethod, Profile,
 };
@@ -29,6 +30,7 @@ use cliauth_core::exchange::{Exchange, ExchangeStep, TransportError};
 use cliauth_core::http::api_error;
 use cliauth_core::refresh::{Refresh, RefreshConfig, RefreshStep};
 use cliauth_core::retry::RetryPolicy;
+use cliauth_core::state::Nonce;
 use cliauth_core::token::{
     RefreshPolicy, TokenEndpointResponse, TokenGrant, TokenSet, parse_token_response, token_request,
 };
@@ -92,6 +94,8 @@ pub struct Machine {
     store: Option<StoreTarget>,
     /// The device flow's counters, kept after polling ends.
     device_stats: DeviceStats,
+    /// The nonce a browser login sent: its token response is checked against it.
+    nonce: Option<Nonce>,
 }
 
 fn target(v: &Value, method: LoginMethod) -> Result<Option<StoreTarget>, Error> {
@@ -139,6 +143,7 @@ impl Machine {
             phase,
             store,
             device_stats: DeviceStats::default(),
+            nonce: None,
         }
     }
 
@@ -213,14 +218,16 @@ impl Machine {
                     redirect_uri: &grant.redirect_uri,
                 },
             );
-            Ok(Machine::with(
+            let mut machine = Machine::with(
                 Phase::Exchanging(Exchange::new(
                     request,
                     RetryPolicy::default(),
                     seed(jitter_seed)?,
                 )),
                 target(&v, LoginMethod::Browser)?,
-            ))
+            );
+            machine.nonce = grant.nonce;
+            Ok(machine)
         })())
     }
 
@@ -519,6 +526,7 @@ impl Machine {
             }
             _ => match parse_token_response(&r, now)? {
                 TokenEndpointResponse::Tokens(t) => {
+                    check_id_token_nonce(t.id_token.as_ref(), self.nonce.as_ref())?;
                     self.obtained(TokenSet::from_response(t, now));
                     Ok(core::mem::replace(&mut self.phase, Phase::Finished))
                 }

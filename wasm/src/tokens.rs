@@ -4,7 +4,8 @@
 use core::time::Duration;
 
 use cliauth_core::authorize::{
-    AuthorizationConfig, AuthorizationGrant, CallbackParams, PendingAuthorization,
+    AuthorizationConfig, AuthorizationGrant, CallbackParams, LOGIN_ENTROPY_LEN,
+    PendingAuthorization,
 };
 use cliauth_core::token::{TokenEndpointResponse, TokenSet, parse_token_response};
 use cliauth_core::{Error, Timestamp};
@@ -109,7 +110,10 @@ pub(crate) fn authorization_config(v: &Value) -> Result<AuthorizationConfig, Err
     if let Some(iss) = opt_str(v, "issuer")? {
         c = c.issuer(iss, flag(v, "requireIss"));
     }
-    c.send_nonce = flag(v, "nonce");
+    // Sent by default with `openid` (core's `scopes`); `nonce: true|false` decides.
+    if let Some(n) = v.get("nonce").and_then(Value::as_bool) {
+        c.send_nonce = n;
+    }
     if let Some(t) = opt_u64(v, "timeoutMs")? {
         c.timeout = Duration::from_millis(t);
     }
@@ -118,12 +122,16 @@ pub(crate) fn authorization_config(v: &Value) -> Result<AuthorizationConfig, Err
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// The saved login, for the page that receives the callback: the 64 bytes of
-/// entropy the `state` and verifier were made from, when, and the `redirect_uri`.
+/// The saved login, for the page that receives the callback: the 96 bytes of
+/// entropy the verifier, `state` and nonce were made from, when, and the `redirect_uri`.
 /// `PendingAuthorization::start_with_redirect` is deterministic, so the same values
 /// rebuild the same `state` and verifier after the redirect. Secret (it yields the
 /// verifier): keep it in `sessionStorage`, remove it once used.
-fn saved_login(entropy: &[u8; 64], started: Timestamp, redirect_uri: &str) -> String {
+fn saved_login(
+    entropy: &[u8; LOGIN_ENTROPY_LEN],
+    started: Timestamp,
+    redirect_uri: &str,
+) -> String {
     let hex: String = entropy
         .iter()
         .flat_map(|b| {
@@ -147,8 +155,8 @@ fn restore(config: &AuthorizationConfig, saved: &str) -> Result<PendingAuthoriza
     let hex = req_str(&v, "entropy").map_err(|_| bad())?;
     let started = opt_u64(&v, "startedAt").ok().flatten().ok_or_else(bad)?;
     let redirect_uri = req_str(&v, "redirectUri").map_err(|_| bad())?;
-    let mut bytes = [0u8; 64];
-    if hex.len() != 128 {
+    let mut bytes = [0u8; LOGIN_ENTROPY_LEN];
+    if hex.len() != 2 * LOGIN_ENTROPY_LEN {
         return Err(bad());
     }
     for (i, b) in bytes.iter_mut().enumerate() {
@@ -164,9 +172,9 @@ fn restore(config: &AuthorizationConfig, saved: &str) -> Result<PendingAuthoriza
 }
 
 /// Starts a browser login: JSON `{url, state, redirectUri, pending}` — navigate to
-/// `url`; keep `pending` (secret) for [`authorization_complete`]. `entropy` (64
-/// bytes) and `now_ms` are for tests; by default they come from
-/// `crypto.getRandomValues` and `Date.now()`.
+/// `url`; keep `pending` (secret) for [`authorization_complete`]. `entropy` (96
+/// bytes: verifier, `state`, nonce) and `now_ms` are for tests; by default they come
+/// from `crypto.getRandomValues` and `Date.now()`.
 #[wasm_bindgen(js_name = authorizationStart)]
 pub fn authorization_start(
     config: &str,
@@ -176,11 +184,11 @@ pub fn authorization_start(
 ) -> JsResult<String> {
     js((|| {
         let config = authorization_config(&parse_json(config, "config")?)?;
-        let bytes: [u8; 64] = match entropy_bytes {
+        let bytes: [u8; LOGIN_ENTROPY_LEN] = match entropy_bytes {
             Some(b) => b
                 .try_into()
-                .map_err(|_| invalid("entropy", "must be 64 bytes"))?,
-            None => entropy::<64>()?,
+                .map_err(|_| invalid("entropy", "must be 96 bytes"))?,
+            None => entropy::<LOGIN_ENTROPY_LEN>()?,
         };
         let started = now(now_ms);
         let p = PendingAuthorization::start_with_redirect(&config, redirect_uri, &bytes, started)?;
@@ -208,8 +216,10 @@ pub(crate) fn complete(
     pending.complete(at, &callback)
 }
 
-/// The callback check of a browser login, for JS: JSON `{code, verifier, redirectUri}` (secret: for a token
-/// request the page sends itself).
+/// The callback check of a browser login, for JS: JSON `{code, verifier, redirectUri,
+/// nonce?}` (secret: for a token request the page sends itself). `nonce` is there when
+/// one was sent: the ID token of that exchange must carry it (OpenID Connect Core
+/// §3.1.3.7; `browserLogin` checks it itself).
 #[wasm_bindgen(js_name = authorizationComplete)]
 pub fn authorization_complete(
     config: &str,
@@ -223,6 +233,7 @@ pub fn authorization_complete(
             .str("code", g.code.expose_secret())
             .str("verifier", g.verifier.expose_secret())
             .str("redirectUri", &g.redirect_uri)
+            .opt("nonce", g.nonce.as_ref().map(|n| n.expose_secret()))
             .end())
     })())
 }

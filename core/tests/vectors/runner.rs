@@ -16,7 +16,9 @@
 
 use core::time::Duration;
 
-use cliauth_core::authorize::{AuthorizationConfig, CallbackParams, PendingAuthorization};
+use cliauth_core::authorize::{
+    AuthorizationConfig, CallbackParams, LOGIN_ENTROPY_LEN, PendingAuthorization,
+};
 use cliauth_core::credentials::{self, CredentialsDocument, ResolveInput, StatusReport};
 use cliauth_core::device::{self, DeviceFlow, DevicePoll, UserCodeFormat};
 use cliauth_core::exchange::TransportError;
@@ -296,9 +298,9 @@ fn jwt(v: &Value, o: &mut Outcome) {
 
 // ── authorize ──────────────────────────────────────────────────────────────
 
-fn entropy64(c: &Value) -> [u8; 64] {
+fn login_entropy(c: &Value) -> [u8; LOGIN_ENTROPY_LEN] {
     let bytes = hex(&s(c, "entropy_hex"));
-    let mut e = [0u8; 64];
+    let mut e = [0u8; LOGIN_ENTROPY_LEN];
     e.copy_from_slice(&bytes);
     e
 }
@@ -327,7 +329,7 @@ fn authorize(v: &Value, o: &mut Outcome) {
             config = config.param(pair[0].as_str().unwrap(), pair[1].as_str().unwrap());
         }
         let port = c["port"].as_u64().unwrap() as u16;
-        let actual = match PendingAuthorization::start(&config, port, &entropy64(c), now) {
+        let actual = match PendingAuthorization::start(&config, port, &login_entropy(c), now) {
             Ok(p) => {
                 // The verifier is only reachable through a completed callback.
                 let state = p.state().expose_secret().to_string();
@@ -355,7 +357,7 @@ fn authorize(v: &Value, o: &mut Outcome) {
         if let Some(iss) = c["issuer"].as_str() {
             config = config.issuer(iss, c["require_iss"].as_bool().unwrap());
         }
-        let mut p = PendingAuthorization::start(&config, 4711, &entropy64(c), now).unwrap();
+        let mut p = PendingAuthorization::start(&config, 4711, &login_entropy(c), now).unwrap();
         let state = p.state().expose_secret().to_string();
         let mut step = |query: &str, at: Timestamp| {
             let cb = CallbackParams::parse(&query.replace("{state}", &state)).unwrap();
@@ -373,6 +375,27 @@ fn authorize(v: &Value, o: &mut Outcome) {
             let second = step(&s(then, "query"), at);
             check(o, &format!("{} (then)", name(c)), second, &then["expect"]);
         }
+    }
+    for c in v["id_token_nonce"].as_array().unwrap() {
+        let scopes = c["scopes"].as_array().unwrap().iter();
+        let config = AuthorizationConfig::new("https://auth.acme.example/authorize", "acme-cli")
+            .scopes(scopes.map(|x| x.as_str().unwrap().to_string()));
+        let mut p = PendingAuthorization::start(&config, 4711, &login_entropy(c), now).unwrap();
+        let nonce_sent = p.url().contains("&nonce=");
+        let cb =
+            CallbackParams::parse(&format!("code=c&state={}", p.state().expose_secret())).unwrap();
+        let grant = p.complete(now, &cb).unwrap();
+        let actual = match parse_token_response(&response(&c["response"]), now) {
+            Ok(TokenEndpointResponse::Tokens(t)) => match grant.check_tokens(&t) {
+                Ok(()) => {
+                    json!({ "nonce_sent": nonce_sent, "access_token": t.access_token.expose_secret() })
+                }
+                Err(e) => err_code(&e),
+            },
+            Ok(TokenEndpointResponse::Error(e)) => json!({ "oauth_error": e.error }),
+            Err(e) => err_code(&e),
+        };
+        check(o, &name(c), actual, &c["expect"]);
     }
 }
 

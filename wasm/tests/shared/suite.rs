@@ -557,7 +557,7 @@ fn browser_login_code_and_pkce() {
         authorization_start(
             &config,
             "https://app.example/callback".into(),
-            Some(vec![7; 64]),
+            Some([vec![7; 64], vec![11; 32]].concat()),
             Some(T0),
         )
         .unwrap(),
@@ -565,7 +565,18 @@ fn browser_login_code_and_pkce() {
     let state = start["state"].as_str().unwrap();
     let url = start["url"].as_str().unwrap();
     assert!(url.starts_with("https://as.example/authorize?response_type=code&client_id=web&redirect_uri=https%3A%2F%2Fapp.example%2Fcallback&scope=openid&state="));
-    assert!(url.ends_with("&code_challenge_method=S256&prompt=consent"));
+    // `openid`: a nonce from bytes 64..96 of the entropy, not from the verifier's.
+    assert!(url.ends_with(&format!(
+        "&code_challenge_method=S256&nonce={}&prompt=consent",
+        "CwsLCwsLCwsLCwsLCwsLCwsLCwsLCwsLCwsLCwsLCws"
+    )));
+    assert_eq!(
+        code(
+            authorization_start(&config, "https://app.example/callback".into(), Some(vec![7; 64]), Some(T0))
+                .unwrap_err()
+        ),
+        "invalid_argument"
+    );
     let pending = start["pending"].as_str().unwrap();
 
     // A forged callback, another issuer, an expired login: refused before any request.
@@ -639,6 +650,32 @@ fn browser_login_code_and_pkce() {
     assert_eq!(doc["profiles"]["default"]["method"], "browser");
     m.handle_persisted();
     assert_eq!(step(&mut m, retry_at)["value"]["accessToken"], "at-web");
+
+    // OpenID Connect Core §3.1.3.7: the ID token must carry the nonce that was sent.
+    let nonce = grant["nonce"].as_str().unwrap().to_string();
+    let id_token = |claims: Value| {
+        let b64 = cliauth_core::encoding::b64url_encode;
+        format!("{}.{}.c2ln", b64(br#"{"alg":"RS256"}"#), b64(claims.to_string().as_bytes()))
+    };
+    for (claims, accepted) in [
+        (json!({"sub": "u", "nonce": nonce}), true),
+        (json!({"sub": "u", "nonce": "another-logins-nonce-0123456789abcdefghijkl"}), false),
+        (json!({"sub": "u"}), false),
+    ] {
+        let mut m = Machine::browser_login(&config, pending, &query, Some(T0), None).unwrap();
+        step(&mut m, T0);
+        m.handle_response(
+            Some(T0),
+            200,
+            JSON,
+            body(&json!({"access_token": "at-oidc", "token_type": "Bearer", "id_token": id_token(claims.clone())})),
+        );
+        match m.poll(Some(T0)) {
+            Ok(s) if accepted => assert_eq!(parse(s)["type"], "read_storage", "{claims}"),
+            Err(e) if !accepted => assert_eq!(code(e), "nonce_mismatch", "{claims}"),
+            other => panic!("{claims}: {:?}", other.map_err(code)),
+        }
+    }
 
     // An OAuth error from the token endpoint.
     let mut m = Machine::browser_login(&config, pending, &query, Some(T0), None).unwrap();

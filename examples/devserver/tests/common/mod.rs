@@ -186,7 +186,7 @@ impl Fixture {
         .scopes(scopes.iter().copied())
         .issuer(self.server.issuer(), true);
         let pending =
-            PendingAuthorization::start(&config, 49_152, &entropy::<64>(), now()).unwrap();
+            PendingAuthorization::start(&config, 49_152, &entropy::<96>(), now()).unwrap();
         let page = to_core(self.http.get(pending.url()).send().await.unwrap()).await;
         (pending, page)
     }
