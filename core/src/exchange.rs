@@ -8,6 +8,12 @@
 //! [`Exchange::finish`] yields the last response (to interpret with
 //! [`crate::http::api_error`] or a flow's parser) or the network error.
 //!
+//! An exchange may have one overall deadline ([`Exchange::with_deadline`]): no retry
+//! is scheduled whose wait would end at or after it, and the shell cuts the attempt
+//! in flight off at [`Exchange::deadline`] (reporting it as a transport error), so
+//! the whole exchange — every attempt and every wait — ends by then, however slowly
+//! a server drips its answer.
+//!
 //! ```
 //! use cliauth_core::exchange::{Exchange, ExchangeStep, TransportError};
 //! use cliauth_core::retry::RetryPolicy;
@@ -93,6 +99,7 @@ pub struct Exchange {
     policy: RetryPolicy,
     rng: SplitMix64,
     attempts: u32,
+    deadline: Option<Timestamp>,
     state: State,
 }
 
@@ -104,7 +111,31 @@ impl Exchange {
             policy,
             rng: SplitMix64::new(seed),
             attempts: 0,
+            deadline: None,
             state: State::Ready,
+        }
+    }
+
+    /// Sets one overall deadline for the exchange, retries included (see the module
+    /// docs).
+    #[must_use]
+    pub fn with_deadline(mut self, deadline: Timestamp) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The overall deadline, if any: the shell must abandon the attempt in flight at
+    /// this instant and report [`TransportError::unknown`] (`timed out`).
+    pub fn deadline(&self) -> Option<Timestamp> {
+        self.deadline
+    }
+
+    /// A retry after `wait` from `now`, unless it would end at or after the deadline.
+    fn retry_at(&self, now: Timestamp, wait: core::time::Duration) -> Option<Timestamp> {
+        let at = now.saturating_add(wait);
+        match self.deadline {
+            Some(deadline) if at >= deadline => None,
+            _ => Some(at),
         }
     }
 
@@ -159,7 +190,10 @@ impl Exchange {
             self.rng.next_u32(),
         );
         self.state = match decision {
-            RetryDecision::RetryAfter(wait) => State::Waiting(now.saturating_add(wait)),
+            RetryDecision::RetryAfter(wait) => match self.retry_at(now, wait) {
+                Some(at) => State::Waiting(at),
+                None => State::Done(Ok(response)),
+            },
             RetryDecision::Stop => State::Done(Ok(response)),
         };
     }
@@ -184,9 +218,13 @@ impl Exchange {
             now,
             self.rng.next_u32(),
         );
-        self.state = match decision {
-            RetryDecision::RetryAfter(wait) => State::Waiting(now.saturating_add(wait)),
-            RetryDecision::Stop => State::Done(Err(Error::Network {
+        let retry = match decision {
+            RetryDecision::RetryAfter(wait) => self.retry_at(now, wait),
+            RetryDecision::Stop => None,
+        };
+        self.state = match retry {
+            Some(at) => State::Waiting(at),
+            None => State::Done(Err(Error::Network {
                 reason: error.reason,
             })),
         };
@@ -275,6 +313,49 @@ mod tests {
             }
         );
         assert_eq!(ex.attempts(), 1);
+    }
+
+    #[test]
+    fn the_deadline_bounds_every_retry() {
+        let start = Timestamp::from_unix_secs(1000);
+        let deadline = start.saturating_add(Duration::from_millis(2500));
+        // A server that times out every attempt: without a deadline, four attempts.
+        let mut ex = Exchange::new(HttpRequest::get("https://x/"), RetryPolicy::default(), 1)
+            .with_deadline(deadline);
+        assert_eq!(ex.deadline(), Some(deadline));
+        let mut now = start;
+        let mut sent = 0;
+        loop {
+            match ex.poll(now) {
+                ExchangeStep::Send(_) => {
+                    sent += 1;
+                    // each attempt is cut off after 1 s (or at the deadline)
+                    now = now.saturating_add(Duration::from_secs(1)).min(deadline);
+                    ex.handle_transport_error(now, TransportError::unknown("timed out"));
+                }
+                ExchangeStep::WaitUntil(t) => {
+                    assert!(t < deadline, "a retry scheduled past the deadline");
+                    now = t;
+                }
+                ExchangeStep::Finished => break,
+            }
+        }
+        assert!(now <= deadline);
+        assert!(sent < 4, "{sent} attempts");
+        assert_eq!(
+            ex.finish(),
+            Err(Error::Network {
+                reason: "timed out".into()
+            })
+        );
+        // A 503 whose Retry-After ends past the deadline: the 503 is the outcome.
+        let mut ex = Exchange::new(HttpRequest::get("https://x/"), RetryPolicy::default(), 1)
+            .with_deadline(start.saturating_add(Duration::from_secs(5)));
+        let (r, end) = run(
+            &mut ex,
+            vec![Ok(HttpResponse::new(503).with_header("retry-after", "10"))],
+        );
+        assert_eq!((r.unwrap().status, end), (503, start));
     }
 
     #[test]

@@ -847,7 +847,11 @@ impl Authenticator {
             return Ok((Verification::NotChecked, None));
         };
         let request = HttpRequest::get(url.clone()).with_bearer(key.expose_secret());
-        match self.inner.http.run(request).await {
+        // One overall deadline for the whole verification, retries included: a
+        // server dripping its answer byte by byte cannot hold the login for
+        // attempts × timeout.
+        let http = &self.inner.http;
+        match http.run_within(request, http.timeout()).await {
             Ok(response) if response.is_success() => {
                 Ok((Verification::Verified, subject_from_json(&response)))
             }

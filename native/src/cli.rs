@@ -157,10 +157,12 @@ pub struct LoginArgs {
     /// Sign in with a code entered on another device.
     #[arg(long, alias = "device-code")]
     pub device: bool,
-    /// Store this API key (checked before it is stored).
+    /// Store this API key (checked before it is stored). Other users can read it in
+    /// the process list, and it stays in shell history: prefer --with-token or the
+    /// API key environment variable.
     #[arg(long, value_name = "KEY")]
     pub api_key: Option<String>,
-    /// Read an API key from stdin.
+    /// Read an API key from stdin (private: not in the process list or history).
     #[arg(long)]
     pub with_token: bool,
 }
@@ -231,6 +233,19 @@ impl<'a> Renderer<'a> {
         if !self.json {
             self.stderr(&self.paint("33", &format!("! {text}")));
         }
+    }
+
+    /// The one-line warning for `login --api-key KEY`: the key is in the process list
+    /// (`/proc/<pid>/cmdline`, `ps`) for every user, and in shell history. On stderr
+    /// also with `--json` (stdout stays the JSON envelope).
+    pub fn api_key_flag_warning(&self) {
+        let text = format!(
+            "! --api-key is visible to other users in the process list and stays in shell \
+             history; use `{cli} auth login --with-token` (reads stdin) or set {var} instead.",
+            cli = self.app.cli,
+            var = self.app.api_key_env
+        );
+        self.stderr(&self.paint("33", &text));
     }
 
     /// Reports a login.
@@ -329,7 +344,12 @@ pub async fn run(auth: &Authenticator, global: &GlobalArgs, command: &AuthComman
         Err(e) => return renderer.error(&e),
     };
     let result = match command {
-        AuthCommand::Login(args) => login(&auth, args).await.map(|o| renderer.login(&o)),
+        AuthCommand::Login(args) => {
+            if args.api_key.is_some() {
+                renderer.api_key_flag_warning();
+            }
+            login(&auth, args).await.map(|o| renderer.login(&o))
+        }
         AuthCommand::Status => auth.status().await.map(|r| renderer.status(&r)),
         AuthCommand::Logout => auth.logout().await.map(|o| renderer.logout(&o)),
         AuthCommand::Token => auth.access_token().await.map(|token| {

@@ -26,7 +26,9 @@ use crate::sys;
 pub struct HttpOptions {
     /// Longest time to establish a connection (default 10 s).
     pub connect_timeout: Duration,
-    /// Longest time for a whole request, body included (default 30 s).
+    /// Longest time for a whole request, body included (default 30 s). It is also the
+    /// one overall deadline of an API-key verification, retries included
+    /// ([`HttpClient::run_within`]): a server that drips its answer cannot stretch it.
     pub timeout: Duration,
     /// The `User-Agent` (default `cliauth/<version>`).
     pub user_agent: String,
@@ -59,6 +61,7 @@ pub enum SendFailure {
 pub struct HttpClient {
     client: reqwest::Client,
     retry: RetryPolicy,
+    timeout: Duration,
 }
 
 impl fmt::Debug for HttpClient {
@@ -84,12 +87,18 @@ impl HttpClient {
         Ok(HttpClient {
             client,
             retry: options.retry,
+            timeout: options.timeout,
         })
     }
 
     /// The retry policy used by [`HttpClient::run`].
     pub fn retry_policy(&self) -> RetryPolicy {
         self.retry
+    }
+
+    /// The longest time of one request ([`HttpOptions::timeout`]).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// Sends one attempt.
@@ -127,6 +136,25 @@ impl HttpClient {
             ),
         }
         result
+    }
+
+    /// One attempt, abandoned at `deadline` (as a `timed out` transport error whose
+    /// outcome is unknown).
+    async fn execute_until(
+        &self,
+        request: &HttpRequest,
+        deadline: Option<cliauth_core::Timestamp>,
+    ) -> Result<HttpResponse, SendFailure> {
+        let Some(deadline) = deadline else {
+            return self.execute(request).await;
+        };
+        match tokio::time::timeout(sys::until(deadline), self.execute(request)).await {
+            Ok(result) => result,
+            Err(_) => {
+                debug!(url = %request.redacted_url(), "abandoned at the deadline");
+                Err(SendFailure::Transport(TransportError::unknown("timed out")))
+            }
+        }
     }
 
     async fn attempt(&self, request: &HttpRequest) -> Result<HttpResponse, SendFailure> {
@@ -204,7 +232,21 @@ impl HttpClient {
         self.drive(&mut exchange).await
     }
 
-    /// Drives an [`Exchange`] to its end (see its drain rule).
+    /// Like [`HttpClient::run`], with one overall deadline `total` from now for every
+    /// attempt and wait together (core's [`Exchange::with_deadline`]); the attempt in
+    /// flight at the deadline is abandoned as `timed out`.
+    pub async fn run_within(
+        &self,
+        request: HttpRequest,
+        total: Duration,
+    ) -> Result<HttpResponse, Error> {
+        let mut exchange = Exchange::new(request, self.retry, sys::seed())
+            .with_deadline(sys::now().saturating_add(total));
+        self.drive(&mut exchange).await
+    }
+
+    /// Drives an [`Exchange`] to its end (see its drain rule), cutting the attempt in
+    /// flight off at the exchange's deadline, if it has one.
     pub async fn drive(&self, exchange: &mut Exchange) -> Result<HttpResponse, Error> {
         self.drive_notifying(exchange, |_, _, _| {}).await
     }
@@ -218,9 +260,10 @@ impl HttpClient {
         mut on_retry: impl FnMut(&str, Duration, u32),
     ) -> Result<HttpResponse, Error> {
         let mut reason = String::new();
+        let deadline = exchange.deadline();
         loop {
             match exchange.poll(sys::now()) {
-                ExchangeStep::Send(request) => match self.execute(request).await {
+                ExchangeStep::Send(request) => match self.execute_until(request, deadline).await {
                     Ok(response) => {
                         reason = cliauth_core::http::api_error(&response, sys::now())
                             .map_or_else(|| format!("HTTP {}", response.status), |e| e.to_string());

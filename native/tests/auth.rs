@@ -705,3 +705,63 @@ async fn a_browser_login_whose_id_token_lacks_the_sent_nonce_is_refused_and_stor
         assert_eq!(server.count("/token"), 1, "case {i}");
     }
 }
+
+#[tokio::test]
+async fn api_key_verification_against_a_dripping_server_ends_at_one_overall_deadline() {
+    // A real socket that accepts, reads the request, sends a status line and
+    // headers, then drips one body byte every 100 ms for a minute: each attempt
+    // runs into the per-request timeout, which used to be retried (4 × timeout).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/whoami", listener.local_addr().unwrap());
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&connections);
+    let server = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            counted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf).await;
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 600\r\n\r\n";
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                for _ in 0..600 {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    if stream.write_all(b" ").await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let store = MemoryStore::new();
+    let timeout = Duration::from_secs(1);
+    let auth = base(&store, &CaptureUi::new())
+        .key_formats(keys())
+        .verification_endpoint(url)
+        .http(cliauth::http::HttpOptions {
+            timeout,
+            ..cliauth::http::HttpOptions::default()
+        })
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let outcome = auth.login_api_key(GOOD).await.unwrap();
+    let took = started.elapsed();
+    server.abort();
+    // The key is stored, reported as unverified (a network failure is not a refusal).
+    assert!(
+        matches!(outcome.verification, Verification::Unverified { .. }),
+        "{:?}",
+        outcome.verification
+    );
+    assert_eq!(stored_key(&store, "default").as_deref(), Some(GOOD));
+    // One deadline for the whole verification: one attempt, no retry after it.
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+    assert!(
+        took < timeout + Duration::from_millis(800),
+        "verification took {took:?} with a {timeout:?} deadline"
+    );
+}

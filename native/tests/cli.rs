@@ -233,6 +233,58 @@ async fn with_token_reads_stdin_and_profiles_switch() {
     assert_eq!(o.status.code(), Some(1));
 }
 
+#[test]
+fn api_key_on_the_command_line_warns_once_on_stderr_and_the_private_ways_do_not() {
+    let home = tempfile::tempdir().unwrap();
+    let warning = |o: &std::process::Output| {
+        stderr(o)
+            .lines()
+            .filter(|l| l.contains("--api-key is visible to other users"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let o = run(home.path(), &[], &["auth", "login", "--api-key", KEY]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines = warning(&o);
+    assert_eq!(lines.len(), 1, "{}", stderr(&o));
+    assert!(
+        lines[0].starts_with("! --api-key is visible to other users in the process list")
+            && lines[0].contains("`acme auth login --with-token`")
+            && lines[0].contains("ACME_API_KEY")
+            && !lines[0].contains(KEY),
+        "{}",
+        lines[0]
+    );
+    // With --json the warning still goes to stderr; stdout stays one JSON document.
+    let o = run(
+        home.path(),
+        &[],
+        &["--json", "auth", "login", "--api-key", KEY],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(warning(&o).len(), 1, "{}", stderr(&o));
+    assert_eq!(stdout_json(&o)["ok"], true);
+    // The private ways say nothing about it.
+    let mut child = acme(home.path(), &[])
+        .args(["auth", "login", "--with-token"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{KEY}\n").as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(warning(&o).is_empty(), "{}", stderr(&o));
+    let o = run(home.path(), &[("ACME_API_KEY", KEY)], &["auth", "status"]);
+    assert!(warning(&o).is_empty(), "{}", stderr(&o));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verbose_logs_requests_without_secrets_and_no_color() {
     let api = TinyServer::start(|_| json(200, serde_json::json!({"login": "octo"}))).await;
