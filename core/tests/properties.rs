@@ -383,6 +383,31 @@ proptest! {
     }
 
     #[test]
+    fn the_authorization_url_never_reveals_the_verifier(entropy in proptest::collection::vec(any::<u8>(), 96)) {
+        // RFC 7636 §1, RFC 9700 §2.1.1: nothing in url() — state, nonce, challenge —
+        // is the verifier or yields it (the nonce once was verifier XOR state).
+        use cliauth_core::authorize::{AuthorizationConfig, PendingAuthorization};
+        let mut e = [0u8; 96];
+        e.copy_from_slice(&entropy);
+        let config = AuthorizationConfig::new("https://a.example/authorize", "c").scopes(["openid"]);
+        let mut p = PendingAuthorization::start(&config, 4711, &e, NOW).unwrap();
+        let url = p.url().to_string();
+        let query = cliauth_core::encoding::parse_query(url.split_once('?').unwrap().1);
+        let param = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap();
+        let cb = CallbackParams::parse(&format!("code=x&state={}", p.state().expose_secret())).unwrap();
+        let verifier = p.complete(NOW, &cb).unwrap().verifier.expose_secret().to_string();
+        prop_assert!(!url.contains(&verifier));
+        let s = cliauth_core::encoding::b64url_decode(&param("state")).unwrap();
+        let n = cliauth_core::encoding::b64url_decode(&param("nonce")).unwrap();
+        let mut guess = [0u8; 32];
+        for (i, g) in guess.iter_mut().enumerate() {
+            *g = n[i] ^ s[31 - i].rotate_left(3);
+        }
+        let guessed = PkceVerifier::from_entropy(&guess);
+        prop_assert_ne!(guessed.expose_secret(), verifier.as_str());
+    }
+
+    #[test]
     fn state_verification_is_exact(a in any::<[u8; 32]>(), other in "\\PC{0,60}") {
         let s = StateToken::from_entropy(&a);
         prop_assert!(s.verify(s.expose_secret()));

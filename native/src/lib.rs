@@ -275,7 +275,9 @@
 //! With the `clap` feature, `cliauth::cli` provides `auth login [--browser|--device|--api-key
 //! K|--with-token]`, `status`, `logout`, `token` and `switch`, global `--json`, `-v`,
 //! `--no-color` and `--profile`, a renderer and exit codes, for an app to add to its
-//! own parser (see `examples/acme.rs`).
+//! own parser (see `examples/acme.rs`). `login --with-token` (stdin) and the API key
+//! variable are the private ways to pass a key; `login --api-key KEY` puts it in the
+//! process list and shell history, and prints a one-line warning on stderr saying so.
 //!
 //! ## Features
 //!
