@@ -101,11 +101,21 @@ async fn api_key_login_verify_status_whoami_logout() {
         &["auth", "login", "--api-key", &format!("Bearer {KEY}")],
     );
     assert_eq!(o.status.code(), Some(1));
+    // The process-list warning of --api-key, then the diagnosis.
+    let err = stderr(&o);
+    let mut lines = err.lines();
     assert!(
-        stderr(&o)
-            .starts_with("✗ That doesn't look like an Acme API key: it starts with `Bearer `"),
-        "{}",
-        stderr(&o)
+        lines
+            .next()
+            .is_some_and(|l| l.starts_with("! --api-key is visible to other users")),
+        "{err}"
+    );
+    assert!(
+        lines
+            .next()
+            .is_some_and(|l| l
+                .starts_with("✗ That doesn't look like an Acme API key: it starts with `Bearer `")),
+        "{err}"
     );
     assert!(!stderr(&o).contains(KEY));
     assert_eq!(api.count("/"), 0);
@@ -122,8 +132,13 @@ async fn api_key_login_verify_status_whoami_logout() {
 
     let o = run(home.path(), &env, &["auth", "login", "--api-key", KEY]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (warning, rest) = stderr(&o)
+        .split_once('\n')
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .unwrap();
+    assert!(warning.starts_with("! --api-key is visible"), "{warning}");
     assert!(
-        stderr(&o).starts_with("✓ Logged in to Acme as dev@acme.example\n"),
+        rest.starts_with("✓ Logged in to Acme as dev@acme.example\n"),
         "{}",
         stderr(&o)
     );
