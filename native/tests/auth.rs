@@ -760,8 +760,10 @@ async fn api_key_verification_against_a_dripping_server_ends_at_one_overall_dead
     assert_eq!(stored_key(&store, "default").as_deref(), Some(GOOD));
     // One deadline for the whole verification: one attempt, no retry after it.
     assert_eq!(connections.load(Ordering::SeqCst), 1);
+    // Done at the deadline (the old code took 4 attempts, ~7 s here); the bound is
+    // loose so a loaded machine does not fail it.
     assert!(
-        took < timeout + Duration::from_millis(800),
+        took < 2 * timeout,
         "verification took {took:?} with a {timeout:?} deadline"
     );
 }
