@@ -324,6 +324,19 @@ impl CredentialsDocument {
         out
     }
 
+    /// An explicit copy.
+    pub fn clone_secret(&self) -> CredentialsDocument {
+        CredentialsDocument {
+            active_profile: self.active_profile.clone(),
+            profiles: self
+                .profiles
+                .iter()
+                .map(|(k, p)| (k.clone(), p.clone_secret()))
+                .collect(),
+            extra: self.extra.clone(),
+        }
+    }
+
     /// A profile by name.
     pub fn profile(&self, name: &str) -> Option<&Profile> {
         self.profiles.get(name)

@@ -21,9 +21,10 @@
 //!   it, then four times, …, up to [`MAX_BACKOFF`] or twice the interval, whichever is
 //!   longer) — never sooner than the interval.
 //!
-//! Drain rule: call [`DeviceFlow::poll`] until it returns `Authorized`, `Failed` or
-//! `Finished`; after `Send`, feed exactly one response or transport error; after
-//! `WaitUntil`, poll again at that instant.
+//! [`DeviceFlow`] is a [flow](crate::flow) (the drain rule is [`Step`]'s): it sends
+//! token requests, asks to wait, and ends with the token set or the error. Deadlines
+//! are on the monotonic clock, so a wall-clock jump neither expires the code early nor
+//! keeps it alive. [`crate::flow::DeviceLogin`] is the whole journey around it.
 //!
 //! The user-code helpers ([`normalize_user_code`], [`user_code_input`]) are for
 //! verification pages: they accept the code in any case, with or without dashes and
@@ -35,14 +36,12 @@ use serde_json::Value;
 
 use crate::encoding::{form_encode, split_url};
 use crate::error::{Error, sanitize_server_text};
-use crate::exchange::TransportError;
+use crate::flow::{Client, Flow, Input, Step};
 use crate::http::{HttpRequest, HttpResponse, MAX_RESPONSE_BODY, api_error};
 use crate::rng::SplitMix64;
 use crate::secret::DeviceCode;
-use crate::time::Timestamp;
-use crate::token::{
-    TokenEndpointResponse, TokenGrant, TokenSet, parse_token_response, token_request,
-};
+use crate::time::{Instant, Now, Timestamp};
+use crate::token::{TokenEndpointResponse, TokenGrant, TokenSet, parse_token_response};
 
 /// Polling interval when the server gives none (RFC 8628 §3.2).
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
@@ -58,6 +57,7 @@ pub const MAX_DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// Builds the device authorization request (RFC 8628 §3.1). Safe to replay: a replay
 /// only creates another, unused device code.
+/// [`Client::device_authorization_request`] builds it for flows.
 pub fn device_authorization_request(
     endpoint: &str,
     client_id: &str,
@@ -222,24 +222,9 @@ pub struct DeviceStats {
     pub failures: u32,
 }
 
-/// What the shell does next.
-#[derive(Debug)]
-pub enum DevicePoll {
-    /// Send this token request.
-    Send(HttpRequest),
-    /// Poll again at this instant.
-    WaitUntil(Timestamp),
-    /// The user approved.
-    Authorized(TokenSet),
-    /// The flow ended without tokens.
-    Failed(Error),
-    /// The outcome was already returned.
-    Finished,
-}
-
 #[derive(Debug)]
 enum State {
-    Waiting(Timestamp),
+    Waiting(Instant),
     InFlight,
     Authorized(TokenSet),
     Failed(Error),
@@ -250,12 +235,13 @@ enum State {
 #[derive(Debug)]
 pub struct DeviceFlow {
     token_endpoint: String,
-    client_id: String,
+    client: Client,
     device_code: DeviceCode,
     user_code: String,
     verification_uri: String,
     verification_uri_complete: Option<String>,
     expires_at: Timestamp,
+    deadline: Instant,
     interval: Duration,
     consecutive_failures: u32,
     rng: SplitMix64,
@@ -270,26 +256,45 @@ impl DeviceFlow {
         authorization: DeviceAuthorization,
         token_endpoint: impl Into<String>,
         client_id: impl Into<String>,
-        now: Timestamp,
+        now: Now,
+        seed: u64,
+    ) -> Self {
+        Self::with_client(
+            authorization,
+            token_endpoint,
+            Client::new(client_id),
+            now,
+            seed,
+        )
+    }
+
+    /// Like [`DeviceFlow::new`], with the client's requests built by `client`.
+    pub fn with_client(
+        authorization: DeviceAuthorization,
+        token_endpoint: impl Into<String>,
+        client: Client,
+        now: Now,
         seed: u64,
     ) -> Self {
         let interval = authorization
             .interval
             .unwrap_or(DEFAULT_INTERVAL)
             .min(MAX_DEVICE_CODE_LIFETIME);
+        let expires_in = authorization.expires_in.min(MAX_DEVICE_CODE_LIFETIME);
         DeviceFlow {
             token_endpoint: token_endpoint.into(),
-            client_id: client_id.into(),
+            client,
             device_code: authorization.device_code,
             user_code: authorization.user_code,
             verification_uri: authorization.verification_uri,
             verification_uri_complete: authorization.verification_uri_complete,
-            expires_at: now.saturating_add(authorization.expires_in.min(MAX_DEVICE_CODE_LIFETIME)),
+            expires_at: now.wall.saturating_add(expires_in),
+            deadline: now.instant.saturating_add(expires_in),
             interval,
             consecutive_failures: 0,
             rng: SplitMix64::new(seed),
             stats: DeviceStats::default(),
-            state: State::Waiting(now.saturating_add(interval)),
+            state: State::Waiting(now.instant.saturating_add(interval)),
         }
     }
 
@@ -308,7 +313,7 @@ impl DeviceFlow {
         self.verification_uri_complete.as_deref()
     }
 
-    /// When the codes expire.
+    /// When the codes expire (wall clock, for display).
     pub fn expires_at(&self) -> Timestamp {
         self.expires_at
     }
@@ -323,49 +328,19 @@ impl DeviceFlow {
         self.stats
     }
 
-    /// The next step.
-    pub fn poll(&mut self, now: Timestamp) -> DevicePoll {
-        match self.state {
-            State::Waiting(_) | State::InFlight if now >= self.expires_at => {
-                self.state = State::Finished;
-                DevicePoll::Failed(Error::DeviceCodeExpired)
-            }
-            State::Waiting(at) if now < at => DevicePoll::WaitUntil(at.min(self.expires_at)),
-            State::Waiting(_) => {
-                self.state = State::InFlight;
-                self.stats.polls += 1;
-                DevicePoll::Send(token_request(
-                    &self.token_endpoint,
-                    &self.client_id,
-                    TokenGrant::DeviceCode {
-                        device_code: &self.device_code,
-                    },
-                ))
-            }
-            State::InFlight => {
-                self.state = State::Finished;
-                DevicePoll::Failed(Error::Misuse(
-                    "DeviceFlow::poll called while a request was in flight",
-                ))
-            }
-            State::Authorized(_) | State::Failed(_) | State::Finished => {
-                match core::mem::replace(&mut self.state, State::Finished) {
-                    State::Authorized(t) => DevicePoll::Authorized(t),
-                    State::Failed(e) => DevicePoll::Failed(e),
-                    _ => DevicePoll::Finished,
-                }
-            }
+    /// The prompt that shows this flow's code.
+    pub fn prompt(&self) -> crate::flow::Prompt {
+        crate::flow::Prompt::DeviceCode {
+            user_code: self.user_code.clone(),
+            verification_uri: self.verification_uri.clone(),
+            verification_uri_complete: self.verification_uri_complete.clone(),
+            expires_at: self.expires_at,
+            interval: self.interval,
         }
     }
 
     /// The token endpoint's answer to the last `Send`.
-    pub fn handle_response(&mut self, now: Timestamp, response: HttpResponse) {
-        if !matches!(self.state, State::InFlight) {
-            self.state = State::Failed(Error::Misuse(
-                "DeviceFlow response without a request in flight",
-            ));
-            return;
-        }
+    fn on_response(&mut self, now: Now, response: HttpResponse) -> State {
         // `{"error":"slow_down"}` is slow_down whatever the status (some servers send
         // it with 429 or 503), so it is looked for before the status is judged.
         if let Some(requested) = slow_down(&response) {
@@ -378,46 +353,29 @@ impl DeviceFlow {
                 .max(requested.unwrap_or_default());
             let retry_after = response
                 .header("retry-after")
-                .and_then(|v| crate::http::parse_retry_after(v, now))
+                .and_then(|v| crate::http::parse_retry_after(v, now.wall))
                 .unwrap_or_default();
-            self.state = State::Waiting(now.saturating_add(self.interval.max(retry_after)));
-            return;
+            return State::Waiting(now.instant.saturating_add(self.interval.max(retry_after)));
         }
-        self.state = match parse_token_response(&response, now) {
+        match parse_token_response(&response, now.wall) {
             Ok(TokenEndpointResponse::Tokens(t)) => {
-                State::Authorized(TokenSet::from_response(t, now))
+                State::Authorized(TokenSet::from_response(t, now.wall))
             }
             Ok(TokenEndpointResponse::Error(e)) => match e.error.as_str() {
                 "authorization_pending" => {
                     self.consecutive_failures = 0;
                     self.stats.pending += 1;
-                    State::Waiting(now.saturating_add(self.interval))
+                    State::Waiting(now.instant.saturating_add(self.interval))
                 }
                 _ => State::Failed(e.into_error()),
             },
             Err(Error::RateLimited { retry_after, .. }) => {
                 let wait = self.backoff().max(retry_after.unwrap_or_default());
-                State::Waiting(now.saturating_add(wait))
+                State::Waiting(now.instant.saturating_add(wait))
             }
-            Err(Error::Server { .. }) => State::Waiting(now.saturating_add(self.backoff())),
+            Err(Error::Server { .. }) => State::Waiting(now.instant.saturating_add(self.backoff())),
             Err(e) => State::Failed(e),
-        };
-    }
-
-    /// The transport failure of the last `Send`: back off and try again until expiry.
-    pub fn handle_transport_error(&mut self, now: Timestamp, _error: TransportError) {
-        if !matches!(self.state, State::InFlight) {
-            self.state = State::Failed(Error::Misuse(
-                "DeviceFlow transport error without a request in flight",
-            ));
-            return;
         }
-        self.state = State::Waiting(now.saturating_add(self.backoff()));
-    }
-
-    /// Stops the flow; the next poll reports [`Error::Cancelled`].
-    pub fn cancel(&mut self) {
-        self.state = State::Failed(Error::Cancelled);
     }
 
     /// The wait after a failure: the interval doubled per consecutive failure, capped
@@ -433,6 +391,67 @@ impl DeviceFlow {
         let jitter_ms =
             u64::from(self.rng.next_u32()) % (crate::time::duration_millis(base) / 10 + 1);
         base.saturating_add(Duration::from_millis(jitter_ms))
+    }
+}
+
+impl Flow for DeviceFlow {
+    type Output = TokenSet;
+
+    fn poll(&mut self, now: Now) -> Step<TokenSet> {
+        match self.state {
+            State::Waiting(_) | State::InFlight if now.instant >= self.deadline => {
+                self.state = State::Finished;
+                Step::Failed(Error::DeviceCodeExpired)
+            }
+            State::Waiting(at) if now.instant < at => Step::WaitUntil(at.min(self.deadline)),
+            State::Waiting(_) => {
+                self.state = State::InFlight;
+                self.stats.polls += 1;
+                Step::Send(self.client.token_request(
+                    &self.token_endpoint,
+                    TokenGrant::DeviceCode {
+                        device_code: &self.device_code,
+                    },
+                ))
+            }
+            State::InFlight => {
+                self.state = State::Finished;
+                Step::Failed(Error::Misuse(
+                    "DeviceFlow::poll called while a request was in flight",
+                ))
+            }
+            State::Authorized(_) | State::Failed(_) | State::Finished => {
+                match core::mem::replace(&mut self.state, State::Finished) {
+                    State::Authorized(t) => Step::Done(t),
+                    State::Failed(e) => Step::Failed(e),
+                    _ => Step::Finished,
+                }
+            }
+        }
+    }
+
+    /// A response, a transport failure (back off and try again until expiry), or
+    /// [`Input::Cancel`] (the next poll reports [`Error::Cancelled`]).
+    fn handle(&mut self, now: Now, input: Input) {
+        if matches!(self.state, State::Finished) {
+            return;
+        }
+        if let Input::Cancel = input {
+            self.state = State::Failed(Error::Cancelled);
+            return;
+        }
+        if !matches!(self.state, State::InFlight) {
+            self.state = State::Failed(Error::Misuse(
+                "DeviceFlow response without a request in flight",
+            ));
+            return;
+        }
+        self.state = match input {
+            Input::Response(response) => self.on_response(now, response),
+            Input::TransportError(_) => State::Waiting(now.instant.saturating_add(self.backoff())),
+            Input::SendFailed(e) => State::Failed(e),
+            other => State::Failed(crate::flow::unexpected(&other)),
+        };
     }
 }
 
@@ -657,44 +676,54 @@ pub fn device_approval_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchange::TransportError;
+    use crate::flow::Answers;
     use serde_json::json;
 
-    const T0: Timestamp = Timestamp::from_unix_secs(2_000_000);
+    const T0: Now = Now::from_wall(Timestamp::from_unix_secs(2_000_000));
 
     fn auth(interval: Option<u64>) -> DeviceAuthorization {
         let mut v = json!({"device_code":"dc","user_code":"WDJB-MJHT","verification_uri":"https://as/device","expires_in":600});
         if let Some(i) = interval {
             v["interval"] = json!(i);
         }
-        parse_device_authorization(&HttpResponse::json(200, &v), T0).unwrap()
+        parse_device_authorization(&HttpResponse::json(200, &v), T0.wall).unwrap()
     }
 
     fn pending(e: &str) -> HttpResponse {
         HttpResponse::json(400, &json!({ "error": e }))
     }
 
-    fn secs(s: u64) -> Timestamp {
+    fn secs(s: u64) -> Now {
         T0.saturating_add(Duration::from_secs(s))
+    }
+
+    fn instant(s: u64) -> Instant {
+        secs(s).instant
+    }
+
+    fn at(t: Instant) -> Now {
+        Now::new(t, Timestamp::from_unix_millis(t.as_millis()))
     }
 
     #[test]
     fn default_interval_and_slow_down() {
         let mut f = DeviceFlow::new(auth(None), "https://as/token", "cli", T0, 1);
         assert_eq!(f.interval(), DEFAULT_INTERVAL);
-        assert!(matches!(f.poll(T0), DevicePoll::WaitUntil(t) if t == secs(5)));
-        let DevicePoll::Send(req) = f.poll(secs(5)) else {
+        assert!(matches!(f.poll(T0), Step::WaitUntil(t) if t == instant(5)));
+        let Step::Send(req) = f.poll(secs(5)) else {
             panic!()
         };
         assert!(String::from_utf8_lossy(&req.body).contains("device_code=dc"));
         f.handle_response(secs(5), pending("authorization_pending"));
-        assert!(matches!(f.poll(secs(6)), DevicePoll::WaitUntil(t) if t == secs(10)));
-        let DevicePoll::Send(_) = f.poll(secs(10)) else {
+        assert!(matches!(f.poll(secs(6)), Step::WaitUntil(t) if t == instant(10)));
+        let Step::Send(_) = f.poll(secs(10)) else {
             panic!()
         };
         f.handle_response(secs(10), pending("slow_down"));
         assert_eq!(f.interval(), Duration::from_secs(10));
-        assert!(matches!(f.poll(secs(10)), DevicePoll::WaitUntil(t) if t == secs(20)));
-        let DevicePoll::Send(_) = f.poll(secs(20)) else {
+        assert!(matches!(f.poll(secs(10)), Step::WaitUntil(t) if t == instant(20)));
+        let Step::Send(_) = f.poll(secs(20)) else {
             panic!()
         };
         f.handle_response(
@@ -704,11 +733,11 @@ mod tests {
                 &json!({"access_token":"at","token_type":"Bearer","expires_in":60}),
             ),
         );
-        let DevicePoll::Authorized(t) = f.poll(secs(20)) else {
+        let Step::Done(t) = f.poll(secs(20)) else {
             panic!()
         };
-        assert_eq!(t.expires_at, Some(secs(80)));
-        assert!(matches!(f.poll(secs(20)), DevicePoll::Finished));
+        assert_eq!(t.expires_at, Some(secs(80).wall));
+        assert!(matches!(f.poll(secs(20)), Step::Finished));
         assert_eq!(
             f.stats(),
             DeviceStats {
@@ -727,39 +756,39 @@ mod tests {
             ("expired_token", Error::DeviceCodeExpired),
         ] {
             let mut f = DeviceFlow::new(auth(Some(1)), "https://as/token", "cli", T0, 1);
-            let DevicePoll::Send(_) = f.poll(secs(1)) else {
+            let Step::Send(_) = f.poll(secs(1)) else {
                 panic!()
             };
             f.handle_response(secs(1), pending(err));
-            assert!(matches!(f.poll(secs(1)), DevicePoll::Failed(e) if e == expected));
+            assert!(matches!(f.poll(secs(1)), Step::Failed(e) if e == expected));
         }
         let mut f = DeviceFlow::new(auth(Some(1)), "https://as/token", "cli", T0, 1);
         assert!(matches!(
             f.poll(secs(600)),
-            DevicePoll::Failed(Error::DeviceCodeExpired)
+            Step::Failed(Error::DeviceCodeExpired)
         ));
     }
 
     #[test]
     fn transport_errors_back_off() {
         let mut f = DeviceFlow::new(auth(Some(5)), "https://as/token", "cli", T0, 1);
-        let DevicePoll::Send(_) = f.poll(secs(5)) else {
+        let Step::Send(_) = f.poll(secs(5)) else {
             panic!()
         };
         f.handle_transport_error(secs(5), TransportError::not_sent("refused"));
-        let DevicePoll::WaitUntil(t) = f.poll(secs(5)) else {
+        let Step::WaitUntil(t) = f.poll(secs(5)) else {
             panic!()
         };
-        let wait = t.saturating_duration_since(secs(5));
+        let wait = t.saturating_duration_since(instant(5));
         assert!(
             wait >= Duration::from_secs(10) && wait <= Duration::from_secs(11),
             "{wait:?}"
         );
-        let DevicePoll::Send(_) = f.poll(t) else {
+        let Step::Send(_) = f.poll(at(t)) else {
             panic!()
         };
-        f.handle_response(t, HttpResponse::new(503));
-        let DevicePoll::WaitUntil(t2) = f.poll(t) else {
+        f.handle_response(at(t), HttpResponse::new(503));
+        let Step::WaitUntil(t2) = f.poll(at(t)) else {
             panic!()
         };
         assert!(t2.saturating_duration_since(t) >= Duration::from_secs(20));
@@ -778,21 +807,21 @@ mod tests {
         for b in bad {
             assert!(
                 matches!(
-                    parse_device_authorization(&HttpResponse::json(200, &b), T0),
+                    parse_device_authorization(&HttpResponse::json(200, &b), T0.wall),
                     Err(Error::Protocol { .. })
                 ),
                 "{b}"
             );
         }
         let ok = json!({"device_code":"d","user_code":"A","verification_url":"https://x/device","expires_in":"5","interval":0});
-        let a = parse_device_authorization(&HttpResponse::json(200, &ok), T0).unwrap();
+        let a = parse_device_authorization(&HttpResponse::json(200, &ok), T0.wall).unwrap();
         assert_eq!(
             (a.verification_uri.as_str(), a.interval),
             ("https://x/device", None)
         );
         let e = parse_device_authorization(
             &HttpResponse::json(400, &json!({"error":"invalid_client"})),
-            T0,
+            T0.wall,
         )
         .unwrap_err();
         assert_eq!(e.code(), "authorization_failed");

@@ -1,49 +1,53 @@
-//! One request with retries, as a state machine.
+//! One request with retries, as a [flow](crate::flow).
 //!
 //! Both shells run every HTTP request through an [`Exchange`], so retry behaviour is
-//! decided once, here. The drain rule: call [`Exchange::poll`] until it returns
-//! [`ExchangeStep::Finished`]; after `Send`, feed exactly one of
-//! [`Exchange::handle_response`] or [`Exchange::handle_transport_error`]; after
-//! `WaitUntil`, call `poll` again at or after that instant. Then
-//! [`Exchange::finish`] yields the last response (to interpret with
-//! [`crate::http::api_error`] or a flow's parser) or the network error.
+//! decided once, here: [`Step::Send`] the request, answer it, and the exchange either
+//! asks to wait ([`Step::WaitUntil`], a backoff or `Retry-After`) and sends again, or
+//! ends with the last response ([`Step::Done`], any status: interpret it with
+//! [`crate::http::api_error`] or a flow's parser) or the network error
+//! ([`Step::Failed`]). The drain rule is [`Step`]'s.
 //!
-//! An exchange may have one overall deadline ([`Exchange::with_deadline`]): no retry
-//! is scheduled whose wait would end at or after it, and the shell cuts the attempt
-//! in flight off at [`Exchange::deadline`] (reporting it as a transport error), so
-//! the whole exchange — every attempt and every wait — ends by then, however slowly
-//! a server drips its answer.
+//! An exchange may have one overall deadline ([`Exchange::with_deadline`], on the
+//! monotonic clock): no retry is scheduled whose wait would end at or after it, and
+//! the shell cuts the attempt in flight off at [`Flow::deadline`] (answering it as a
+//! transport error), so the whole exchange — every attempt and every wait — ends by
+//! then, however slowly a server drips its answer.
 //!
 //! ```
-//! use cliauth_core::exchange::{Exchange, ExchangeStep, TransportError};
+//! use cliauth_core::exchange::{Exchange, TransportError};
+//! use cliauth_core::flow::{Flow, Input, Step};
 //! use cliauth_core::retry::RetryPolicy;
+//! use cliauth_core::time::Now;
 //! use cliauth_core::{HttpRequest, HttpResponse, Timestamp};
-//! let mut now = Timestamp::from_unix_secs(100);
+//! let mut now = Now::from_wall(Timestamp::from_unix_secs(100));
 //! let mut ex = Exchange::new(HttpRequest::get("https://api.example/v1/me"), RetryPolicy::default(), 7);
 //! let mut sent = 0;
-//! loop {
+//! let response = loop {
 //!     match ex.poll(now) {
-//!         ExchangeStep::Send(_request) => {
+//!         Step::Send(_request) => {
 //!             sent += 1;
-//!             if sent == 1 {
-//!                 ex.handle_transport_error(now, TransportError::not_sent("connection refused"));
+//!             let answer = if sent == 1 {
+//!                 Input::TransportError(TransportError::not_sent("connection refused"))
 //!             } else {
-//!                 ex.handle_response(now, HttpResponse::new(200));
-//!             }
+//!                 Input::Response(HttpResponse::new(200))
+//!             };
+//!             ex.handle(now, answer);
 //!         }
-//!         ExchangeStep::WaitUntil(t) => now = t,
-//!         ExchangeStep::Finished => break,
+//!         Step::WaitUntil(t) => now = now.saturating_add(t.saturating_duration_since(now.instant)),
+//!         Step::Done(response) => break response,
+//!         other => panic!("{other:?}"),
 //!     }
-//! }
-//! assert_eq!(ex.finish().unwrap().status, 200);
+//! };
+//! assert_eq!(response.status, 200);
 //! assert_eq!(sent, 2);
 //! ```
 
 use crate::error::Error;
+use crate::flow::{Flow, Input, Step};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::retry::{Attempt, RetryDecision, RetryPolicy};
 use crate::rng::SplitMix64;
-use crate::time::Timestamp;
+use crate::time::{Instant, Now};
 
 /// A transport failure reported by the shell.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,34 +76,23 @@ impl TransportError {
     }
 }
 
-/// What the shell should do next.
-#[derive(Debug)]
-pub enum ExchangeStep<'a> {
-    /// Send this request now.
-    Send(&'a HttpRequest),
-    /// Sleep until this instant, then poll again.
-    WaitUntil(Timestamp),
-    /// Done: call [`Exchange::finish`].
-    Finished,
-}
-
 #[derive(Debug)]
 enum State {
     Ready,
     InFlight,
-    Waiting(Timestamp),
+    Waiting(Instant),
     Done(Result<HttpResponse, Error>),
-    Taken,
+    Finished,
 }
 
-/// A request with retries (see the module docs for the drain rule).
+/// A request with retries (see the module docs).
 #[derive(Debug)]
 pub struct Exchange {
     request: HttpRequest,
     policy: RetryPolicy,
     rng: SplitMix64,
     attempts: u32,
-    deadline: Option<Timestamp>,
+    deadline: Option<Instant>,
     state: State,
 }
 
@@ -119,20 +112,20 @@ impl Exchange {
     /// Sets one overall deadline for the exchange, retries included (see the module
     /// docs).
     #[must_use]
-    pub fn with_deadline(mut self, deadline: Timestamp) -> Self {
+    pub fn with_deadline(mut self, deadline: Instant) -> Self {
         self.deadline = Some(deadline);
         self
     }
 
-    /// The overall deadline, if any: the shell must abandon the attempt in flight at
-    /// this instant and report [`TransportError::unknown`] (`timed out`).
-    pub fn deadline(&self) -> Option<Timestamp> {
+    /// The overall deadline, if any (the shell reads it through [`Flow::deadline`]
+    /// while a request is in flight).
+    pub fn deadline(&self) -> Option<Instant> {
         self.deadline
     }
 
     /// A retry after `wait` from `now`, unless it would end at or after the deadline.
-    fn retry_at(&self, now: Timestamp, wait: core::time::Duration) -> Option<Timestamp> {
-        let at = now.saturating_add(wait);
+    fn retry_at(&self, now: Now, wait: core::time::Duration) -> Option<Instant> {
+        let at = now.instant.saturating_add(wait);
         match self.deadline {
             Some(deadline) if at >= deadline => None,
             _ => Some(at),
@@ -144,9 +137,9 @@ impl Exchange {
         &self.request
     }
 
-    /// Whether the exchange has an outcome ([`Exchange::finish`] will not report misuse).
-    pub fn is_finished(&self) -> bool {
-        matches!(self.state, State::Done(_))
+    /// Whether a request is in flight (sent and not answered).
+    pub fn in_flight(&self) -> bool {
+        matches!(self.state, State::InFlight)
     }
 
     /// Attempts made so far.
@@ -154,122 +147,122 @@ impl Exchange {
         self.attempts
     }
 
-    /// The next step.
-    pub fn poll(&mut self, now: Timestamp) -> ExchangeStep<'_> {
+    /// The most attempts the policy allows.
+    pub fn max_attempts(&self) -> u32 {
+        self.policy.max_attempts
+    }
+
+    fn decide(&mut self, now: Now, outcome: Attempt<'_>) -> RetryDecision {
+        self.policy.decide(
+            self.attempts,
+            outcome,
+            self.request.idempotent,
+            now.wall,
+            self.rng.next_u32(),
+        )
+    }
+}
+
+impl Flow for Exchange {
+    type Output = HttpResponse;
+
+    fn poll(&mut self, now: Now) -> Step<HttpResponse> {
         match self.state {
-            State::Waiting(until) if now < until => ExchangeStep::WaitUntil(until),
+            State::Waiting(until) if now.instant < until => Step::WaitUntil(until),
             State::Ready | State::Waiting(_) => {
                 self.state = State::InFlight;
                 self.attempts += 1;
-                ExchangeStep::Send(&self.request)
+                Step::Send(self.request.clone_secret())
             }
             // Polling while a response is outstanding is a shell bug; re-sending would
             // break the idempotency rules, so report it instead.
             State::InFlight => {
-                self.state = State::Done(Err(Error::Misuse(
+                self.state = State::Finished;
+                Step::Failed(Error::Misuse(
                     "Exchange::poll called while a request was in flight",
-                )));
-                ExchangeStep::Finished
-            }
-            State::Done(_) | State::Taken => ExchangeStep::Finished,
-        }
-    }
-
-    /// The response to the last `Send`.
-    pub fn handle_response(&mut self, now: Timestamp, response: HttpResponse) {
-        if !matches!(self.state, State::InFlight) {
-            self.state = State::Done(Err(Error::Misuse("response without a request in flight")));
-            return;
-        }
-        let idempotent = self.request.idempotent;
-        let decision = self.policy.decide(
-            self.attempts,
-            Attempt::Response(&response),
-            idempotent,
-            now,
-            self.rng.next_u32(),
-        );
-        self.state = match decision {
-            RetryDecision::RetryAfter(wait) => match self.retry_at(now, wait) {
-                Some(at) => State::Waiting(at),
-                None => State::Done(Ok(response)),
-            },
-            RetryDecision::Stop => State::Done(Ok(response)),
-        };
-    }
-
-    /// The transport failure of the last `Send`.
-    pub fn handle_transport_error(&mut self, now: Timestamp, error: TransportError) {
-        if !matches!(self.state, State::InFlight) {
-            self.state = State::Done(Err(Error::Misuse(
-                "transport error without a request in flight",
-            )));
-            return;
-        }
-        let outcome = if error.not_sent {
-            Attempt::NotSent
-        } else {
-            Attempt::OutcomeUnknown
-        };
-        let decision = self.policy.decide(
-            self.attempts,
-            outcome,
-            self.request.idempotent,
-            now,
-            self.rng.next_u32(),
-        );
-        let retry = match decision {
-            RetryDecision::RetryAfter(wait) => self.retry_at(now, wait),
-            RetryDecision::Stop => None,
-        };
-        self.state = match retry {
-            Some(at) => State::Waiting(at),
-            None => State::Done(Err(Error::Network {
-                reason: error.reason,
-            })),
-        };
-    }
-
-    /// The outcome: the last response (any status) or the transport error. Calling it
-    /// before [`ExchangeStep::Finished`] is reported as [`Error::Misuse`].
-    pub fn finish(&mut self) -> Result<HttpResponse, Error> {
-        match core::mem::replace(&mut self.state, State::Taken) {
-            State::Done(result) => result,
-            State::Taken => Err(Error::Misuse("Exchange::finish called twice")),
-            other => {
-                self.state = other;
-                Err(Error::Misuse(
-                    "Exchange::finish called before the exchange finished",
                 ))
             }
+            State::Done(_) => match core::mem::replace(&mut self.state, State::Finished) {
+                State::Done(Ok(response)) => Step::Done(response),
+                State::Done(Err(e)) => Step::Failed(e),
+                _ => Step::Finished,
+            },
+            State::Finished => Step::Finished,
         }
+    }
+
+    fn handle(&mut self, now: Now, input: Input) {
+        if matches!(self.state, State::Done(_) | State::Finished) {
+            return;
+        }
+        if let Input::Cancel = input {
+            self.state = State::Done(Err(Error::Cancelled));
+            return;
+        }
+        if !matches!(self.state, State::InFlight) {
+            self.state = State::Done(Err(crate::flow::unexpected(&input)));
+            return;
+        }
+        self.state = match input {
+            Input::Response(response) => match self.decide(now, Attempt::Response(&response)) {
+                RetryDecision::RetryAfter(wait) => match self.retry_at(now, wait) {
+                    Some(at) => State::Waiting(at),
+                    None => State::Done(Ok(response)),
+                },
+                RetryDecision::Stop => State::Done(Ok(response)),
+            },
+            Input::TransportError(error) => {
+                let outcome = if error.not_sent {
+                    Attempt::NotSent
+                } else {
+                    Attempt::OutcomeUnknown
+                };
+                let retry = match self.decide(now, outcome) {
+                    RetryDecision::RetryAfter(wait) => self.retry_at(now, wait),
+                    RetryDecision::Stop => None,
+                };
+                match retry {
+                    Some(at) => State::Waiting(at),
+                    None => State::Done(Err(Error::Network {
+                        reason: error.reason,
+                    })),
+                }
+            }
+            Input::SendFailed(e) => State::Done(Err(e)),
+            other => State::Done(Err(crate::flow::unexpected(&other))),
+        };
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.deadline.filter(|_| self.in_flight())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::Timestamp;
     use core::time::Duration;
 
     fn run(
         ex: &mut Exchange,
         mut responses: Vec<Result<HttpResponse, TransportError>>,
     ) -> (Result<HttpResponse, Error>, Timestamp) {
-        let mut now = Timestamp::from_unix_secs(1000);
+        let mut now = Now::from_wall(Timestamp::from_unix_secs(1000));
         responses.reverse();
         loop {
             match ex.poll(now) {
-                ExchangeStep::Send(_) => {
-                    match responses.pop().expect("more sends than responses") {
-                        Ok(r) => ex.handle_response(now, r),
-                        Err(e) => ex.handle_transport_error(now, e),
-                    }
+                Step::Send(_) => match responses.pop().expect("more sends than responses") {
+                    Ok(r) => ex.handle(now, Input::Response(r)),
+                    Err(e) => ex.handle(now, Input::TransportError(e)),
+                },
+                Step::WaitUntil(t) => {
+                    assert!(t > now.instant);
+                    now = now.saturating_add(t.saturating_duration_since(now.instant));
                 }
-                ExchangeStep::WaitUntil(t) => {
-                    assert!(t > now);
-                    now = t;
-                }
-                ExchangeStep::Finished => return (ex.finish(), now),
+                Step::Done(r) => return (Ok(r), now.wall),
+                Step::Failed(e) => return (Err(e), now.wall),
+                other => panic!("{other:?}"),
             }
         }
     }
@@ -317,56 +310,68 @@ mod tests {
 
     #[test]
     fn the_deadline_bounds_every_retry() {
-        let start = Timestamp::from_unix_secs(1000);
-        let deadline = start.saturating_add(Duration::from_millis(2500));
+        let start = Now::from_wall(Timestamp::from_unix_secs(1000));
+        let deadline = start.instant.saturating_add(Duration::from_millis(2500));
         // A server that times out every attempt: without a deadline, four attempts.
         let mut ex = Exchange::new(HttpRequest::get("https://x/"), RetryPolicy::default(), 1)
             .with_deadline(deadline);
         assert_eq!(ex.deadline(), Some(deadline));
         let mut now = start;
         let mut sent = 0;
-        loop {
+        let outcome = loop {
             match ex.poll(now) {
-                ExchangeStep::Send(_) => {
+                Step::Send(_) => {
                     sent += 1;
+                    // the shell cuts each attempt off at the deadline
+                    assert_eq!(Flow::deadline(&ex), Some(deadline));
                     // each attempt is cut off after 1 s (or at the deadline)
-                    now = now.saturating_add(Duration::from_secs(1)).min(deadline);
-                    ex.handle_transport_error(now, TransportError::unknown("timed out"));
+                    let cut = now
+                        .instant
+                        .saturating_add(Duration::from_secs(1))
+                        .min(deadline);
+                    now = now.saturating_add(cut.saturating_duration_since(now.instant));
+                    ex.handle(
+                        now,
+                        Input::TransportError(TransportError::unknown("timed out")),
+                    );
                 }
-                ExchangeStep::WaitUntil(t) => {
+                Step::WaitUntil(t) => {
                     assert!(t < deadline, "a retry scheduled past the deadline");
-                    now = t;
+                    assert_eq!(Flow::deadline(&ex), None, "nothing in flight");
+                    now = now.saturating_add(t.saturating_duration_since(now.instant));
                 }
-                ExchangeStep::Finished => break,
+                Step::Done(r) => break Ok(r),
+                Step::Failed(e) => break Err(e),
+                other => panic!("{other:?}"),
             }
-        }
-        assert!(now <= deadline);
+        };
+        assert!(now.instant <= deadline);
         assert!(sent < 4, "{sent} attempts");
         assert_eq!(
-            ex.finish(),
+            outcome,
             Err(Error::Network {
                 reason: "timed out".into()
             })
         );
         // A 503 whose Retry-After ends past the deadline: the 503 is the outcome.
         let mut ex = Exchange::new(HttpRequest::get("https://x/"), RetryPolicy::default(), 1)
-            .with_deadline(start.saturating_add(Duration::from_secs(5)));
+            .with_deadline(start.instant.saturating_add(Duration::from_secs(5)));
         let (r, end) = run(
             &mut ex,
             vec![Ok(HttpResponse::new(503).with_header("retry-after", "10"))],
         );
-        assert_eq!((r.unwrap().status, end), (503, start));
+        assert_eq!((r.unwrap().status, end), (503, start.wall));
     }
 
     #[test]
     fn misuse_is_reported_not_panicked() {
+        let now = Now::from_wall(Timestamp::EPOCH);
         let mut ex = Exchange::new(HttpRequest::get("https://x/"), RetryPolicy::default(), 1);
-        assert!(ex.finish().is_err());
-        ex.handle_response(Timestamp::EPOCH, HttpResponse::new(200));
-        assert!(matches!(ex.finish(), Err(Error::Misuse(_))));
+        ex.handle(now, Input::Response(HttpResponse::new(200)));
+        assert!(matches!(ex.poll(now), Step::Failed(Error::Misuse(_))));
         let mut ex = Exchange::new(HttpRequest::get("https://x/"), RetryPolicy::default(), 1);
-        let _ = ex.poll(Timestamp::EPOCH);
-        assert!(matches!(ex.poll(Timestamp::EPOCH), ExchangeStep::Finished));
-        assert!(matches!(ex.finish(), Err(Error::Misuse(_))));
+        let _ = ex.poll(now);
+        assert!(matches!(ex.poll(now), Step::Failed(Error::Misuse(_))));
+        assert!(matches!(ex.poll(now), Step::Finished));
     }
 }

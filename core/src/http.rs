@@ -174,6 +174,18 @@ impl HttpRequest {
         find_header(&self.headers, name)
     }
 
+    /// An explicit copy (a request is not `Clone`: its body and headers may carry
+    /// secrets).
+    pub fn clone_secret(&self) -> HttpRequest {
+        HttpRequest {
+            method: self.method,
+            url: self.url.clone(),
+            headers: self.headers.clone(),
+            body: self.body.clone(),
+            idempotent: self.idempotent,
+        }
+    }
+
     /// The URL with secret query parameters replaced by `[redacted]`, for logs.
     pub fn redacted_url(&self) -> String {
         redact_url(&self.url)

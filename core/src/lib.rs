@@ -10,9 +10,9 @@
 //! ## What this crate does not do
 //!
 //! - **No IO.** It opens no socket or file, reads no clock and draws no OS randomness.
-//!   Time comes in as a [`Timestamp`] argument, entropy as byte arrays or a `u64`
-//!   seed, bytes as slices. (`core/src` never calls `SystemTime::now`, `Instant::now`
-//!   or getrandom.)
+//!   Time comes in as [`Now`] arguments (a monotonic [`Instant`] and a wall-clock
+//!   [`Timestamp`]), entropy as byte arrays or a `u64` seed, bytes as slices.
+//!   (`core/src` never calls `SystemTime::now`, `Instant::now` or getrandom.)
 //! - **No HTTP client.** Requests are [`HttpRequest`] values to execute, responses are
 //!   [`HttpResponse`] values to interpret. Shells must not follow redirects.
 //! - **No signature verification.** [`jwt`] decodes claims for display (`status`);
@@ -20,27 +20,48 @@
 //! - **No storage.** [`credentials::CredentialsDocument`] is the format; the shells
 //!   decide where it lives and lock it.
 //!
-//! ## Machines and the drain rule
+//! ## Modules
 //!
-//! Flows that take time are state machines with `handle_*` inputs and a `poll`
-//! output: [`device::DeviceFlow`], [`refresh::Refresh`] and [`exchange::Exchange`].
-//! Call `poll(now)` until it asks for nothing; it returns a request to send, a time to
-//! wake up, or a result. Feed every response back before polling again.
+//! | Module | What it decides |
+//! |---|---|
+//! | [`flow`] | the one protocol ([`flow::Step`], [`flow::Input`]) and the whole journeys: logins, access tokens, API calls, logout, discovery |
+//! | [`exchange`], [`retry`] | one request with retries; when and how long to back off |
+//! | [`device`], [`refresh`] | RFC 8628 polling; refresh with rotation under the store's lock |
+//! | [`authorize`], [`pkce`], [`state`], [`loopback`] | the authorize URL and its callback; the loopback server's answers |
+//! | [`handoff`], [`launch`] | the cli-auth page's handoff; whether a browser can open here |
+//! | [`token`], [`discovery`], [`revoke`], [`jwt`] | token, discovery and revocation messages; JWT claims for display |
+//! | [`credentials`], [`keys`] | the credentials document and its profiles; API-key formats |
+//! | [`http`], [`json`], [`encoding`] | request and response values, API errors; JSON and URL text |
+//! | [`error`], [`redact`], [`secret`], [`time`] | the error taxonomy; secrets that never print; the two clocks |
+//!
+//! Files stay under 1,100 lines (unit tests included), `cargo xtask test --only
+//! layout` checks it, and no module imports one that imports it back.
+//!
+//! ## Flows and the drain rule
+//!
+//! Everything that takes time is a [`flow::Flow`]: `handle(now, input)` takes an
+//! answer, `poll(now)` returns the next [`flow::Step`] — a request to send, an instant
+//! to wait for, something to show, the credentials document to read or persist, a
+//! loopback reply — or the result. Call `poll` until it asks to wait or ends; answer
+//! every step that needs an answer before polling again (the table on
+//! [`flow::Step`]).
 //!
 //! A device flow, driven by a fake clock:
 //!
 //! ```
 //! use core::time::Duration;
-//! use cliauth_core::device::{parse_device_authorization, DeviceFlow, DevicePoll};
+//! use cliauth_core::device::{parse_device_authorization, DeviceFlow};
+//! use cliauth_core::flow::{Flow, Input, Step};
+//! use cliauth_core::time::Now;
 //! use cliauth_core::{HttpResponse, Timestamp};
 //! use serde_json::json;
 //!
-//! let mut now = Timestamp::from_unix_secs(1_700_000_000);
+//! let mut now = Now::from_wall(Timestamp::from_unix_secs(1_700_000_000));
 //! let started = HttpResponse::json(200, &json!({
 //!     "device_code": "dev-123", "user_code": "WDJB-MJHT",
 //!     "verification_uri": "https://auth.example/device", "expires_in": 600
 //! }));
-//! let authorization = parse_device_authorization(&started, now).unwrap();
+//! let authorization = parse_device_authorization(&started, now.wall).unwrap();
 //! let mut flow = DeviceFlow::new(authorization, "https://auth.example/token", "my-cli", now, 42);
 //! assert_eq!(flow.user_code(), "WDJB-MJHT");
 //!
@@ -52,11 +73,12 @@
 //! ];
 //! let tokens = loop {
 //!     match flow.poll(now) {
-//!         DevicePoll::WaitUntil(t) => now = t,                 // a real shell sleeps here
-//!         DevicePoll::Send(_request) => flow.handle_response(now, answers.pop().unwrap()),
-//!         DevicePoll::Authorized(tokens) => break tokens,
-//!         DevicePoll::Failed(e) => panic!("{e}"),
-//!         DevicePoll::Finished => unreachable!(),
+//!         // A real shell sleeps here.
+//!         Step::WaitUntil(t) => now = now.saturating_add(t.saturating_duration_since(now.instant)),
+//!         Step::Send(_request) => flow.handle(now, Input::Response(answers.pop().unwrap())),
+//!         Step::Done(tokens) => break tokens,
+//!         Step::Failed(e) => panic!("{e}"),
+//!         other => unreachable!("{other:?}"),
 //!     }
 //! };
 //! assert_eq!(tokens.access_token.expose_secret(), "at");
@@ -75,6 +97,7 @@ pub mod discovery;
 pub mod encoding;
 pub mod error;
 pub mod exchange;
+pub mod flow;
 pub mod handoff;
 pub mod http;
 pub mod json;
@@ -95,4 +118,4 @@ pub mod token;
 
 pub use error::{AppContext, Error, ErrorKind};
 pub use http::{HttpRequest, HttpResponse, Method};
-pub use time::Timestamp;
+pub use time::{Instant, Now, Timestamp};

@@ -1,8 +1,19 @@
-//! Wall-clock time as a plain value.
+//! Time as plain values: two clocks, never read here.
 //!
-//! Core never reads a clock. Every function that needs the current time takes a
-//! [`Timestamp`] argument which the shell obtains from `SystemTime::now()` (native) or
-//! `Date.now()` (wasm). Tests drive flows with a fake clock by constructing timestamps.
+//! Core never reads a clock. It knows two, as quinn-proto separates its `Instant`
+//! from its wall-clock time source:
+//!
+//! - [`Instant`], a **monotonic** reading, for everything that waits or times out:
+//!   poll intervals, retry backoff, a login's deadline ([`crate::flow::Step::WaitUntil`]).
+//!   A wall-clock jump (NTP, a laptop waking up, a user changing the date) neither fires
+//!   nor stalls a wait.
+//! - [`Timestamp`], the **wall clock**, only for what is absolute: token expiry, the
+//!   dates in the credentials document, `Retry-After` HTTP-dates, RFC 3339 output.
+//!
+//! Flows take both at once as a [`Now`]. The native shell reads `Instant::now()` and
+//! `SystemTime::now()`; the wasm binding passes `Date.now()` for both
+//! ([`Now::from_wall`]), as the JS timers it sleeps with are themselves wall-clock
+//! based. Tests drive flows with a virtual clock by constructing these values.
 
 use crate::encoding::decimal;
 use core::time::Duration;
@@ -31,6 +42,16 @@ impl Timestamp {
     /// A timestamp from whole seconds since the Unix epoch (saturating).
     pub const fn from_unix_secs(secs: u64) -> Self {
         Timestamp(secs.saturating_mul(1000))
+    }
+
+    /// The wall-clock time a [`std::time::SystemTime`] names (the epoch for times
+    /// before it, saturating far in the future). Converts a value the shell read; core
+    /// reads no clock.
+    pub fn from_system_time(time: std::time::SystemTime) -> Self {
+        let since = time
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp(duration_millis(since))
     }
 
     /// Milliseconds since the Unix epoch.
@@ -71,6 +92,80 @@ impl Timestamp {
             (rem % 3600) / 60,
             rem % 60
         )
+    }
+}
+
+/// A reading of a shell's monotonic clock: milliseconds since an origin the shell chose
+/// (the process start natively, the Unix epoch when a wasm page passes `Date.now()`).
+///
+/// Only instants from the same shell compare; arithmetic saturates and never panics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(u64);
+
+impl Instant {
+    /// The clock's origin.
+    pub const ZERO: Instant = Instant(0);
+    /// The latest representable instant (a wait that never ends).
+    pub const MAX: Instant = Instant(u64::MAX);
+
+    /// An instant `millis` milliseconds after the origin.
+    pub const fn from_millis(millis: u64) -> Self {
+        Instant(millis)
+    }
+
+    /// Milliseconds since the origin.
+    pub const fn as_millis(self) -> u64 {
+        self.0
+    }
+
+    /// `self + duration`, saturating at [`Instant::MAX`].
+    pub fn saturating_add(self, duration: Duration) -> Self {
+        Instant(self.0.saturating_add(duration_millis(duration)))
+    }
+
+    /// The time from `earlier` to `self`, or zero when `earlier` is later.
+    pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
+        Duration::from_millis(self.0.saturating_sub(earlier.0))
+    }
+}
+
+/// Both clocks at one moment: what every flow's `poll` and `handle` take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Now {
+    /// The monotonic clock, for waits and timeouts.
+    pub instant: Instant,
+    /// The wall clock, for expiry and dates.
+    pub wall: Timestamp,
+}
+
+impl Now {
+    /// The two readings.
+    pub const fn new(instant: Instant, wall: Timestamp) -> Self {
+        Now { instant, wall }
+    }
+
+    /// Both clocks from one wall-clock reading (the instant counts milliseconds since
+    /// the Unix epoch): for shells whose only clock is the wall (the wasm binding, with
+    /// `Date.now()`) and for virtual clocks in tests.
+    pub const fn from_wall(wall: Timestamp) -> Self {
+        Now {
+            instant: Instant(wall.0),
+            wall,
+        }
+    }
+
+    /// Both clocks advanced by `duration` (a virtual clock's tick).
+    pub fn saturating_add(self, duration: Duration) -> Self {
+        Now {
+            instant: self.instant.saturating_add(duration),
+            wall: self.wall.saturating_add(duration),
+        }
+    }
+}
+
+impl From<Timestamp> for Now {
+    fn from(wall: Timestamp) -> Self {
+        Now::from_wall(wall)
     }
 }
 

@@ -7,17 +7,19 @@ use core::time::Duration;
 
 use cliauth_core::authorize::CallbackParams;
 use cliauth_core::credentials::{Credential, CredentialsDocument, LoginMethod, Profile};
-use cliauth_core::device::{self, DeviceFlow, DevicePoll, UserCodeFormat};
-use cliauth_core::exchange::{Exchange, ExchangeStep, TransportError};
+use cliauth_core::device::{self, DeviceFlow, UserCodeFormat};
+use cliauth_core::exchange::{Exchange, TransportError};
+use cliauth_core::flow::{Flow, Input, Step};
 use cliauth_core::handoff::{HandoffCredential, HandoffRequest};
 use cliauth_core::http::{self, HttpRequest};
 use cliauth_core::keys::{Charset, KeyFormat, KeyRegistry};
 use cliauth_core::loopback::{LoopbackConfig, LoopbackHandler, LoopbackLimits, parse_request};
 use cliauth_core::pkce::{PkceMethod, PkceVerifier};
-use cliauth_core::refresh::{Refresh, RefreshConfig, RefreshStep};
+use cliauth_core::refresh::{Refresh, RefreshConfig};
 use cliauth_core::retry::RetryPolicy;
 use cliauth_core::secret::{AccessToken, ApiKey, AuthorizationCode, RefreshToken};
 use cliauth_core::state::StateToken;
+use cliauth_core::time::{Instant, Now};
 use cliauth_core::token::{RefreshPolicy, TokenSet};
 use cliauth_core::{HttpResponse, Timestamp, jwt, token};
 use proptest::prelude::*;
@@ -418,23 +420,24 @@ proptest! {
     fn device_flow_always_terminates(responses in proptest::collection::vec(response_strategy(), 0..30), seed in any::<u64>(), interval in 0u64..10) {
         let start = HttpResponse::json(200, &serde_json::json!({"device_code":"d","user_code":"U","verification_uri":"https://a.example/d","expires_in":120,"interval":interval}));
         let auth = device::parse_device_authorization(&start, NOW).unwrap();
-        let mut flow = DeviceFlow::new(auth, "https://a.example/token", "c", NOW, seed);
-        let mut now = NOW;
+        let mut flow = DeviceFlow::new(auth, "https://a.example/token", "c", NOW.into(), seed);
+        let mut now = Now::from(NOW);
         let mut responses = responses.into_iter();
         let mut steps = 0;
         loop {
             steps += 1;
             prop_assert!(steps < 500, "no progress");
             match flow.poll(now) {
-                DevicePoll::WaitUntil(t) => { prop_assert!(t > now); now = t; }
-                DevicePoll::Send(_) => match responses.next() {
-                    Some(r) => flow.handle_response(now, r),
-                    None => flow.handle_transport_error(now, TransportError::not_sent("x")),
+                Step::WaitUntil(t) => { prop_assert!(t > now.instant); now = at(t); }
+                Step::Send(_) => match responses.next() {
+                    Some(r) => flow.handle(now, Input::Response(r)),
+                    None => flow.handle(now, Input::TransportError(TransportError::not_sent("x"))),
                 },
-                DevicePoll::Authorized(_) | DevicePoll::Failed(_) | DevicePoll::Finished => break,
+                Step::Done(_) | Step::Failed(_) | Step::Finished => break,
+                other => prop_assert!(false, "{other:?}"),
             }
         }
-        prop_assert!(now <= NOW.saturating_add(Duration::from_secs(120)));
+        prop_assert!(now.wall <= NOW.saturating_add(Duration::from_secs(120)));
     }
 
     #[test]
@@ -449,61 +452,63 @@ proptest! {
         // interval never shrinks.
         let start = HttpResponse::json(200, &serde_json::json!({"device_code":"d","user_code":"U","verification_uri":"https://a.example/d","expires_in":3600,"interval":interval}));
         let auth = device::parse_device_authorization(&start, NOW).unwrap();
-        let mut flow = DeviceFlow::new(auth, "https://a.example/token", "c", NOW, seed);
-        let mut now = NOW;
-        let mut answered = NOW;
+        let mut flow = DeviceFlow::new(auth, "https://a.example/token", "c", NOW.into(), seed);
+        let mut now = Now::from(NOW);
+        let mut answered = now;
         let mut floor = Duration::from_secs(interval);
         let mut answers = answers.into_iter();
         for _ in 0..500 {
             match flow.poll(now) {
-                DevicePoll::WaitUntil(t) => { prop_assert!(t > now); now = t; }
-                DevicePoll::Send(_) => {
+                Step::WaitUntil(t) => { prop_assert!(t > now.instant); now = at(t); }
+                Step::Send(_) => {
                     prop_assert!(
-                        now.saturating_duration_since(answered) >= flow.interval(),
+                        now.instant.saturating_duration_since(answered.instant) >= flow.interval(),
                         "polled {:?} after the last answer, interval {:?}",
-                        now.saturating_duration_since(answered), flow.interval()
+                        now.instant.saturating_duration_since(answered.instant), flow.interval()
                     );
                     match answers.next() {
-                        Some(Some(r)) => flow.handle_response(now, r),
-                        Some(None) => flow.handle_transport_error(now, TransportError::unknown("t")),
+                        Some(Some(r)) => flow.handle(now, Input::Response(r)),
+                        Some(None) => flow.handle(now, Input::TransportError(TransportError::unknown("t"))),
                         None => break,
                     }
                     answered = now;
                     prop_assert!(flow.interval() >= floor, "the interval shrank");
                     floor = flow.interval();
                 }
-                DevicePoll::Authorized(_) | DevicePoll::Failed(_) | DevicePoll::Finished => break,
+                Step::Done(_) | Step::Failed(_) | Step::Finished => break,
+                other => prop_assert!(false, "{other:?}"),
             }
         }
     }
 
     #[test]
     fn refresh_always_terminates(responses in proptest::collection::vec(response_strategy(), 0..10), expires in 0u64..7200, seed in any::<u64>()) {
-        let config = RefreshConfig { token_endpoint: "https://a.example/token".into(), client_id: "c".into(), policy: RefreshPolicy::default(), retry: RetryPolicy::default() };
-        let mut r = Refresh::new(config, seed);
-        let mut now = NOW;
+        let config = RefreshConfig::new("https://a.example/token", "c");
+        let mut r = Refresh::new(config, "default", seed);
+        let mut now = Now::from(NOW);
         let mut responses = responses.into_iter();
         let mut steps = 0;
         loop {
             steps += 1;
             prop_assert!(steps < 200);
             match r.poll(now) {
-                RefreshStep::ReadStorage => r.handle_stored(now, Some(TokenSet {
+                Step::ReadStorage(_) => r.handle(now, Input::Stored(Ok(Some(document(TokenSet {
                     access_token: AccessToken::new("a"), token_type: "Bearer".into(),
                     expires_at: Some(NOW.saturating_add(Duration::from_secs(expires))),
                     refresh_token: Some(RefreshToken::new("r")), scope: None, id_token: None, obtained_at: NOW,
-                })),
-                RefreshStep::Send(_) => match responses.next() {
-                    Some(resp) => r.handle_response(now, resp),
-                    None => r.handle_transport_error(now, TransportError::unknown("t")),
+                }))))),
+                Step::Send(_) => match responses.next() {
+                    Some(resp) => r.handle(now, Input::Response(resp)),
+                    None => r.handle(now, Input::TransportError(TransportError::unknown("t"))),
                 },
-                RefreshStep::WaitUntil(t) => { prop_assert!(t >= now); now = t; }
-                RefreshStep::Persist(_) => r.handle_persisted(),
-                RefreshStep::Ready { tokens, .. } => {
-                    prop_assert!(tokens.status(now, &RefreshPolicy::default()) != cliauth_core::token::TokenStatus::NeedsLogin);
+                Step::WaitUntil(t) => { prop_assert!(t >= now.instant); now = at(t); }
+                Step::Persist(_) => r.handle(now, Input::Persisted(Ok(()))),
+                Step::Done(done) => {
+                    prop_assert!(done.tokens.status(now.wall, &RefreshPolicy::default()) != cliauth_core::token::TokenStatus::NeedsLogin);
                     break;
                 }
-                RefreshStep::Failed(_) | RefreshStep::Finished => break,
+                Step::Failed(_) | Step::Finished => break,
+                other => prop_assert!(false, "{other:?}"),
             }
         }
     }
@@ -512,19 +517,32 @@ proptest! {
     fn exchange_always_terminates_within_policy(responses in proptest::collection::vec(response_strategy(), 0..10), idempotent in any::<bool>(), seed in any::<u64>()) {
         let policy = RetryPolicy::default();
         let mut ex = Exchange::new(HttpRequest::get("https://a.example/").idempotent(idempotent), policy, seed);
-        let mut now = NOW;
+        let mut now = Now::from(NOW);
         let mut responses = responses.into_iter();
         loop {
             match ex.poll(now) {
-                ExchangeStep::Send(_) => match responses.next() {
-                    Some(resp) => ex.handle_response(now, resp),
-                    None => ex.handle_transport_error(now, TransportError::unknown("t")),
+                Step::Send(_) => match responses.next() {
+                    Some(resp) => ex.handle(now, Input::Response(resp)),
+                    None => ex.handle(now, Input::TransportError(TransportError::unknown("t"))),
                 },
-                ExchangeStep::WaitUntil(t) => now = t,
-                ExchangeStep::Finished => break,
+                Step::WaitUntil(t) => now = at(t),
+                Step::Done(_) | Step::Failed(_) | Step::Finished => break,
+                other => prop_assert!(false, "{other:?}"),
             }
         }
         prop_assert!(ex.attempts() <= policy.max_attempts);
-        let _ = ex.finish();
     }
+}
+
+/// The virtual clock at instant `t` (both clocks count from the Unix epoch).
+fn at(t: Instant) -> Now {
+    Now::from_wall(Timestamp::from_unix_millis(t.as_millis()))
+}
+
+/// A document whose `default` profile holds `tokens`.
+fn document(tokens: TokenSet) -> CredentialsDocument {
+    let mut doc = CredentialsDocument::new();
+    let profile = Profile::new(Credential::OAuth(tokens), LoginMethod::Device, NOW);
+    assert!(doc.set_profile("default", profile).is_ok());
+    doc
 }

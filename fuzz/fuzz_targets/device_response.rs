@@ -14,15 +14,14 @@ fuzz_target!(|data: &[u8]| {
         &serde_json::json!({"device_code":"d","user_code":"U","verification_uri":"https://a.example/d","expires_in":60}),
     );
     if let Ok(auth) = cliauth_core::device::parse_device_authorization(&start, NOW) {
+        use cliauth_core::flow::{Flow, Input, Step};
+        let mut now = cliauth_core::Now::from(NOW);
         let mut flow =
-            cliauth_core::device::DeviceFlow::new(auth, "https://a.example/t", "c", NOW, 1);
-        let mut now = NOW;
+            cliauth_core::device::DeviceFlow::new(auth, "https://a.example/t", "c", now, 1);
         for _ in 0..3 {
             match flow.poll(now) {
-                cliauth_core::device::DevicePoll::WaitUntil(t) => now = t,
-                cliauth_core::device::DevicePoll::Send(_) => {
-                    flow.handle_response(now, response.clone())
-                }
+                Step::WaitUntil(t) => now = now.saturating_add(t.saturating_duration_since(now.instant)),
+                Step::Send(_) => flow.handle(now, Input::Response(response.clone())),
                 _ => break,
             }
         }

@@ -44,8 +44,6 @@
 //! ```
 
 use std::io::{self, IsTerminal, Read, Write};
-use std::sync::Mutex;
-use std::time::Duration;
 
 use clap::{ArgAction, Args, Subcommand};
 use cliauth_core::credentials::StatusReport;
@@ -53,7 +51,7 @@ use cliauth_core::error::exit_code;
 use cliauth_core::{AppContext, Error};
 
 use crate::auth::{Authenticator, LoginOutcome, LogoutOutcome, Revocation, Verification};
-use crate::ui::Spinner;
+pub use crate::ui::TerminalSpinner;
 
 /// Flags every command of the app accepts (flatten into the app's parser).
 #[derive(Args, Clone, Debug, Default, PartialEq, Eq)]
@@ -423,49 +421,6 @@ pub fn run_blocking(auth: &Authenticator, global: &GlobalArgs, command: &AuthCom
         Err(_) => renderer.error(&Error::InvalidConfig {
             reason: "the async runtime could not start".into(),
         }),
-    }
-}
-
-/// An indicatif spinner on stderr, shown only when stderr is a terminal.
-#[derive(Default)]
-pub struct TerminalSpinner {
-    bar: Mutex<Option<indicatif::ProgressBar>>,
-}
-
-impl TerminalSpinner {
-    /// A spinner; `None` when stderr is not a terminal.
-    pub fn for_stderr() -> Option<TerminalSpinner> {
-        io::stderr().is_terminal().then(TerminalSpinner::default)
-    }
-}
-
-impl Spinner for TerminalSpinner {
-    fn start(&self, message: &str) {
-        if let Ok(mut bar) = self.bar.lock() {
-            if let Some(old) = bar.take() {
-                old.finish_and_clear();
-            }
-            let spinner = indicatif::ProgressBar::new_spinner();
-            spinner.set_message(message.to_string());
-            spinner.enable_steady_tick(Duration::from_millis(100));
-            *bar = Some(spinner);
-        }
-    }
-
-    fn stop(&self) {
-        if let Ok(mut bar) = self.bar.lock()
-            && let Some(old) = bar.take()
-        {
-            old.finish_and_clear();
-        }
-    }
-
-    fn suspend(&self, print: &mut dyn FnMut()) {
-        let bar = self.bar.lock().ok().and_then(|b| b.clone());
-        match bar {
-            Some(b) => b.suspend(print),
-            None => print(),
-        }
     }
 }
 

@@ -5,21 +5,25 @@
 //! - Connect and total timeouts, a `User-Agent`.
 //! - Response bodies are read up to [`MAX_RESPONSE_BODY`]; a larger body stops the
 //!   read and is reported as [`cliauth_core::http::body_too_large`].
-//! - Retries are core's decisions ([`Exchange`]), executed here with real sleeps.
+//! - Retries are core's decisions ([`cliauth_core::exchange::Exchange`]), executed by
+//!   the one driver with the [`crate::clock::Clock`]'s sleeps ([`HttpClient::run`]).
+//! - [`Transport`] is what the driver sends with: [`HttpClient`] by default, anything
+//!   else an app or a test injects
+//!   ([`AuthenticatorBuilder::transport`](crate::AuthenticatorBuilder::transport)).
 //! - Each attempt emits a `tracing` debug event with the method, the URL with secret
 //!   parameters redacted ([`HttpRequest::redacted_url`]), the status and the duration;
 //!   never a header value or a body.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use cliauth_core::exchange::{Exchange, ExchangeStep, TransportError};
+use cliauth_core::exchange::TransportError;
 use cliauth_core::http::{MAX_RESPONSE_BODY, body_too_large};
 use cliauth_core::retry::RetryPolicy;
 use cliauth_core::{Error, HttpRequest, HttpResponse, Method};
 use tracing::{debug, trace};
-
-use crate::sys;
 
 /// HTTP client settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,6 +58,22 @@ pub enum SendFailure {
     Transport(TransportError),
     /// A failure no retry can fix (an oversize body, an unusable URL).
     Fatal(Error),
+}
+
+/// The future of one attempt.
+pub type Sending<'a> = Pin<Box<dyn Future<Output = Result<HttpResponse, SendFailure>> + Send + 'a>>;
+
+/// Sends one attempt of core's requests (no retries: core decides those). Must not
+/// follow redirects.
+pub trait Transport: Send + Sync + fmt::Debug {
+    /// Sends `request` once.
+    fn send<'a>(&'a self, request: &'a HttpRequest) -> Sending<'a>;
+}
+
+impl Transport for HttpClient {
+    fn send<'a>(&'a self, request: &'a HttpRequest) -> Sending<'a> {
+        Box::pin(self.execute(request))
+    }
 }
 
 /// Executes core's requests. Cheap to clone (the connection pool is shared).
@@ -138,25 +158,6 @@ impl HttpClient {
         result
     }
 
-    /// One attempt, abandoned at `deadline` (as a `timed out` transport error whose
-    /// outcome is unknown).
-    async fn execute_until(
-        &self,
-        request: &HttpRequest,
-        deadline: Option<cliauth_core::Timestamp>,
-    ) -> Result<HttpResponse, SendFailure> {
-        let Some(deadline) = deadline else {
-            return self.execute(request).await;
-        };
-        match tokio::time::timeout(sys::until(deadline), self.execute(request)).await {
-            Ok(result) => result,
-            Err(_) => {
-                debug!(url = %request.redacted_url(), "abandoned at the deadline");
-                Err(SendFailure::Transport(TransportError::unknown("timed out")))
-            }
-        }
-    }
-
     async fn attempt(&self, request: &HttpRequest) -> Result<HttpResponse, SendFailure> {
         let method = match request.method {
             Method::Get => reqwest::Method::GET,
@@ -214,79 +215,6 @@ impl HttpClient {
             headers,
             body,
         })
-    }
-
-    /// Runs a request through core's [`Exchange`] with this client's retry policy:
-    /// the final response (any status), or the network error.
-    pub async fn run(&self, request: HttpRequest) -> Result<HttpResponse, Error> {
-        self.run_with(request, self.retry).await
-    }
-
-    /// Like [`HttpClient::run`] with another retry policy.
-    pub async fn run_with(
-        &self,
-        request: HttpRequest,
-        policy: RetryPolicy,
-    ) -> Result<HttpResponse, Error> {
-        let mut exchange = Exchange::new(request, policy, sys::seed());
-        self.drive(&mut exchange).await
-    }
-
-    /// Like [`HttpClient::run`], with one overall deadline `total` from now for every
-    /// attempt and wait together (core's [`Exchange::with_deadline`]); the attempt in
-    /// flight at the deadline is abandoned as `timed out`.
-    pub async fn run_within(
-        &self,
-        request: HttpRequest,
-        total: Duration,
-    ) -> Result<HttpResponse, Error> {
-        let mut exchange = Exchange::new(request, self.retry, sys::seed())
-            .with_deadline(sys::now().saturating_add(total));
-        self.drive(&mut exchange).await
-    }
-
-    /// Drives an [`Exchange`] to its end (see its drain rule), cutting the attempt in
-    /// flight off at the exchange's deadline, if it has one.
-    pub async fn drive(&self, exchange: &mut Exchange) -> Result<HttpResponse, Error> {
-        self.drive_notifying(exchange, |_, _, _| {}).await
-    }
-
-    /// Like [`HttpClient::drive`], calling `on_retry(reason, wait, next_attempt)`
-    /// before each wait: `reason` is the error the last attempt would have been (for a
-    /// 429, core's `Rate limited: <policy> (<limit>)`), without secrets.
-    pub async fn drive_notifying(
-        &self,
-        exchange: &mut Exchange,
-        mut on_retry: impl FnMut(&str, Duration, u32),
-    ) -> Result<HttpResponse, Error> {
-        let mut reason = String::new();
-        let deadline = exchange.deadline();
-        loop {
-            match exchange.poll(sys::now()) {
-                ExchangeStep::Send(request) => match self.execute_until(request, deadline).await {
-                    Ok(response) => {
-                        reason = cliauth_core::http::api_error(&response, sys::now())
-                            .map_or_else(|| format!("HTTP {}", response.status), |e| e.to_string());
-                        exchange.handle_response(sys::now(), response);
-                    }
-                    Err(SendFailure::Transport(e)) => {
-                        reason = format!("Network error: {}", e.reason);
-                        exchange.handle_transport_error(sys::now(), e);
-                    }
-                    Err(SendFailure::Fatal(e)) => return Err(e),
-                },
-                ExchangeStep::WaitUntil(t) => {
-                    let wait = sys::until(t);
-                    debug!(
-                        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(0),
-                        "retrying"
-                    );
-                    on_retry(&reason, wait, exchange.attempts() + 1);
-                    sys::sleep_until(t).await;
-                }
-                ExchangeStep::Finished => return exchange.finish(),
-            }
-        }
     }
 }
 

@@ -313,6 +313,8 @@ pub mod browser;
 #[cfg(feature = "clap")]
 #[cfg_attr(docsrs, doc(cfg(feature = "clap")))]
 pub mod cli;
+pub mod clock;
+mod drive;
 pub mod http;
 pub mod loopback;
 pub mod store;
@@ -321,7 +323,7 @@ pub mod ui;
 
 pub use auth::{
     Authenticator, AuthenticatorBuilder, Endpoints, Fallback, LoginOutcome, LogoutOutcome,
-    ProfileInfo, Revocation, Verification,
+    ProfileInfo, RefreshOutcome, Revocation, Verification,
 };
 pub use cliauth_core as core;
 pub use cliauth_core::credentials::{LoginMethod, StatusReport};

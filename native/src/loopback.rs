@@ -3,10 +3,13 @@
 //!
 //! [`LoopbackServer::bind`] listens on `127.0.0.1` on a random port (or the one
 //! configured), and on `[::1]` on the same port when the machine has IPv6 loopback.
-//! [`LoopbackServer::wait`] then serves every connection in its own task — browsers
-//! preconnect spare sockets and ask for `/favicon.ico` — feeding the bytes to the core
-//! handler, which decides every answer. The wait ends only when the handler reports a
-//! callback whose `state` matched; forged, stray or malformed requests are answered and
+//! The server then serves every connection in its own task — browsers preconnect
+//! spare sockets and ask for `/favicon.ico` — reading bytes until core's
+//! [`parse_request`] has a complete request (or refuses the bytes), and hands each
+//! request to the flow being driven, which decides every answer
+//! ([`cliauth_core::flow::Step::Reply`]). [`LoopbackServer::wait`] drives core's
+//! [`CallbackWait`](cliauth_core::flow::CallbackWait): it ends only with a callback
+//! whose `state` matched; forged, stray or malformed requests are answered and
 //! forgotten.
 //!
 //! At most [`LoopbackOptions::max_connections`] connections are served at once. When
@@ -16,10 +19,10 @@
 //! no more than one accept. A connection whose request is complete is never closed
 //! this way: its answer, and the login's result, are not lost.
 //!
-//! Every path releases the port: the server is consumed by `wait`, so success, error,
-//! timeout and Ctrl-C (when [`LoopbackOptions::cancel_on_ctrl_c`] is set) all drop the
-//! listeners and abort the connection tasks before returning; dropping the `wait`
-//! future does the same.
+//! Every path releases the port: the server is consumed by `wait` (or by a login), so
+//! success, error, timeout and Ctrl-C (when [`LoopbackOptions::cancel_on_ctrl_c`] is
+//! set) all drop the listeners and abort the connection tasks before returning;
+//! dropping the `wait` future does the same.
 //!
 //! ```
 //! use std::time::Duration;
@@ -59,16 +62,18 @@
 use std::collections::VecDeque;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener as StdListener};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cliauth_core::Error;
-use cliauth_core::authorize::{CallbackParams, DEFAULT_LOGIN_TIMEOUT, loopback_redirect_uri};
-use cliauth_core::loopback::{LoopbackEvent, LoopbackHandler, Rejection};
+use cliauth_core::authorize::{DEFAULT_LOGIN_TIMEOUT, loopback_redirect_uri};
+use cliauth_core::loopback::{
+    LoopbackLimits, LoopbackRequest, LoopbackResponse, ParseProgress, Rejection, parse_request,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::{AbortHandle, JoinSet};
 use tracing::{debug, trace};
 
@@ -174,24 +179,10 @@ impl LoopbackServer {
         &self.options
     }
 
-    /// Serves requests until `handler` accepts a callback whose `state` matches, and
-    /// returns its parameters (a code, a key, or an authorization error to interpret,
-    /// e.g. with [`cliauth_core::authorize::PendingAuthorization::complete`]).
-    ///
-    /// Fails with [`Error::LoginTimedOut`] after `timeout`, [`Error::Cancelled`] on
-    /// Ctrl-C (if enabled), and [`Error::Misuse`] if the handler was configured for
-    /// another port. The port is released before this returns, on every path.
-    pub async fn wait(
-        self,
-        handler: LoopbackHandler,
-        timeout: Duration,
-    ) -> Result<CallbackParams, Error> {
-        if handler.config().port != self.port {
-            return Err(Error::Misuse(
-                "the loopback handler is configured for another port",
-            ));
-        }
-        let ctrl_c = self.options.cancel_on_ctrl_c;
+    /// Starts serving: every connection's complete request (or refused bytes) comes
+    /// out of the returned [`Serving`] with a channel for its answer. `limits` bound
+    /// what one connection may send.
+    pub(crate) fn serve(self, limits: LoopbackLimits) -> Result<Serving, Error> {
         let LoopbackServer {
             v4, v6, options, ..
         } = self;
@@ -200,73 +191,123 @@ impl LoopbackServer {
             Some(l) => Some(to_tokio(l)?),
             None => None,
         };
-        let shared = Arc::new(Mutex::new(handler));
-        let max_connections = options.max_connections.max(1);
-        // Connections in accept order, for eviction of the oldest reader.
-        let mut live: VecDeque<Slot> = VecDeque::new();
-        let (tx, mut rx) = mpsc::channel::<CallbackParams>(1);
-        let mut connections = JoinSet::new();
-        let deadline = tokio::time::sleep(timeout);
-        tokio::pin!(deadline);
-        let cancelled = async {
-            if ctrl_c {
-                if tokio::signal::ctrl_c().await.is_err() {
-                    std::future::pending::<()>().await;
-                }
-            } else {
-                std::future::pending::<()>().await;
-            }
-        };
-        tokio::pin!(cancelled);
-        let outcome = loop {
+        let (tx, rx) = mpsc::channel::<Arrival>(16);
+        Ok(Serving {
+            v4: Some(v4),
+            v6,
+            options,
+            limits,
+            live: VecDeque::new(),
+            connections: JoinSet::new(),
+            next_id: 0,
+            tx: Some(tx),
+            rx,
+        })
+    }
+}
+
+/// A complete request on a connection, with the channel for its answer.
+pub(crate) struct Arrival {
+    /// The connection's number.
+    pub(crate) connection: u64,
+    /// The request, or why its bytes were refused.
+    pub(crate) request: Result<LoopbackRequest, Rejection>,
+    /// Where the answer goes; dropping it closes the connection unanswered.
+    pub(crate) reply: oneshot::Sender<LoopbackResponse>,
+}
+
+/// A loopback server that is serving. It accepts while [`Serving::next`] is awaited
+/// (each connection is then served by its own task); dropping it closes the
+/// listeners at once and aborts every connection.
+pub(crate) struct Serving {
+    v4: Option<TcpListener>,
+    v6: Option<TcpListener>,
+    options: LoopbackOptions,
+    limits: LoopbackLimits,
+    /// Connections in accept order, for eviction of the oldest reader.
+    live: VecDeque<Slot>,
+    connections: JoinSet<()>,
+    next_id: u64,
+    tx: Option<mpsc::Sender<Arrival>>,
+    rx: mpsc::Receiver<Arrival>,
+}
+
+impl Serving {
+    /// The next complete request (`None`: the server can no longer accept).
+    /// Cancel-safe: accepting and receiving resume where they were.
+    pub(crate) async fn next(&mut self) -> Option<Arrival> {
+        loop {
+            let Some(v4) = &self.v4 else {
+                return None;
+            };
             let accepted = tokio::select! {
-                params = rx.recv() => match params {
-                    Some(params) => break Ok(params),
-                    None => break Err(Error::Misuse("the loopback connection channel closed")),
-                },
-                () = &mut deadline => break Err(Error::LoginTimedOut { waited: timeout }),
-                () = &mut cancelled => break Err(Error::Cancelled),
+                arrival = self.rx.recv() => return arrival,
                 a = v4.accept() => a,
-                a = accept_opt(v6.as_ref()) => a,
+                a = accept_opt(self.v6.as_ref()) => a,
                 // Reap finished connection tasks so the set does not grow.
-                Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+                Some(_) = self.connections.join_next(), if !self.connections.is_empty() => continue,
             };
             match accepted {
-                Ok((stream, peer)) => {
-                    live.retain(|slot| !slot.task.is_finished());
-                    if live.len() >= max_connections && !evict_oldest_reader(&mut live) {
-                        debug!(%peer, "every loopback connection is being answered; closing the new one");
-                        drop(stream);
-                        continue;
-                    }
-                    let stage = Arc::new(AtomicU8::new(READING));
-                    let conn = Connection {
-                        handler: Arc::clone(&shared),
-                        events: tx.clone(),
-                        read_timeout: options.read_timeout,
-                        stage: Arc::clone(&stage),
-                    };
-                    let task = connections.spawn(conn.serve(stream));
-                    live.push_back(Slot { stage, task });
-                }
+                Ok((stream, peer)) => self.admit(stream, peer),
                 Err(e) => {
                     // EMFILE and friends: do not spin.
                     debug!(error = %e, "loopback accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }
+        }
+    }
+
+    /// A request already received and not yet taken, without accepting more.
+    pub(crate) fn try_next(&mut self) -> Option<Arrival> {
+        self.rx.try_recv().ok()
+    }
+
+    fn admit(&mut self, stream: TcpStream, peer: SocketAddr) {
+        let Some(tx) = &self.tx else {
+            return;
         };
-        connections.abort_all();
-        drop(v4);
-        drop(v6);
-        debug!(
-            outcome = match &outcome {
-                Ok(_) => "callback",
-                Err(e) => e.code(),
-            },
-            "loopback server closed"
-        );
-        outcome
+        self.live.retain(|slot| !slot.task.is_finished());
+        let max_connections = self.options.max_connections.max(1);
+        if self.live.len() >= max_connections && !evict_oldest_reader(&mut self.live) {
+            debug!(%peer, "every loopback connection is being answered; closing the new one");
+            return;
+        }
+        let stage = Arc::new(AtomicU8::new(READING));
+        self.next_id += 1;
+        let conn = Connection {
+            id: self.next_id,
+            arrivals: tx.clone(),
+            limits: self.limits,
+            read_timeout: self.options.read_timeout,
+            stage: Arc::clone(&stage),
+        };
+        let task = self.connections.spawn(conn.serve(stream));
+        self.live.push_back(Slot { stage, task });
+    }
+
+    /// Stops accepting and releases the port; the answers already given are written
+    /// (bounded by the read timeout), every other connection is closed.
+    pub(crate) async fn stop(mut self) {
+        self.v4 = None;
+        self.v6 = None;
+        self.tx = None;
+        self.rx.close();
+        // Requests nobody will answer: their connections close unanswered.
+        while self.rx.try_recv().is_ok() {}
+        for slot in &self.live {
+            if slot.stage.load(Ordering::Acquire) != DECIDED {
+                slot.task.abort();
+            }
+        }
+        let connections = &mut self.connections;
+        let drained = async { while connections.join_next().await.is_some() {} };
+        if tokio::time::timeout(self.options.read_timeout, drained)
+            .await
+            .is_err()
+        {
+            self.connections.abort_all();
+        }
     }
 }
 
@@ -338,8 +379,9 @@ fn bind_error(addr: SocketAddr, e: &io::Error) -> Error {
 }
 
 struct Connection {
-    handler: Arc<Mutex<LoopbackHandler>>,
-    events: mpsc::Sender<CallbackParams>,
+    id: u64,
+    arrivals: mpsc::Sender<Arrival>,
+    limits: LoopbackLimits,
     read_timeout: Duration,
     /// [`READING`], [`HANDLING`], [`DECIDED`] or [`EVICTED`].
     stage: Arc<AtomicU8>,
@@ -348,16 +390,12 @@ struct Connection {
 impl Connection {
     async fn serve(self, mut stream: TcpStream) {
         let started = Instant::now();
-        let limits = match self.handler.lock() {
-            Ok(h) => h.config().limits,
-            Err(_) => return,
-        };
         // The core parser refuses oversize requests long before this; the cap only
         // bounds memory if it did not.
-        let cap = limits.max_head + limits.max_body + 8192;
+        let cap = self.limits.max_head + self.limits.max_body + 8192;
         let mut buf = Vec::with_capacity(1024);
         let mut chunk = [0u8; 4096];
-        let reply = loop {
+        let request = loop {
             let left = self.read_timeout.saturating_sub(started.elapsed());
             let n = match tokio::time::timeout(left, stream.read(&mut chunk)).await {
                 Ok(Ok(0)) | Ok(Err(_)) => return,
@@ -376,28 +414,35 @@ impl Connection {
                 // Evicted while the bytes were on their way.
                 return;
             }
-            let decided = match self.handler.lock() {
-                Ok(h) if buf.len() > cap => Some(h.reject(Rejection {
+            let progress = if buf.len() > cap {
+                Err(Rejection {
                     status: 431,
                     reason: "request too large",
-                })),
-                Ok(mut h) => h.handle_bytes(&buf),
-                Err(_) => return,
+                })
+            } else {
+                parse_request(&buf, &self.limits)
             };
-            match decided {
-                Some(reply) => {
-                    self.stage.store(DECIDED, Ordering::Release);
-                    break reply;
-                }
-                None => self.stage.store(READING, Ordering::Release),
+            match progress {
+                Ok(ParseProgress::Incomplete) => self.stage.store(READING, Ordering::Release),
+                Ok(ParseProgress::Complete(request, _)) => break Ok(request),
+                Err(rejection) => break Err(rejection),
             }
         };
-        debug!(
-            status = reply.response.status,
-            note = reply.note,
-            "loopback request"
-        );
-        let bytes = reply.response.to_bytes();
+        // Handed to the flow: from now on the connection is answered, never evicted.
+        self.stage.store(DECIDED, Ordering::Release);
+        let (reply, answer) = oneshot::channel();
+        let arrival = Arrival {
+            connection: self.id,
+            request,
+            reply,
+        };
+        if self.arrivals.send(arrival).await.is_err() {
+            return;
+        }
+        let Ok(response) = answer.await else {
+            return;
+        };
+        let bytes = response.to_bytes();
         let written = tokio::time::timeout(self.read_timeout, async {
             stream.write_all(&bytes).await?;
             stream.flush().await?;
@@ -406,10 +451,6 @@ impl Connection {
         .await;
         if !matches!(written, Ok(Ok(()))) {
             trace!("loopback response not fully written");
-        }
-        if let Some(LoopbackEvent::Callback(params)) = reply.event {
-            // Capacity 1 and a single accepted callback: this never waits.
-            let _ = self.events.send(params).await;
         }
     }
 }

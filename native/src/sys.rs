@@ -1,29 +1,12 @@
 //! The few things core takes as arguments: the wall clock and OS entropy.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use cliauth_core::{Error, Timestamp};
 
 /// The wall clock now, as core's [`Timestamp`].
 pub fn now() -> Timestamp {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0);
-    Timestamp::from_unix_millis(millis)
-}
-
-/// How long from now until `t` (zero if `t` has passed).
-pub(crate) fn until(t: Timestamp) -> Duration {
-    t.saturating_duration_since(now())
-}
-
-/// Sleeps until the wall clock reaches `t`.
-pub(crate) async fn sleep_until(t: Timestamp) {
-    let wait = until(t);
-    if !wait.is_zero() {
-        tokio::time::sleep(wait).await;
-    }
+    Timestamp::from_system_time(SystemTime::now())
 }
 
 /// Fills an array with OS randomness.

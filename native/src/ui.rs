@@ -179,7 +179,7 @@ impl TerminalUi {
     /// stderr is a terminal.
     pub fn new() -> TerminalUi {
         #[cfg(feature = "clap")]
-        if let Some(spinner) = crate::cli::TerminalSpinner::for_stderr() {
+        if let Some(spinner) = TerminalSpinner::for_stderr() {
             return TerminalUi::with_spinner(Box::new(spinner));
         }
         TerminalUi::default()
@@ -268,6 +268,54 @@ impl Ui for TerminalUi {
     fn stop_waiting(&self) {
         if let Some(s) = &self.spinner {
             s.stop();
+        }
+    }
+}
+
+/// An indicatif spinner on stderr, shown only when stderr is a terminal (feature
+/// `clap`).
+#[cfg(feature = "clap")]
+#[cfg_attr(docsrs, doc(cfg(feature = "clap")))]
+#[derive(Default)]
+pub struct TerminalSpinner {
+    bar: std::sync::Mutex<Option<indicatif::ProgressBar>>,
+}
+
+#[cfg(feature = "clap")]
+impl TerminalSpinner {
+    /// A spinner; `None` when stderr is not a terminal.
+    pub fn for_stderr() -> Option<TerminalSpinner> {
+        io::stderr().is_terminal().then(TerminalSpinner::default)
+    }
+}
+
+#[cfg(feature = "clap")]
+impl Spinner for TerminalSpinner {
+    fn start(&self, message: &str) {
+        if let Ok(mut bar) = self.bar.lock() {
+            if let Some(old) = bar.take() {
+                old.finish_and_clear();
+            }
+            let spinner = indicatif::ProgressBar::new_spinner();
+            spinner.set_message(message.to_string());
+            spinner.enable_steady_tick(std::time::Duration::from_millis(100));
+            *bar = Some(spinner);
+        }
+    }
+
+    fn stop(&self) {
+        if let Ok(mut bar) = self.bar.lock()
+            && let Some(old) = bar.take()
+        {
+            old.finish_and_clear();
+        }
+    }
+
+    fn suspend(&self, print: &mut dyn FnMut()) {
+        let bar = self.bar.lock().ok().and_then(|b| b.clone());
+        match bar {
+            Some(b) => b.suspend(print),
+            None => print(),
         }
     }
 }

@@ -1,49 +1,16 @@
-//! What a page configures once: the app's names (for hints), its key formats (for
-//! masking and validation) and the shape of its device user codes.
-
-use std::cell::RefCell;
+//! What a page configures once ([`configure`]), kept in [`crate::context`].
 
 use cliauth_core::AppContext;
 use cliauth_core::device::UserCodeFormat;
 use cliauth_core::keys::KeyRegistry;
 use wasm_bindgen::prelude::*;
 
+#[cfg(feature = "full")]
+pub(crate) use crate::context::with_app;
+use crate::context::with_config;
+pub(crate) use crate::context::{user_code_format, with_keys};
 use crate::error::{JsResult, invalid, js};
 use crate::plain::{field, key_formats, opt_str, opt_u64, parse_json};
-
-struct Config {
-    app: AppContext,
-    keys: KeyRegistry,
-    user_code: UserCodeFormat,
-}
-
-thread_local! {
-    // Built on first use (a `const` initial value keeps the thread-local simple).
-    static CONFIG: RefCell<Option<Config>> = const { RefCell::new(None) };
-}
-
-fn with_config<R>(f: impl FnOnce(&mut Config) -> R) -> R {
-    CONFIG.with(|c| {
-        f(c.borrow_mut().get_or_insert_with(|| Config {
-            // Neutral wording until the page names its CLI and product.
-            app: AppContext::new("cli", "service"),
-            keys: KeyRegistry::new(Vec::new()),
-            user_code: UserCodeFormat::default(),
-        }))
-    })
-}
-
-pub(crate) fn with_app<R>(f: impl FnOnce(&AppContext) -> R) -> R {
-    with_config(|c| f(&c.app))
-}
-
-pub(crate) fn with_keys<R>(f: impl FnOnce(&KeyRegistry) -> R) -> R {
-    with_config(|c| f(&c.keys))
-}
-
-pub(crate) fn user_code_format() -> UserCodeFormat {
-    with_config(|c| c.user_code.clone())
-}
 
 /// Sets the app context from JSON `{cli, product, apiKeyEnv, keysUrl, statusUrl,
 /// keyFormats, userCode: {charset, length, group}}`; absent fields keep their value.

@@ -12,7 +12,6 @@ use cliauth_core::Error;
 use cliauth_core::{HttpRequest, HttpResponse, Timestamp};
 #[cfg(feature = "full")]
 use serde_json::Value;
-use wasm_bindgen::JsValue;
 
 #[cfg(feature = "full")]
 use crate::error::invalid;
@@ -160,13 +159,7 @@ pub(crate) fn str_list(v: &Value, key: &str) -> Result<Vec<String>, Error> {
     }
 }
 
-/// A string argument. The page exports take strings as JS values (the JS wrapper
-/// always passes strings, or `undefined` for an absent optional one): reading them
-/// with `as_string` costs less wasm and glue than wasm-bindgen's per-parameter string
-/// copying. Anything but a string reads as empty (and fails validation).
-pub(crate) fn text(v: &JsValue) -> String {
-    v.as_string().unwrap_or_default()
-}
+pub(crate) use crate::error::text;
 
 /// A time from JS (`Date.now()` scale); non-finite or negative reads as the epoch.
 pub(crate) fn at(ms: f64) -> Timestamp {

@@ -30,7 +30,7 @@ extern "C" {
 /// The JS error for a core error. Messages and hints never contain secrets (core's
 /// guarantee), so nothing is filtered here.
 pub(crate) fn to_js(error: &Error) -> JsValue {
-    let hint = crate::config::with_app(|app| error.hint(app));
+    let hint = crate::context::with_app(|app| error.hint(app));
     // Only the full build validates keys; the page build never sees InvalidKey.
     #[cfg(feature = "full")]
     let problem = match error {
@@ -51,6 +51,14 @@ pub(crate) fn to_js(error: &Error) -> JsValue {
         problem,
     )
     .into()
+}
+
+/// A string argument. The page exports take strings as JS values (the JS wrapper
+/// always passes strings, or `undefined` for an absent optional one): reading them
+/// with `as_string` costs less wasm and glue than wasm-bindgen's per-parameter string
+/// copying. Anything but a string reads as empty (and fails validation).
+pub(crate) fn text(v: &JsValue) -> String {
+    v.as_string().unwrap_or_default()
 }
 
 /// `Result` of an exported function: a core error becomes a thrown `CliauthError`.
@@ -76,7 +84,7 @@ pub(crate) fn invalid(name: &str, reason: &str) -> Error {
 #[wasm_bindgen(js_name = networkError)]
 pub fn network_error(reason: &JsValue) -> JsValue {
     to_js(&Error::Network {
-        reason: crate::convert::text(reason),
+        reason: text(reason),
     })
 }
 
@@ -91,7 +99,7 @@ pub fn cancelled_error() -> JsValue {
 #[wasm_bindgen(js_name = storageError)]
 pub fn storage_error(reason: &JsValue) -> JsValue {
     to_js(&Error::Storage {
-        reason: crate::convert::text(reason),
+        reason: text(reason),
     })
 }
 
@@ -99,8 +107,5 @@ pub fn storage_error(reason: &JsValue) -> JsValue {
 /// shape, found by the JS layer before anything reaches core.
 #[wasm_bindgen(js_name = argumentError)]
 pub fn argument_error(name: &JsValue, reason: &JsValue) -> JsValue {
-    to_js(&invalid(
-        &crate::convert::text(name),
-        &crate::convert::text(reason),
-    ))
+    to_js(&invalid(&text(name), &text(reason)))
 }

@@ -89,6 +89,7 @@
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 mod config;
+mod context;
 mod convert;
 #[cfg(feature = "full")]
 mod credentials;

@@ -20,8 +20,9 @@ use cliauth_core::authorize::{
     AuthorizationConfig, CallbackParams, LOGIN_ENTROPY_LEN, PendingAuthorization,
 };
 use cliauth_core::credentials::{self, CredentialsDocument, ResolveInput, StatusReport};
-use cliauth_core::device::{self, DeviceFlow, DevicePoll, UserCodeFormat};
+use cliauth_core::device::{self, DeviceFlow, UserCodeFormat};
 use cliauth_core::exchange::TransportError;
+use cliauth_core::flow::{Flow, Input, Step};
 use cliauth_core::handoff::{HandoffCredential, HandoffRequest};
 use cliauth_core::keys::{Charset, KeyFormat, KeyRegistry};
 use cliauth_core::loopback::{LoopbackConfig, LoopbackEvent, LoopbackHandler};
@@ -29,6 +30,7 @@ use cliauth_core::pkce::{PkceMethod, PkceVerifier};
 use cliauth_core::retry::{Attempt, RetryDecision, RetryPolicy};
 use cliauth_core::secret::{ApiKey, AuthorizationCode};
 use cliauth_core::state::StateToken;
+use cliauth_core::time::Now;
 use cliauth_core::token::{RefreshPolicy, TokenEndpointResponse, parse_token_response};
 use cliauth_core::{AppContext, Error, HttpResponse, Timestamp};
 use serde_json::{Value, json};
@@ -564,16 +566,22 @@ fn device_flows(v: &Value, o: &mut Outcome) {
             .with_header("content-type", "application/json")
             .with_body(body);
         let auth = device::parse_device_authorization(&started, start).unwrap();
-        let mut flow = DeviceFlow::new(auth, s(v, "token_endpoint"), s(v, "client_id"), start, 0);
+        let mut flow = DeviceFlow::new(
+            auth,
+            s(v, "token_endpoint"),
+            s(v, "client_id"),
+            start.into(),
+            0,
+        );
         let mut answers: Vec<&Value> = c["responses"].as_array().unwrap().iter().collect();
         answers.reverse();
-        let mut now = start;
+        let mut now = Now::from(start);
         let mut transcript = Vec::new();
         let expected: Vec<Value> = c["expect"]["transcript"].as_array().unwrap().clone();
         for _ in 0..100 {
             match flow.poll(now) {
-                DevicePoll::WaitUntil(t) => {
-                    let waited = t.saturating_duration_since(now).as_millis() as u64;
+                Step::WaitUntil(t) => {
+                    let waited = t.saturating_duration_since(now.instant).as_millis() as u64;
                     // Ranges are checked here; the transcript records the expected entry.
                     match expected.get(transcript.len()) {
                         Some(e) if e.get("wait_between").is_some() => {
@@ -587,33 +595,39 @@ fn device_flows(v: &Value, o: &mut Outcome) {
                         }
                         _ => transcript.push(json!({ "wait": waited })),
                     }
-                    now = t;
+                    now = now.saturating_add(Duration::from_millis(waited));
                 }
-                DevicePoll::Send(_) => {
+                Step::Send(_) => {
                     transcript.push(json!("send"));
                     match answers.pop() {
                         Some(Value::String(t)) if t == "transport_not_sent" => {
-                            flow.handle_transport_error(
+                            flow.handle(
                                 now,
-                                TransportError::not_sent("connection refused"),
+                                Input::TransportError(TransportError::not_sent(
+                                    "connection refused",
+                                )),
                             );
                         }
-                        Some(r) => flow.handle_response(now, response(r)),
+                        Some(r) => flow.handle(now, Input::Response(response(r))),
                         None => {
                             transcript.push(json!("ran out of responses"));
                             break;
                         }
                     }
                 }
-                DevicePoll::Authorized(t) => {
+                Step::Done(t) => {
                     transcript.push(json!({ "authorized": t.access_token.expose_secret() }));
                     break;
                 }
-                DevicePoll::Failed(e) => {
+                Step::Failed(e) => {
                     transcript.push(json!({ "failed": e.code() }));
                     break;
                 }
-                DevicePoll::Finished => break,
+                Step::Finished => break,
+                other => {
+                    transcript.push(json!({ "unexpected": format!("{other:?}") }));
+                    break;
+                }
             }
         }
         let st = flow.stats();

@@ -8,12 +8,14 @@ mod common;
 use std::time::Duration;
 
 use cliauth_core::device::{
-    DeviceAuthorization, DeviceFlow, DevicePoll, UserCodeFormat, device_approval_request,
+    DeviceAuthorization, DeviceFlow, UserCodeFormat, device_approval_request,
     device_authorization_request, parse_device_authorization,
 };
+use cliauth_core::flow::{Flow, Input, Step};
 use cliauth_core::http::{api_error, parse_www_authenticate, rate_limit_info};
 use cliauth_core::keys::KeyRegistry;
 use cliauth_core::secret::DeviceCode;
+use cliauth_core::time::Now;
 use cliauth_core::token::{TokenGrant, token_request};
 use cliauth_core::{Error, HttpRequest, HttpResponse};
 use cliauth_devserver::{DevServerConfig, RateLimitPolicy, dev_key_format};
@@ -252,15 +254,15 @@ async fn device_denial_and_expiry() {
         .unwrap(),
         &fx.server.endpoints().token,
         "democli",
-        now(),
+        now().into(),
         1,
     );
-    let later = now().saturating_add(Duration::from_secs(6));
-    assert!(matches!(flow.poll(later), DevicePoll::Send(_)));
-    flow.handle_response(later, r);
+    let later = Now::from(now().saturating_add(Duration::from_secs(6)));
+    assert!(matches!(flow.poll(later), Step::Send(_)));
+    flow.handle(later, Input::Response(r));
     assert!(matches!(
         flow.poll(later),
-        DevicePoll::Failed(Error::AccessDenied { .. })
+        Step::Failed(Error::AccessDenied { .. })
     ));
 
     let b = authorize_device(&fx, &[]).await;
@@ -280,20 +282,20 @@ async fn device_denial_and_expiry() {
 async fn auto_approved_device_flow_driven_by_cores_state_machine() {
     let fx = device_server(|c| c.auto_approve_device = Some(Duration::from_millis(100))).await;
     let a = authorize_device(&fx, &["profile"]).await;
-    let mut flow = DeviceFlow::new(a, &fx.server.endpoints().token, "democli", now(), 7);
+    let mut flow = DeviceFlow::new(a, &fx.server.endpoints().token, "democli", now().into(), 7);
     let tokens = loop {
-        match flow.poll(now()) {
-            DevicePoll::WaitUntil(t) => {
-                let wait = t.saturating_duration_since(now());
+        match flow.poll(now().into()) {
+            Step::WaitUntil(t) => {
+                let wait = t.saturating_duration_since(Now::from(now()).instant);
                 tokio::time::sleep(wait).await;
             }
-            DevicePoll::Send(request) => {
+            Step::Send(request) => {
                 let r = execute(&fx.http, request).await;
-                flow.handle_response(now(), r);
+                flow.handle(now().into(), Input::Response(r));
             }
-            DevicePoll::Authorized(t) => break t,
-            DevicePoll::Failed(e) => panic!("{e}"),
-            DevicePoll::Finished => panic!("finished without a result"),
+            Step::Done(t) => break t,
+            Step::Failed(e) => panic!("{e}"),
+            other => panic!("not asked of a device flow: {other:?}"),
         }
     };
     assert_eq!(flow.stats().slow_downs, 0, "core honours the interval");

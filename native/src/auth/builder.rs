@@ -1,0 +1,396 @@
+//! Configuring an [`Authenticator`]: [`AuthenticatorBuilder`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use cliauth_core::discovery::{check_endpoint_url, discovery_urls};
+use cliauth_core::keys::{Charset, KeyFormat, KeyRegistry};
+use cliauth_core::token::RefreshPolicy;
+use cliauth_core::{AppContext, Error};
+
+use super::{Authenticator, Endpoints, Fallback, Inner, join_url};
+use crate::browser::Browser;
+use crate::clock::{Clock, SystemClock};
+use crate::http::{HttpClient, HttpOptions, Transport};
+use crate::loopback::LoopbackOptions;
+use crate::store::{CredentialStore, EnvSource, FileStore};
+use crate::ui::{TerminalUi, Ui};
+
+/// Configures an [`Authenticator`]; see [`Authenticator::builder`].
+#[must_use]
+pub struct AuthenticatorBuilder {
+    app: AppContext,
+    keys: Option<KeyRegistry>,
+    env: EnvSource,
+    config_dir_env: Option<String>,
+    issuer: Option<String>,
+    endpoints: Endpoints,
+    client_id: Option<String>,
+    scopes: Vec<String>,
+    extra_params: Vec<(String, String)>,
+    store: Option<Arc<dyn CredentialStore>>,
+    loopback: LoopbackOptions,
+    cli_auth_page: Option<String>,
+    api_base: Option<String>,
+    verify: Option<String>,
+    fallback: Fallback,
+    browser: Browser,
+    ui: Option<Arc<dyn Ui>>,
+    http: HttpOptions,
+    refresh: RefreshPolicy,
+    clock: Option<Arc<dyn Clock>>,
+    transport: Option<Arc<dyn Transport>>,
+}
+
+impl fmt::Debug for AuthenticatorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthenticatorBuilder")
+            .field("app", &self.app.cli)
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthenticatorBuilder {
+    /// The product's name for prose (`Acme`); defaults to the command name.
+    pub fn product(mut self, product: impl Into<String>) -> Self {
+        self.app.product = product.into();
+        self
+    }
+
+    /// The whole [`AppContext`] (command, product, API-key variable, keys page,
+    /// status page), for messages such as ``Run `acme auth login` ``.
+    pub fn app_context(mut self, app: AppContext) -> Self {
+        self.app = app;
+        self
+    }
+
+    /// Where users create API keys, named in hints.
+    pub fn keys_url(mut self, url: impl Into<String>) -> Self {
+        self.app.keys_url = Some(url.into());
+        self
+    }
+
+    /// The API key formats the app accepts (core's [`KeyRegistry`]). Without this,
+    /// any single-line printable key is accepted.
+    pub fn key_formats(mut self, keys: KeyRegistry) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// The environment variable holding an API key (default `<APP>_API_KEY`).
+    pub fn api_key_env(mut self, var: impl Into<String>) -> Self {
+        self.app.api_key_env = var.into();
+        self
+    }
+
+    /// The environment variable that overrides the credentials directory (default
+    /// `<APP>_CONFIG_DIR`).
+    pub fn config_dir_env(mut self, var: impl Into<String>) -> Self {
+        self.config_dir_env = Some(var.into());
+        self
+    }
+
+    /// Where environment variables are read (default: the process environment).
+    pub fn env(mut self, env: EnvSource) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// The authorization server's issuer identifier. Unless a token endpoint is set
+    /// explicitly, its endpoints are discovered (RFC 8414, then OpenID Connect
+    /// Discovery) on first use. Stored OAuth profiles remember it, and a profile from
+    /// another issuer is never sent to this one.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Explicit endpoints (no discovery when a token endpoint is given). Set fields
+    /// override discovered ones; [`Endpoints::issuer`] is ignored (it is the
+    /// configured or discovered issuer).
+    pub fn endpoints(mut self, mut endpoints: Endpoints) -> Self {
+        endpoints.issuer = None;
+        self.endpoints = endpoints;
+        self
+    }
+
+    /// The authorization endpoint.
+    pub fn authorization_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoints.authorization = Some(url.into());
+        self
+    }
+
+    /// The token endpoint.
+    pub fn token_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoints.token = Some(url.into());
+        self
+    }
+
+    /// The device authorization endpoint.
+    pub fn device_authorization_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoints.device_authorization = Some(url.into());
+        self
+    }
+
+    /// The revocation endpoint.
+    pub fn revocation_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoints.revocation = Some(url.into());
+        self
+    }
+
+    /// The public client id registered for the CLI.
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    /// Scopes to request.
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// An extra authorization request parameter (`audience`, `prompt`, …).
+    pub fn auth_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extra_params.push((name.into(), value.into()));
+        self
+    }
+
+    /// Where credentials are stored (default: [`FileStore`] in `~/.<app>`).
+    pub fn store(mut self, store: impl CredentialStore + 'static) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Loopback server options (port, timeout, Ctrl-C).
+    pub fn loopback(mut self, options: LoopbackOptions) -> Self {
+        self.loopback = options;
+        self
+    }
+
+    /// How long a browser login waits for its callback (default 5 minutes).
+    pub fn login_timeout(mut self, timeout: Duration) -> Self {
+        self.loopback.timeout = timeout;
+        self
+    }
+
+    /// Whether Ctrl-C cancels a waiting login with [`Error::Cancelled`] (default
+    /// `true`; see [`LoopbackOptions::cancel_on_ctrl_c`]).
+    pub fn cancel_on_ctrl_c(mut self, cancel: bool) -> Self {
+        self.loopback.cancel_on_ctrl_c = cancel;
+        self
+    }
+
+    /// The vendor's cli-auth page (`https://app.acme.example/cli-auth`), which hands
+    /// the CLI a key or a one-time code ([`Authenticator::login_handoff`]).
+    pub fn cli_auth_page(mut self, url: impl Into<String>) -> Self {
+        self.cli_auth_page = Some(url.into());
+        self
+    }
+
+    /// The API's base URL, for [`Authenticator::send`] and verification.
+    pub fn api_base(mut self, url: impl Into<String>) -> Self {
+        self.api_base = Some(url.into());
+        self
+    }
+
+    /// The endpoint that verifies an API key (`GET` with `Authorization: Bearer`),
+    /// absolute or relative to the API base, e.g. `/whoami`.
+    pub fn verification_endpoint(mut self, path_or_url: impl Into<String>) -> Self {
+        self.verify = Some(path_or_url.into());
+        self
+    }
+
+    /// What [`Authenticator::login`] uses when no browser can be opened here.
+    pub fn fallback(mut self, fallback: Fallback) -> Self {
+        self.fallback = fallback;
+        self
+    }
+
+    /// How URLs are opened (default: the system browser, honouring `BROWSER`).
+    pub fn browser(mut self, browser: Browser) -> Self {
+        self.browser = browser;
+        self
+    }
+
+    /// How logins talk to the user (default: [`TerminalUi`]).
+    pub fn ui(mut self, ui: Arc<dyn Ui>) -> Self {
+        self.ui = Some(ui);
+        self
+    }
+
+    /// HTTP timeouts, user agent and retries.
+    pub fn http(mut self, options: HttpOptions) -> Self {
+        self.http = options;
+        self
+    }
+
+    /// When access tokens are refreshed.
+    pub fn refresh_policy(mut self, policy: RefreshPolicy) -> Self {
+        self.refresh = policy;
+        self
+    }
+
+    /// The clocks flows run on (default: [`SystemClock`]). A virtual clock runs whole
+    /// logins and refreshes in tests without waiting.
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// What sends the flows' requests (default: the [`HttpClient`] built from
+    /// [`http`](Self::http)). It must not follow redirects.
+    pub fn transport(mut self, transport: impl Transport + 'static) -> Self {
+        self.transport = Some(Arc::new(transport));
+        self
+    }
+
+    /// Checks the configuration and builds the authenticator. Nothing is read from
+    /// the network or the disk yet.
+    pub fn build(self) -> Result<Authenticator, Error> {
+        let check = |what: &str, url: &Option<String>| -> Result<(), Error> {
+            match url {
+                Some(u) => check_endpoint_url(u).map_err(|reason| Error::InvalidConfig {
+                    reason: format!("the {what} {reason}"),
+                }),
+                None => Ok(()),
+            }
+        };
+        check("authorization endpoint", &self.endpoints.authorization)?;
+        check("token endpoint", &self.endpoints.token)?;
+        check(
+            "device authorization endpoint",
+            &self.endpoints.device_authorization,
+        )?;
+        check("revocation endpoint", &self.endpoints.revocation)?;
+        check("API base", &self.api_base)?;
+        check("cli-auth page", &self.cli_auth_page)?;
+        if self.issuer.is_some() && self.endpoints.token.is_none() {
+            // Discovery will need a well-formed issuer.
+            discovery_urls(self.issuer.as_deref().unwrap_or_default())?;
+        }
+        let oauth = self.issuer.is_some() || self.endpoints.token.is_some();
+        if oauth && self.client_id.as_deref().is_none_or(str::is_empty) {
+            return Err(Error::InvalidConfig {
+                reason: "an authorization server is configured but no client id".into(),
+            });
+        }
+        let verify = match &self.verify {
+            Some(v) if v.starts_with("http://") || v.starts_with("https://") => {
+                check("verification endpoint", &Some(v.clone()))?;
+                Some(v.clone())
+            }
+            Some(v) => match &self.api_base {
+                Some(base) => Some(join_url(base, v)),
+                None => {
+                    return Err(Error::InvalidConfig {
+                        reason: "a relative verification endpoint needs an API base".into(),
+                    });
+                }
+            },
+            None => None,
+        };
+        let store = match self.store {
+            Some(s) => s,
+            None => {
+                let var = self.config_dir_env.clone().unwrap_or_else(|| {
+                    format!(
+                        "{}_CONFIG_DIR",
+                        cliauth_core::error::env_prefix(&self.app.cli)
+                    )
+                });
+                let dir = FileStore::default_dir(&self.app.cli, self.env.get(&var).as_deref())?;
+                Arc::new(FileStore::new(dir))
+            }
+        };
+        let keys = self.keys.unwrap_or_else(|| {
+            KeyRegistry::new(vec![KeyFormat::prefixed(
+                "any",
+                self.app.product.clone(),
+                "API key",
+                "",
+                Charset::Custom((33u8..127).map(char::from).collect()),
+                8,
+                4096,
+            )])
+        });
+        let mut http_options = self.http;
+        if http_options.user_agent == HttpOptions::default().user_agent {
+            // `acme cliauth/0.1.0`: servers can tell which CLI is calling.
+            http_options.user_agent = format!("{} {}", self.app.cli, http_options.user_agent);
+        }
+        let http = HttpClient::new(&http_options)?;
+        let transport: Arc<dyn Transport> = match self.transport {
+            Some(t) => t,
+            None => Arc::new(http.clone()),
+        };
+        Ok(Authenticator {
+            inner: Arc::new(Inner {
+                app: self.app,
+                keys,
+                env: self.env,
+                issuer: self.issuer,
+                explicit: self.endpoints,
+                endpoints: tokio::sync::OnceCell::new(),
+                client_id: self.client_id.unwrap_or_default(),
+                scopes: self.scopes,
+                extra_params: self.extra_params,
+                store,
+                loopback: self.loopback,
+                cli_auth_page: self.cli_auth_page,
+                api_base: self.api_base,
+                verify,
+                fallback: self.fallback,
+                browser: self.browser,
+                http,
+                transport,
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                refresh: self.refresh,
+                gate: tokio::sync::Mutex::new(()),
+                warned: AtomicBool::new(false),
+            }),
+            profile: None,
+            flag_key: None,
+            ui: self.ui.unwrap_or_else(|| Arc::new(TerminalUi::new())),
+        })
+    }
+}
+
+impl Authenticator {
+    /// Starts configuring an authenticator for the CLI whose command is `cli`
+    /// (`acme`): messages say `acme auth login`, the API key variable defaults to
+    /// `ACME_API_KEY` and credentials live in `~/.acme/credentials.json`.
+    pub fn builder(cli: impl Into<String>) -> AuthenticatorBuilder {
+        let cli = cli.into();
+        AuthenticatorBuilder {
+            app: AppContext::new(cli.clone(), cli),
+            keys: None,
+            env: EnvSource::process(),
+            config_dir_env: None,
+            issuer: None,
+            endpoints: Endpoints::default(),
+            client_id: None,
+            scopes: Vec::new(),
+            extra_params: Vec::new(),
+            store: None,
+            loopback: LoopbackOptions::default(),
+            cli_auth_page: None,
+            api_base: None,
+            verify: None,
+            fallback: Fallback::Auto,
+            browser: Browser::System,
+            ui: None,
+            http: HttpOptions::default(),
+            refresh: RefreshPolicy::default(),
+            clock: None,
+            transport: None,
+        }
+    }
+}

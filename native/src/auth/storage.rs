@@ -1,0 +1,84 @@
+//! Storage access and the driver's IO: what every flow of the
+//! [`Authenticator`](super::Authenticator) runs with.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use cliauth_core::credentials::CredentialsDocument;
+use cliauth_core::flow::{Client, Flow, LoginConfig};
+use cliauth_core::{Error, Now};
+
+use super::{Authenticator, Endpoints};
+use crate::drive::{Io, drive};
+use crate::sys;
+use crate::ui::Notice;
+
+impl Authenticator {
+    /// The store's warnings (loose permissions, a keyring fallback), once per
+    /// authenticator.
+    pub(super) fn warn_store_once(&self) {
+        if !self.inner.warned.swap(true, Ordering::Relaxed) {
+            for w in self.inner.store.warnings() {
+                self.ui.notice(&Notice::Warning(&w));
+            }
+        }
+    }
+
+    /// A snapshot of the document, for looking only.
+    pub(super) fn read_document(&self) -> Result<Option<CredentialsDocument>, Error> {
+        self.warn_store_once();
+        self.inner.store.read()
+    }
+
+    /// The clocks, now.
+    pub(super) fn now(&self) -> Now {
+        self.inner.clock.now()
+    }
+
+    /// Everything a flow may use: the clock, the transport, the store behind the
+    /// in-process gate, the UI and the browser.
+    pub(super) fn io(&self) -> Io<'_> {
+        let mut io = Io::new(&*self.inner.clock);
+        io.transport = Some(&*self.inner.transport);
+        io.store = Some(&self.inner.store);
+        io.gate = Some(&self.inner.gate);
+        io.ui = Some(Arc::clone(&self.ui));
+        io.browser = Some(&self.inner.browser);
+        io.product = &self.inner.app.product;
+        io
+    }
+
+    /// Runs `flow` with [`io`](Self::io).
+    pub(super) async fn run<F: Flow>(&self, flow: &mut F) -> Result<F::Output, Error> {
+        self.warn_store_once();
+        drive(self.io(), flow).await
+    }
+
+    /// What a login needs: the client, the token endpoint (of `endpoints`, when the
+    /// app has an OAuth server), key formats, verification, where to store.
+    pub(super) fn login_config(&self, endpoints: Option<&Endpoints>) -> LoginConfig {
+        let inner = &self.inner;
+        let mut config = LoginConfig::new(Client::new(inner.client_id.clone()));
+        config.token_endpoint = endpoints.and_then(|e| e.token.clone());
+        config.retry = inner.http.retry_policy();
+        config.keys = inner.keys.clone();
+        config.verify = inner.verify.clone();
+        // One overall deadline for the whole verification, retries included: a
+        // server dripping its answer byte by byte cannot hold the login for
+        // attempts × timeout.
+        config.verify_within = Some(inner.http.timeout());
+        config.subject_endpoint = inner
+            .verify
+            .clone()
+            .or_else(|| endpoints.and_then(|e| e.userinfo.clone()));
+        config.product = inner.app.product.clone();
+        config.profile = self.profile.clone();
+        // The issuer as the server's metadata names it (Endpoints::issuer).
+        config.issuer = endpoints
+            .and_then(|e| e.issuer.clone())
+            .or_else(|| inner.issuer.clone());
+        config.api_base = inner.api_base.clone();
+        config.seed = sys::seed();
+        config
+    }
+}

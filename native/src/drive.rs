@@ -1,0 +1,523 @@
+//! The one driver: core's flows carried out with real IO.
+//!
+//! [`drive`] polls a [`Flow`] and does what each [`Step`] says — sends requests with
+//! the [`Transport`], sleeps on the [`Clock`], shows prompts through the [`Ui`],
+//! reads and writes the [`CredentialStore`], answers loopback connections, reads
+//! pasted lines — and feeds every answer back. It decides nothing: every retry,
+//! wait, profile edit and error is the flow's. The store's lock (and the in-process
+//! gate in front of it) is taken at the first locked read and held until the flow
+//! ends, so a read-modify-persist is one critical section across processes.
+//!
+//! Ctrl-C, when enabled, becomes [`Input::Cancel`]. While the flow is
+//! [critical](Flow::critical) a request in flight is not abandoned: the interrupt
+//! is delivered after its answer, and the flow finishes persisting first.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use cliauth_core::exchange::TransportError;
+use cliauth_core::flow::{Access, Flow, Input, Prompt, Step};
+use cliauth_core::loopback::LoopbackResponse;
+use cliauth_core::secret::SecretString;
+use cliauth_core::{Error, HttpRequest, HttpResponse};
+use tokio::sync::oneshot;
+use tracing::debug;
+
+use crate::browser::Browser;
+use crate::clock::{Clock, SystemClock};
+use crate::http::{HttpClient, SendFailure, Transport};
+use crate::loopback::{LoopbackServer, Serving};
+use crate::store::{CredentialStore, StoreLock};
+use crate::ui::{Notice, Ui};
+
+/// What a flow may use. Anything absent is reported to the flow as misuse if it asks
+/// for it.
+pub(crate) struct Io<'a> {
+    pub(crate) clock: &'a dyn Clock,
+    pub(crate) transport: Option<&'a dyn Transport>,
+    pub(crate) store: Option<&'a Arc<dyn CredentialStore>>,
+    /// One locked read-modify-write per process at a time (in front of the store's
+    /// cross-process lock).
+    pub(crate) gate: Option<&'a tokio::sync::Mutex<()>>,
+    pub(crate) ui: Option<Arc<dyn Ui>>,
+    pub(crate) browser: Option<&'a Browser>,
+    /// The product's name, for notices.
+    pub(crate) product: &'a str,
+    pub(crate) loopback: Option<Serving>,
+    pub(crate) ctrl_c: bool,
+}
+
+impl<'a> Io<'a> {
+    /// Only a clock.
+    pub(crate) fn new(clock: &'a dyn Clock) -> Self {
+        Io {
+            clock,
+            transport: None,
+            store: None,
+            gate: None,
+            ui: None,
+            browser: None,
+            product: "",
+            loopback: None,
+            ctrl_c: false,
+        }
+    }
+}
+
+/// The store's lock, with the in-process gate in front of it.
+struct Held<'a> {
+    lock: StoreLock,
+    _gate: Option<tokio::sync::MutexGuard<'a, ()>>,
+}
+
+/// What the driver keeps between steps.
+#[derive(Default)]
+struct Session {
+    /// Loopback connections waiting for their [`Step::Reply`].
+    replies: HashMap<u64, oneshot::Sender<LoopbackResponse>>,
+    spinner: bool,
+    /// Pasted input: `Some` while the flow reads it.
+    paste: Option<Paste>,
+    opener: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Reading pasted lines, one detached thread per line.
+#[derive(Default)]
+struct Paste {
+    line: Option<oneshot::Receiver<Result<Option<SecretString>, Error>>>,
+    /// The input ended (or failed): nothing more will be read.
+    ended: bool,
+}
+
+/// Runs `flow` to its end with `io`.
+pub(crate) async fn drive<F: Flow>(mut io: Io<'_>, flow: &mut F) -> Result<F::Output, Error> {
+    let mut held: Option<Held<'_>> = None;
+    let mut session = Session::default();
+    let ctrl_c = io.ctrl_c;
+    let interrupt = async move {
+        if ctrl_c && tokio::signal::ctrl_c().await.is_ok() {
+            return;
+        }
+        std::future::pending::<()>().await;
+    };
+    tokio::pin!(interrupt);
+    let mut interrupted = false;
+    // After `StopListening`: requests already received are still answered.
+    let mut closing = false;
+    let result = loop {
+        if closing {
+            match io.loopback.as_mut().and_then(Serving::try_next) {
+                Some(a) => {
+                    session.replies.insert(a.connection, a.reply);
+                    let input = Input::Loopback {
+                        connection: a.connection,
+                        request: a.request,
+                    };
+                    flow.handle(io.clock.now(), input);
+                }
+                None => {
+                    closing = false;
+                    session.stop_listening(&mut io).await;
+                }
+            }
+        }
+        let step = flow.poll(io.clock.now());
+        match step {
+            Step::Send(request) => {
+                let answer = match io.transport {
+                    None => Input::SendFailed(Error::Misuse("this flow cannot send requests")),
+                    Some(transport) => {
+                        let critical = flow.critical();
+                        let deadline = flow.deadline();
+                        let cutoff = async {
+                            match deadline {
+                                Some(at) => io.clock.sleep_until(at).await,
+                                None => std::future::pending().await,
+                            }
+                        };
+                        tokio::select! {
+                            biased;
+                            () = &mut interrupt, if !critical && !interrupted => {
+                                interrupted = true;
+                                Input::Cancel
+                            }
+                            sent = transport.send(&request) => answer(sent),
+                            () = cutoff => {
+                                debug!(url = %request.redacted_url(), "abandoned at the deadline");
+                                Input::TransportError(TransportError::unknown("timed out"))
+                            }
+                        }
+                    }
+                };
+                flow.handle(io.clock.now(), answer);
+            }
+            Step::WaitUntil(at) => {
+                session.read_paste(&io);
+                let woke = tokio::select! {
+                    biased;
+                    () = &mut interrupt, if !interrupted => Woke::Interrupt,
+                    arrival = next_arrival(&mut io.loopback) => Woke::Arrival(arrival),
+                    line = next_line(&mut session.paste) => Woke::Line(line),
+                    () = io.clock.sleep_until(at) => Woke::Timer,
+                };
+                let input = match woke {
+                    Woke::Interrupt => {
+                        interrupted = true;
+                        Some(Input::Cancel)
+                    }
+                    Woke::Arrival(Some(a)) => {
+                        session.replies.insert(a.connection, a.reply);
+                        Some(Input::Loopback {
+                            connection: a.connection,
+                            request: a.request,
+                        })
+                    }
+                    // The server stopped (it cannot accept any more): wait on.
+                    Woke::Arrival(None) => {
+                        io.loopback = None;
+                        None
+                    }
+                    Woke::Line(line) => session.pasted(line),
+                    Woke::Timer => None,
+                };
+                if let Some(input) = input {
+                    flow.handle(io.clock.now(), input);
+                }
+            }
+            Step::Prompt(prompt) => session.prompt(&io, prompt),
+            Step::ReadStorage(access) => {
+                let stored = read(&io, access, &mut held).await;
+                flow.handle(io.clock.now(), Input::Stored(stored));
+            }
+            Step::Persist(document) => {
+                let written = match (io.store, &held) {
+                    (Some(store), Some(h)) => store.write(&h.lock, &document),
+                    _ => Err(Error::Misuse("persist without the store's lock")),
+                };
+                flow.handle(io.clock.now(), Input::Persisted(written));
+            }
+            Step::Reply {
+                connection,
+                response,
+                note,
+            } => {
+                debug!(status = response.status, note, "loopback request");
+                if let Some(reply) = session.replies.remove(&connection) {
+                    let _ = reply.send(response);
+                }
+            }
+            Step::StopListening => {
+                session.stop_paste(&io);
+                closing = true;
+            }
+            Step::Done(output) => break Ok(output),
+            Step::Failed(e) => break Err(e),
+            Step::Finished => break Err(Error::Misuse("the flow had already finished")),
+        }
+    };
+    session.stop_listening(&mut io).await;
+    if session.spinner
+        && let Some(ui) = &io.ui
+    {
+        ui.stop_waiting();
+    }
+    if let Some(opener) = session.opener.take() {
+        opener.abort();
+    }
+    drop(held);
+    result
+}
+
+/// What ended a wait.
+enum Woke {
+    Interrupt,
+    Arrival(Option<crate::loopback::Arrival>),
+    Line(Result<Result<Option<SecretString>, Error>, oneshot::error::RecvError>),
+    Timer,
+}
+
+fn answer(sent: Result<HttpResponse, SendFailure>) -> Input {
+    match sent {
+        Ok(response) => Input::Response(response),
+        Err(SendFailure::Transport(e)) => Input::TransportError(e),
+        Err(SendFailure::Fatal(e)) => Input::SendFailed(e),
+    }
+}
+
+async fn next_arrival(serving: &mut Option<Serving>) -> Option<crate::loopback::Arrival> {
+    match serving {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_line(
+    paste: &mut Option<Paste>,
+) -> Result<Result<Option<SecretString>, Error>, oneshot::error::RecvError> {
+    match paste.as_mut().and_then(|p| p.line.as_mut()) {
+        Some(line) => line.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Reads the document as the step asks; a locked read takes the gate and the lock
+/// first (unless held) and keeps them.
+async fn read<'a>(
+    io: &Io<'a>,
+    access: Access,
+    held: &mut Option<Held<'a>>,
+) -> Result<Option<cliauth_core::credentials::CredentialsDocument>, Error> {
+    let Some(store) = io.store else {
+        return Err(Error::Misuse("this flow cannot read storage"));
+    };
+    match access {
+        Access::Snapshot => store.read(),
+        Access::Locked => {
+            if held.is_none() {
+                let gate = match io.gate {
+                    Some(g) => Some(g.lock().await),
+                    None => None,
+                };
+                let store = Arc::clone(store);
+                let lock = tokio::task::spawn_blocking(move || store.lock())
+                    .await
+                    .map_err(|_| Error::Storage {
+                        reason: "waiting for the credentials lock failed".into(),
+                    })??;
+                *held = Some(Held { lock, _gate: gate });
+            }
+            match held {
+                Some(h) => store.read_locked(&h.lock),
+                None => Err(Error::Misuse("the store lock vanished")),
+            }
+        }
+    }
+}
+
+impl Session {
+    fn prompt(&mut self, io: &Io<'_>, prompt: Prompt) {
+        let Some(ui) = io.ui.clone() else {
+            return;
+        };
+        match prompt {
+            Prompt::OpenBrowser { url } => {
+                ui.notice(&Notice::OpeningBrowser {
+                    product: io.product,
+                    url: &url,
+                });
+                if let Some(browser) = io.browser {
+                    self.opener = Some(open(browser.clone(), url, ui));
+                }
+            }
+            Prompt::DeviceCode {
+                user_code,
+                verification_uri,
+                verification_uri_complete,
+                ..
+            } => ui.notice(&Notice::DeviceCode {
+                user_code: &user_code,
+                verification_uri: &verification_uri,
+                verification_uri_complete: verification_uri_complete.as_deref(),
+            }),
+            Prompt::PasteKey => {
+                ui.notice(&Notice::PasteHint {
+                    product: io.product,
+                });
+                self.paste = Some(Paste::default());
+            }
+            Prompt::Waiting(message) => {
+                ui.start_waiting(message);
+                self.spinner = true;
+            }
+            Prompt::WaitOver => {
+                ui.stop_waiting();
+                self.spinner = false;
+            }
+            Prompt::Retrying {
+                reason,
+                wait,
+                attempt,
+                max_attempts,
+            } => {
+                debug!(
+                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(0),
+                    "retrying"
+                );
+                ui.notice(&Notice::Retrying {
+                    reason: &reason,
+                    wait,
+                    attempt,
+                    max_attempts,
+                });
+            }
+            Prompt::Warning(text) => ui.notice(&Notice::Warning(&text)),
+            other => debug!(?other, "prompt not shown"),
+        }
+    }
+
+    /// Starts reading a pasted line if the flow reads input and none is being read.
+    fn read_paste(&mut self, io: &Io<'_>) {
+        let (Some(paste), Some(ui)) = (&mut self.paste, &io.ui) else {
+            return;
+        };
+        if paste.line.is_some() || paste.ended {
+            return;
+        }
+        // A detached thread, not `spawn_blocking`: when the browser delivers first,
+        // this read stays blocked on the terminal, and a blocking task would keep the
+        // runtime — and the process — alive until the user pressed Enter.
+        let ui = Arc::clone(ui);
+        let (tx, rx) = oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name("cliauth-paste".into())
+            .spawn(move || {
+                let _ = tx.send(ui.read_secret(""));
+            });
+        match spawned {
+            Ok(_) => paste.line = Some(rx),
+            Err(e) => {
+                debug!(error = %e.kind(), "cannot read from the terminal");
+                paste.ended = true;
+            }
+        }
+    }
+
+    /// A line read (or why none was).
+    fn pasted(
+        &mut self,
+        line: Result<Result<Option<SecretString>, Error>, oneshot::error::RecvError>,
+    ) -> Option<Input> {
+        let paste = self.paste.as_mut()?;
+        paste.line = None;
+        match line {
+            Ok(Ok(Some(text))) => Some(Input::Pasted(text)),
+            Ok(Err(Error::Cancelled)) | Err(_) => Some(Input::Cancel),
+            // The end of input never completes the login: the browser may still
+            // deliver.
+            Ok(Ok(None)) => {
+                paste.ended = true;
+                None
+            }
+            Ok(Err(e)) => {
+                debug!(error = e.code(), "paste input unavailable");
+                paste.ended = true;
+                None
+            }
+        }
+    }
+
+    /// Ends the wait for the browser and pasted input: replies already given are
+    /// written, the loopback server closes, the terminal is given back.
+    async fn stop_listening(&mut self, io: &mut Io<'_>) {
+        self.replies.clear();
+        if let Some(serving) = io.loopback.take() {
+            serving.stop().await;
+        }
+        self.stop_paste(io);
+    }
+
+    /// Stops reading pasted input and gives the terminal back.
+    fn stop_paste(&mut self, io: &Io<'_>) {
+        if self.paste.take().is_some()
+            && let Some(ui) = &io.ui
+        {
+            ui.cancel_input();
+        }
+    }
+}
+
+/// Opens `url` on a blocking thread; says so when that fails.
+fn open(browser: Browser, url: String, ui: Arc<dyn Ui>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let target = url.clone();
+        let opened = tokio::task::spawn_blocking(move || browser.open(&target)).await;
+        let reason = match opened {
+            Ok(Ok(())) => return,
+            Ok(Err(reason)) => reason,
+            Err(_) => "the browser launcher failed".to_string(),
+        };
+        ui.notice(&Notice::BrowserFailed {
+            url: &url,
+            reason: &reason,
+        });
+    })
+}
+
+impl HttpClient {
+    /// Runs a request through core's [`Exchange`](cliauth_core::exchange::Exchange)
+    /// with this client's retry policy: the final response (any status), or the
+    /// network error.
+    pub async fn run(&self, request: HttpRequest) -> Result<HttpResponse, Error> {
+        self.run_with(request, self.retry_policy()).await
+    }
+
+    /// Like [`HttpClient::run`], with one overall deadline `total` from now for every
+    /// attempt and wait together (core's
+    /// [`Exchange::with_deadline`](cliauth_core::exchange::Exchange::with_deadline)); the
+    /// attempt in flight at the deadline is abandoned as `timed out`.
+    pub async fn run_within(
+        &self,
+        request: HttpRequest,
+        total: std::time::Duration,
+    ) -> Result<HttpResponse, Error> {
+        let clock = SystemClock;
+        let deadline = clock.now().instant.saturating_add(total);
+        let mut exchange =
+            cliauth_core::exchange::Exchange::new(request, self.retry_policy(), crate::sys::seed())
+                .with_deadline(deadline);
+        let mut io = Io::new(&clock);
+        io.transport = Some(self);
+        drive(io, &mut exchange).await
+    }
+
+    /// Like [`HttpClient::run`] with another retry policy.
+    pub async fn run_with(
+        &self,
+        request: HttpRequest,
+        policy: cliauth_core::retry::RetryPolicy,
+    ) -> Result<HttpResponse, Error> {
+        let mut exchange =
+            cliauth_core::exchange::Exchange::new(request, policy, crate::sys::seed());
+        let mut io = Io::new(&SystemClock);
+        io.transport = Some(self);
+        drive(io, &mut exchange).await
+    }
+}
+
+impl LoopbackServer {
+    /// Serves requests until `handler` accepts a callback whose `state` matches, and
+    /// returns its parameters (a code, a key, or an authorization error to interpret,
+    /// e.g. with [`cliauth_core::authorize::PendingAuthorization::complete`]). Core's
+    /// [`CallbackWait`](cliauth_core::flow::CallbackWait) decides every answer.
+    ///
+    /// Fails with [`Error::LoginTimedOut`] after `timeout`, [`Error::Cancelled`] on
+    /// Ctrl-C (if enabled), and [`Error::Misuse`] if the handler was configured for
+    /// another port. The port is released before this returns, on every path.
+    pub async fn wait(
+        self,
+        handler: cliauth_core::loopback::LoopbackHandler,
+        timeout: std::time::Duration,
+    ) -> Result<cliauth_core::authorize::CallbackParams, Error> {
+        if handler.config().port != self.port() {
+            return Err(Error::Misuse(
+                "the loopback handler is configured for another port",
+            ));
+        }
+        let ctrl_c = self.options().cancel_on_ctrl_c;
+        let limits = handler.config().limits;
+        let clock = SystemClock;
+        let mut flow = cliauth_core::flow::CallbackWait::new(handler, clock.now(), timeout);
+        let mut io = Io::new(&clock);
+        io.loopback = Some(self.serve(limits)?);
+        io.ctrl_c = ctrl_c;
+        let outcome = drive(io, &mut flow).await;
+        debug!(
+            outcome = match &outcome {
+                Ok(_) => "callback",
+                Err(e) => e.code(),
+            },
+            "loopback server closed"
+        );
+        outcome
+    }
+}
