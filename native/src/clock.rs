@@ -57,3 +57,13 @@ impl Clock for SystemClock {
         })
     }
 }
+
+impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
+    fn now(&self) -> Now {
+        (**self).now()
+    }
+
+    fn sleep_until(&self, at: Instant) -> Sleep<'_> {
+        (**self).sleep_until(at)
+    }
+}

@@ -70,6 +70,12 @@ pub trait Transport: Send + Sync + fmt::Debug {
     fn send<'a>(&'a self, request: &'a HttpRequest) -> Sending<'a>;
 }
 
+impl<T: Transport + ?Sized> Transport for std::sync::Arc<T> {
+    fn send<'a>(&'a self, request: &'a HttpRequest) -> Sending<'a> {
+        (**self).send(request)
+    }
+}
+
 impl Transport for HttpClient {
     fn send<'a>(&'a self, request: &'a HttpRequest) -> Sending<'a> {
         Box::pin(self.execute(request))

@@ -241,10 +241,15 @@ export function fullApi(w) {
       throw w.argumentError('login', 'no browser login is in progress in this tab; start it again');
     }
     const href = options.href ?? globalThis.location?.href;
-    const flow = new Flow(
-      w.Machine.browserLogin(JSON.stringify(config), pending, queryOf(href), Date.now()),
-    );
+    const flow = browserLoginFlow(config, pending, href);
     return run(flow, { store: storeOf(options), fetch: options.fetch, signal: options.signal });
+  }
+
+  /** The browser login's second half as a flow: checks `callback`, then exchanges and stores. */
+  function browserLoginFlow(config, pending, callback, options = {}) {
+    return new Flow(
+      w.Machine.browserLogin(JSON.stringify(config), pending, queryOf(callback), options.now ?? Date.now(), options.seed),
+    );
   }
 
   // ── device login ───────────────────────────────────────────────────────
@@ -288,7 +293,7 @@ export function fullApi(w) {
     const existing = inFlight.get(key);
     if (existing && !options.force) return existing;
     const go = () =>
-      run(new Flow(w.Machine.accessToken(JSON.stringify({ ...config, force: Boolean(options.force) }))), {
+      run(accessTokenFlow(config, options), {
         store,
         fetch: options.fetch,
         signal: options.signal,
@@ -301,6 +306,11 @@ export function fullApi(w) {
     });
     inFlight.set(key, p);
     return p;
+  }
+
+  /** The access-token flow (resolution, refresh when due or `force`d), for {@link run} or a custom loop. */
+  function accessTokenFlow(config, options = {}) {
+    return new Flow(w.Machine.accessToken(JSON.stringify({ ...config, force: Boolean(options.force) }), options.seed));
   }
 
   // ── credentials ────────────────────────────────────────────────────────
@@ -379,9 +389,11 @@ export function fullApi(w) {
     completeAuthorization,
     startBrowserLogin,
     completeBrowserLogin,
+    browserLoginFlow,
     startDeviceLogin,
     deviceFlow,
     getAccessToken,
+    accessTokenFlow,
     credentials,
     run,
   };

@@ -31,9 +31,11 @@ export const {
   completeAuthorization,
   startBrowserLogin,
   completeBrowserLogin,
+  browserLoginFlow,
   startDeviceLogin,
   deviceFlow,
   getAccessToken,
+  accessTokenFlow,
   credentials,
   run,
 } = fullApi(w);

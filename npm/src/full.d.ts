@@ -118,6 +118,8 @@ export type Tokens =
       obtainedAt: number;
       /** From {@link getAccessToken}: whether this call refreshed. */
       refreshed?: boolean;
+      /** From {@link getAccessToken}: whether the refresh rotated the refresh token (the new one is stored). */
+      rotated?: boolean;
     }
   | { kind: 'api_key'; accessToken: string };
 
@@ -250,8 +252,13 @@ export interface BrowserLoginConfig {
   nonce?: boolean;
   /** How long the login may take (default 5 minutes). */
   timeoutMs?: number;
-  /** The profile to store the tokens in (default `default`); it becomes active. */
+  /**
+   * The profile to store the tokens in (default: the active one, else `default`). It
+   * becomes active only when no profile is (the CLI's rule).
+   */
   profile?: string;
+  /** The API the profile is for (stored; a profile of another API is never used). */
+  apiBase?: string;
   /** `false`: do not store the tokens. */
   store?: boolean;
 }
@@ -285,6 +292,18 @@ export function completeBrowserLogin(
     signal?: AbortSignal;
   },
 ): Promise<Tokens>;
+
+/**
+ * The second half as a {@link Flow} (for {@link run} or a custom loop): checks
+ * `callback` against `pending` (throws at once when it does not match), then
+ * exchanges the code and stores the tokens. `now` and `seed` are for tests.
+ */
+export function browserLoginFlow(
+  config: Omit<BrowserLoginConfig, 'redirectUri'>,
+  pending: string,
+  callback: string,
+  options?: { now?: number; seed?: number },
+): Flow;
 
 /** The low-level start: the URL, the `state` and the secret `pending` text to keep. */
 export function startAuthorization(
@@ -357,6 +376,8 @@ export interface AccessTokenConfig {
   profile?: string;
   /** Refuse a profile issued by another server (`profile_server_mismatch`). */
   issuer?: string;
+  /** Refuse a profile for another API (`profile_server_mismatch`). */
+  apiBase?: string;
   /** Refresh this long before expiry (default 60 s). */
   marginMs?: number;
   /** Clock-skew allowance (default 30 s). */
@@ -375,3 +396,6 @@ export function getAccessToken(
   config: AccessTokenConfig,
   options?: { store?: CredentialStore; force?: boolean; fetch?: typeof fetch; signal?: AbortSignal },
 ): Promise<Tokens>;
+
+/** The access-token flow behind {@link getAccessToken}, for {@link run} or a custom loop (`seed`: tests). */
+export function accessTokenFlow(config: AccessTokenConfig, options?: { force?: boolean; seed?: number }): Flow;

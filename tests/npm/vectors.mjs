@@ -396,6 +396,101 @@ export async function runVectors(api, files, { only } = {}) {
     api.configure({ cli: 'cli', product: 'service', keyFormats: [] });
   }
 
+  // ── flow transcripts (refresh, browser login) ──────────────────────────
+  // The same transcripts core/tests/vectors/transcripts.rs runs: the flow is
+  // stepped with a virtual clock, answered as the case scripts, and its written
+  // documents compared byte for byte.
+  const transcriptOf = (flow, start, c) => {
+    const expected = c.expect.transcript;
+    const stored = [...(c.stored ?? [])];
+    const responses = [...(c.responses ?? [])];
+    const persist = [...(c.persist ?? [])];
+    const out = { transcript: [], documents: [], requests: [], done: undefined };
+    const cancelHere = () => c.cancel_at === out.transcript.length - 1;
+    let now = start;
+    for (let i = 0; i < 100; i++) {
+      let step;
+      try {
+        step = flow.poll(now);
+      } catch (e) {
+        out.transcript.push({ failed: e.code });
+        return out;
+      }
+      if (step.type === 'send') {
+        out.transcript.push('send');
+        out.requests.push(step.request.body ?? '');
+        if (cancelHere()) flow.cancel();
+        const a = responses.shift();
+        if (a === undefined) {
+          out.transcript.push('ran out of responses');
+          return out;
+        }
+        if (a === 'transport_not_sent') flow.handleTransportError(now, { notSent: true, reason: 'connection refused' });
+        else flow.handleResponse(now, response(a));
+      } else if (step.type === 'wait') {
+        const waited = step.until - now;
+        const e = expected[out.transcript.length];
+        if (e && e.wait_between) {
+          const [lo, hi] = e.wait_between;
+          out.transcript.push(waited >= lo && waited <= hi ? e : { wait: waited });
+        } else out.transcript.push({ wait: waited });
+        if (cancelHere()) flow.cancel();
+        else now = step.until;
+      } else if (step.type === 'read_storage') {
+        flow.handleStored(now, stored.length ? stored.shift() : null);
+      } else if (step.type === 'persist') {
+        out.transcript.push('persist');
+        out.documents.push(step.document);
+        if (persist.shift() === 'ok') flow.handlePersisted();
+        else flow.handleStorageError('disk full');
+      } else if (step.type === 'done') {
+        out.done = step.value;
+        return out;
+      } else if (step.type !== 'prompt') return out;
+    }
+    return out;
+  };
+  const checkTranscript = (c, out, done) => {
+    if (out.done !== undefined) out.transcript.push({ done: done(out.done) });
+    check(c.name, { transcript: out.transcript, documents: out.documents }, { transcript: c.expect.transcript, documents: c.expect.documents });
+    if (c.expect.requests) check(`${c.name} (requests)`, out.requests, c.expect.requests);
+  };
+
+  file = 'refresh';
+  if (want(file)) {
+    const v = files.refresh;
+    for (const c of v.cases) {
+      const flow = api.accessTokenFlow(
+        { tokenEndpoint: v.token_endpoint, clientId: v.client_id, issuer: v.issuer },
+        { force: Boolean(c.force), seed: 0 },
+      );
+      checkTranscript(c, transcriptOf(flow, v.start_ms, c), (t) => ({
+        access_token: t.accessToken,
+        refreshed: t.refreshed,
+        rotated: t.rotated,
+      }));
+    }
+  }
+
+  file = 'browser_login';
+  if (want(file)) {
+    const v = files.browser_login;
+    for (const c of v.cases) {
+      const config = {
+        authorizationEndpoint: v.authorization_endpoint,
+        tokenEndpoint: v.token_endpoint,
+        clientId: v.client_id,
+        scopes: v.scopes,
+        issuer: v.issuer,
+        profile: c.profile ?? undefined,
+      };
+      const start = api.startAuthorization(config, { redirectUri: v.redirect_uri, entropy: hex(v.entropy_hex), now: v.start_ms });
+      const callback = '?' + c.callback.replace('{state}', start.state);
+      const flow = api.browserLoginFlow(config, start.pending, callback, { now: v.start_ms, seed: 0 });
+      checkTranscript(c, transcriptOf(flow, v.start_ms, c), (t) => ({ access_token: t.accessToken }));
+    }
+  }
+
   file = 'discovery';
   if (want(file)) {
     skip('discovery is not part of the JS API (pass endpoints)', files.discovery.urls.length + files.discovery.metadata.length);
@@ -406,5 +501,5 @@ export async function runVectors(api, files, { only } = {}) {
 
 export const VECTOR_FILES = [
   'pkce', 'keys', 'jwt', 'authorize', 'loopback', 'token_responses', 'http_errors',
-  'retry', 'device', 'user_codes', 'handoff', 'credentials', 'discovery',
+  'retry', 'device', 'user_codes', 'handoff', 'credentials', 'discovery', 'refresh', 'browser_login',
 ];

@@ -71,7 +71,8 @@ pub struct Machine {
 }
 
 /// A login's configuration from JSON `{clientId, tokenEndpoint?, store?, profile?,
-/// issuer?, apiBase?}`.
+/// issuer?, apiBase?}`: the profile the user named (default: the active one, else
+/// `default`), decided by core like the CLI's.
 fn login_config(v: &Value, jitter_seed: Option<f64>) -> Result<LoginConfig, Error> {
     let mut c = LoginConfig::new(Client::new(req_str(v, "clientId")?));
     c.token_endpoint = opt_str(v, "tokenEndpoint")?;
@@ -102,7 +103,10 @@ fn api_key_view(key: &str) -> String {
 
 fn bearer_view(bearer: Bearer) -> String {
     match bearer.credential {
-        Credential::OAuth(t) => token_view(&t).bool("refreshed", bearer.refreshed).end(),
+        Credential::OAuth(t) => token_view(&t)
+            .bool("refreshed", bearer.refreshed)
+            .bool("rotated", bearer.rotated)
+            .end(),
         Credential::ApiKey(k) => api_key_view(k.expose_secret()),
     }
 }
@@ -249,8 +253,8 @@ impl Machine {
     /// A valid access token from storage, refreshed first when due (core's refresh
     /// protocol: rotate, persist before use; `invalid_grant` re-reads). Config JSON
     /// `{tokenEndpoint, clientId, profile?, issuer?, apiBase?, force?, marginMs?,
-    /// leewayMs?}`. Done: the token view with `refreshed`, or `{kind: "api_key",
-    /// accessToken}` for a profile holding an API key.
+    /// leewayMs?}`. Done: the token view with `refreshed` and `rotated`, or `{kind:
+    /// "api_key", accessToken}` for a profile holding an API key.
     #[wasm_bindgen(js_name = accessToken)]
     pub fn access_token(config: &str, jitter_seed: Option<f64>) -> JsResult<Machine> {
         js((|| {

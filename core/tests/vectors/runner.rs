@@ -74,7 +74,13 @@ vector_files!(
     handoff,
     credentials,
     discovery,
+    refresh,
+    browser_login,
 );
+
+/// The flow transcripts.
+#[path = "transcripts.rs"]
+pub mod transcripts;
 
 /// Runs one file and fails with every failing case listed.
 pub fn assert_passes(name: &str) {
@@ -120,6 +126,8 @@ pub fn run(name: &str) -> Outcome {
         "handoff" => handoff(&v, &mut o),
         "credentials" => credentials_doc(&v, &mut o),
         "discovery" => discovery(&v, &mut o),
+        "refresh" => transcripts::refresh(&v, &mut o),
+        "browser_login" => transcripts::browser_login(&v, &mut o),
         _ => o.failures.push(format!("no runner for {name}")),
     }
     assert!(
