@@ -34,8 +34,8 @@
 //! | [`http`], [`json`], [`encoding`] | request and response values, API errors; JSON and URL text |
 //! | [`error`], [`redact`], [`secret`], [`time`] | the error taxonomy; secrets that never print; the two clocks |
 //!
-//! Files stay under 1,100 lines (unit tests included), `cargo xtask test --only
-//! layout` checks it, and no module imports one that imports it back.
+//! Files stay under 1,100 lines, unit tests included (`cargo xtask test --only
+//! layout` checks it).
 //!
 //! ## Flows and the drain rule
 //!

@@ -12,6 +12,21 @@
 //! (rustls, redirects off), listens on the loopback interface, opens the browser,
 //! reads and writes files under locks, reads the clock and OS randomness.
 //!
+//! ## Modules
+//!
+//! | Module | What it does |
+//! |---|---|
+//! | `auth` ([`Authenticator`]) | configures core's flows for one app and shapes their results (split by job: builder, outcomes, storage, logins, session, API calls, account) |
+//! | `drive` | the one driver: carries out every flow step with real IO, holding the store's lock from read to persist |
+//! | [`http`], [`clock`] | the injectable transport (reqwest, redirects off) and clocks |
+//! | [`loopback`] | the loopback server's sockets; core decides every answer |
+//! | [`store`] | where the credentials document lives: file, keyring, memory, environment |
+//! | [`browser`], [`ui`] | opening URLs; what logins tell the user and read from them |
+//! | `cli` (feature `clap`) | the ready `auth` command group |
+//!
+//! Files stay under 500 lines, and no module imports one that imports it back
+//! (`cargo xtask test --only layout` checks both).
+//!
 //! | Login | Method | Needs |
 //! |---|---|---|
 //! | API key | [`Authenticator::login_api_key`] | key formats; optional verification endpoint |

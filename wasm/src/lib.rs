@@ -11,6 +11,20 @@
 //! boundary as JSON text, times as `Date.now()` milliseconds, and every failure is
 //! thrown as a `CliauthError` (`code`, `kind`, `exitCode`, `hint`).
 //!
+//! ## Modules
+//!
+//! | Module | What it exports |
+//! |---|---|
+//! | `context`, `config` | what a page configured ([`configure`]): app names, key formats, user codes |
+//! | [`error`] | core's errors as JS `CliauthError` objects |
+//! | `convert`, `plain` | values across the boundary: JSON text, times, entropy |
+//! | `handoff`, `device_page` | the cli-auth page and the device-verification page |
+//! | [`machine`] (full) | core's flows — device login, browser login, access token, approval — for the npm `run()` loop |
+//! | `pkce`, `keys`, `jwt`, `tokens`, `credentials` (full) | PKCE and `state`, key validation, JWT claims, token responses, the credentials document |
+//!
+//! Files stay under 500 lines, and no module imports one that imports it back
+//! (`cargo xtask test --only layout` checks both).
+//!
 //! ## Two builds
 //!
 //! Without features this crate is the **page** module: [`configure`], errors, the

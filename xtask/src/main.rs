@@ -22,6 +22,7 @@ mod bench_web;
 mod e2e;
 mod fuzz;
 mod keyring;
+mod layout;
 mod setup;
 mod util;
 mod wasm_bin;
@@ -106,6 +107,12 @@ fn suites() -> Vec<Suite> {
             about: "rustdoc, warnings denied",
             needs: &[],
             run: doc,
+        },
+        Suite {
+            name: "layout",
+            about: "no file over the size its crate's docs name; no import circle in native/src or wasm/src",
+            needs: &[],
+            run: layout::layout,
         },
         Suite {
             name: "rust",
@@ -263,8 +270,7 @@ fn core_wasm() -> Result<(), String> {
     ];
     let mut hits = Vec::new();
     let dir = util::root().join("core").join("src");
-    for entry in std::fs::read_dir(&dir).map_err(|e| e.to_string())? {
-        let path = entry.map_err(|e| e.to_string())?.path();
+    for path in layout::rust_files(&dir)? {
         let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
         for (n, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or_default();
