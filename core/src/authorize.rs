@@ -340,6 +340,23 @@ impl PendingAuthorization {
             Some(s) if self.state.verify(s) => {}
             _ => return Err(Error::StateMismatch),
         }
+        self.complete_matched(now, callback)
+    }
+
+    /// [`complete`](Self::complete) for a callback whose `state` the loopback handler
+    /// of this same login has already matched in constant time (the flows own both,
+    /// so the state is checked once).
+    pub(crate) fn complete_matched(
+        &mut self,
+        now: Timestamp,
+        callback: &CallbackParams,
+    ) -> Result<AuthorizationGrant, Error> {
+        if self.consumed {
+            return Err(Error::Misuse("this authorization was already completed"));
+        }
+        if now >= self.expires_at {
+            return Err(Error::AuthorizationExpired);
+        }
         self.consumed = true;
         if let Some(expected) = &self.issuer {
             match &callback.iss {

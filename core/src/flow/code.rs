@@ -240,7 +240,9 @@ impl Flow for CodeLogin {
                     Err(step) => return step,
                     Ok(result) => {
                         self.outbox.prompt(Prompt::WaitOver);
-                        let grant = result.and_then(|p| self.pending.complete(now.wall, &p));
+                        // The handler matched the state; the rest is checked here.
+                        let grant =
+                            result.and_then(|p| self.pending.complete_matched(now.wall, &p));
                         self.state = match grant {
                             Ok(grant) => CodeState::Exchanging(CodeExchange::new(
                                 &grant,

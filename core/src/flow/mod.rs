@@ -53,6 +53,8 @@ mod handoff;
 mod key;
 pub mod login;
 mod logout;
+#[cfg(test)]
+mod tests;
 
 pub use access::{AccessConfig, AccessToken, Bearer, Want};
 pub use api::ApiCall;
