@@ -138,7 +138,11 @@ fn a_bad_key_fails_before_any_request() {
     let mut c = config();
     c.verify = Some("https://api.example/whoami".into());
     let mut shell = Shell::default();
-    let r = shell.drive(&mut KeyLogin::new(&format!("Bearer {KEY}"), LoginMethod::ApiKey, c));
+    let r = shell.drive(&mut KeyLogin::new(
+        &format!("Bearer {KEY}"),
+        LoginMethod::ApiKey,
+        c,
+    ));
     assert!(matches!(r, Some(Err(Error::InvalidKey(_)))));
     assert!(shell.requests.is_empty() && shell.reads == 0);
 }
@@ -169,12 +173,20 @@ fn the_verification_answer_decides_what_is_stored() {
     assert_eq!(login.outcome.subject.as_deref(), Some("a@b.c"));
     assert_eq!(login.outcome.masked_key.as_deref(), Some("acme_…ghij"));
     let p = shell.written[0].profile("default").unwrap();
-    assert_eq!((p.verified_at, p.subject.as_deref()), (Some(T0.wall), Some("a@b.c")));
+    assert_eq!(
+        (p.verified_at, p.subject.as_deref()),
+        (Some(T0.wall), Some("a@b.c"))
+    );
     // A server error or no answer: stored, unverified, with the reason.
     let (r, shell) = verify(Input::TransportError(TransportError::unknown("timed out")));
     let login = r.unwrap().unwrap();
-    assert!(matches!(login.outcome.verification, Verification::Unverified { ref reason } if reason.contains("timed out")));
-    assert_eq!(shell.written[0].profile("default").unwrap().verified_at, None);
+    assert!(
+        matches!(login.outcome.verification, Verification::Unverified { ref reason } if reason.contains("timed out"))
+    );
+    assert_eq!(
+        shell.written[0].profile("default").unwrap().verified_at,
+        None
+    );
 }
 
 // ── where logins are stored ────────────────────────────────────────────────
@@ -191,14 +203,23 @@ fn logins_go_to_the_named_or_active_profile_and_switch_only_when_none_is_active(
         (r.unwrap().unwrap(), shell.written.remove(0))
     };
     let (login, doc) = store(None);
-    assert_eq!((login.outcome.profile.as_str(), login.outcome.active), ("ci", true));
+    assert_eq!(
+        (login.outcome.profile.as_str(), login.outcome.active),
+        ("ci", true)
+    );
     assert_eq!(doc.profile("ci").unwrap().method, LoginMethod::Paste);
     let (login, doc) = store(Some("work"));
-    assert_eq!((login.outcome.profile.as_str(), login.outcome.active), ("work", false));
+    assert_eq!(
+        (login.outcome.profile.as_str(), login.outcome.active),
+        ("work", false)
+    );
     assert_eq!(doc.active_profile.as_deref(), Some("ci"));
     let work = doc.profile("work").unwrap();
     // Keys record the API, not the issuer (that belongs to OAuth credentials).
-    assert_eq!((work.api_base.as_deref(), work.issuer.as_deref()), (Some("https://api.example"), None));
+    assert_eq!(
+        (work.api_base.as_deref(), work.issuer.as_deref()),
+        (Some("https://api.example"), None)
+    );
 }
 
 #[test]
@@ -210,7 +231,9 @@ fn a_damaged_file_kept_aside_is_announced_and_replaced() {
     }));
     let r = shell.drive(&mut KeyLogin::new(KEY, LoginMethod::ApiKey, config()));
     assert!(r.unwrap().is_ok());
-    assert!(matches!(&shell.prompts[..], [Prompt::Warning(w)] if w.contains("/tmp/credentials.json.corrupt")));
+    assert!(
+        matches!(&shell.prompts[..], [Prompt::Warning(w)] if w.contains("/tmp/credentials.json.corrupt"))
+    );
     assert_eq!(shell.written[0].profiles.len(), 1);
     // Not kept aside: never overwritten.
     let mut shell = Shell::default();
@@ -234,7 +257,10 @@ fn forged_callbacks_are_answered_and_the_real_one_ends_the_wait() {
     assert!(shell.drive(&mut wait).is_none(), "waits for the browser");
     wait.handle(T0, get(1, "/callback?code=evil&state=forged", 4000));
     wait.handle(T0, get(2, "/favicon.ico", 4000));
-    assert!(shell.drive(&mut wait).is_none(), "forged requests never end it");
+    assert!(
+        shell.drive(&mut wait).is_none(),
+        "forged requests never end it"
+    );
     assert!(!shell.stopped);
     let real = format!("/callback?code=abc&state={}", state.expose_secret());
     wait.handle(T0, get(3, &real, 4000));
@@ -246,7 +272,10 @@ fn forged_callbacks_are_answered_and_the_real_one_ends_the_wait() {
     let handler = LoopbackHandler::new(LoopbackConfig::new(4000, "Acme"), &state);
     let mut wait = CallbackWait::new(handler, T0, Duration::from_secs(300));
     let later = T0.saturating_add(Duration::from_secs(300));
-    assert!(matches!(wait.poll(later), Step::Failed(Error::LoginTimedOut { .. })));
+    assert!(matches!(
+        wait.poll(later),
+        Step::Failed(Error::LoginTimedOut { .. })
+    ));
     let handler = LoopbackHandler::new(LoopbackConfig::new(4000, "Acme"), &state);
     let mut wait = CallbackWait::new(handler, T0, Duration::from_secs(300));
     wait.handle(T0, Input::Cancel);
@@ -263,7 +292,9 @@ fn handoff(config: LoginConfig) -> (HandoffLogin, String) {
         Duration::from_secs(300),
         config,
     );
-    let state = StateToken::from_entropy(&[5; 32]).expose_secret().to_string();
+    let state = StateToken::from_entropy(&[5; 32])
+        .expose_secret()
+        .to_string();
     (login, state)
 }
 
@@ -273,7 +304,9 @@ fn the_handoff_takes_a_pasted_key_or_what_the_page_delivers() {
     let (mut login, _) = handoff(config());
     let mut shell = Shell::default();
     assert!(shell.drive(&mut login).is_none());
-    assert!(matches!(&shell.prompts[..], [Prompt::OpenBrowser { url }, Prompt::PasteKey] if url.starts_with("https://app.example/cli-auth?port=4000&state=")));
+    assert!(
+        matches!(&shell.prompts[..], [Prompt::OpenBrowser { url }, Prompt::PasteKey] if url.starts_with("https://app.example/cli-auth?port=4000&state="))
+    );
     login.handle(T0, Input::Pasted(SecretString::new("nope")));
     assert!(shell.drive(&mut login).is_none());
     assert!(matches!(shell.prompts.last(), Some(Prompt::Warning(_))));
@@ -285,13 +318,29 @@ fn the_handoff_takes_a_pasted_key_or_what_the_page_delivers() {
     let (mut login, state) = handoff(config());
     let mut shell = Shell::default();
     let _ = shell.drive(&mut login);
-    login.handle(T0, get(1, &format!("/callback?api_key={KEY}&state={state}"), 4000));
+    login.handle(
+        T0,
+        get(1, &format!("/callback?api_key={KEY}&state={state}"), 4000),
+    );
     let done = shell.drive(&mut login).unwrap().unwrap();
-    assert_eq!((done.outcome.method, done.outcome.credential_type), (LoginMethod::Handoff, "api_key"));
+    assert_eq!(
+        (done.outcome.method, done.outcome.credential_type),
+        (LoginMethod::Handoff, "api_key")
+    );
     let (mut login, state) = handoff(config());
     let _ = Shell::default().drive(&mut login);
-    login.handle(T0, get(1, &format!("/callback?error=access_denied&state={state}"), 4000));
-    assert!(matches!(Shell::default().drive(&mut login), Some(Err(Error::AccessDenied { .. }))));
+    login.handle(
+        T0,
+        get(
+            1,
+            &format!("/callback?error=access_denied&state={state}"),
+            4000,
+        ),
+    );
+    assert!(matches!(
+        Shell::default().drive(&mut login),
+        Some(Err(Error::AccessDenied { .. }))
+    ));
 }
 
 #[test]
@@ -302,7 +351,10 @@ fn a_handoff_code_is_exchanged_with_the_verifier_and_may_be_a_key() {
         json!({"access_token": KEY, "token_type": "Bearer"}),
     )]);
     let _ = shell.drive(&mut login);
-    login.handle(T0, get(1, &format!("/callback?code=one-time&state={state}"), 4000));
+    login.handle(
+        T0,
+        get(1, &format!("/callback?code=one-time&state={state}"), 4000),
+    );
     let done = shell.drive(&mut login).unwrap().unwrap();
     let body = String::from_utf8_lossy(&shell.requests[0].body).into_owned();
     assert!(body.contains("code=one-time") && body.contains("code_verifier="));
@@ -313,7 +365,10 @@ fn a_handoff_code_is_exchanged_with_the_verifier_and_may_be_a_key() {
     let (mut login, state) = handoff(c);
     let mut shell = Shell::default();
     let _ = shell.drive(&mut login);
-    login.handle(T0, get(1, &format!("/callback?code=one-time&state={state}"), 4000));
+    login.handle(
+        T0,
+        get(1, &format!("/callback?code=one-time&state={state}"), 4000),
+    );
     assert!(shell.drive(&mut login).is_none());
     assert_eq!(shell.replies, [(1, 400)]);
 }
@@ -325,9 +380,11 @@ fn tokens(access: &str, expires_in: i64) -> TokenSet {
         access_token: crate::secret::AccessToken::new(access),
         token_type: "Bearer".into(),
         expires_at: Some(if expires_in >= 0 {
-            T0.wall.saturating_add(Duration::from_secs(expires_in as u64))
+            T0.wall
+                .saturating_add(Duration::from_secs(expires_in as u64))
         } else {
-            T0.wall.saturating_sub(Duration::from_secs(expires_in.unsigned_abs()))
+            T0.wall
+                .saturating_sub(Duration::from_secs(expires_in.unsigned_abs()))
         }),
         refresh_token: Some(crate::secret::RefreshToken::new("rt")),
         scope: None,
@@ -352,24 +409,33 @@ fn the_credential_is_resolved_flag_first_and_checked() {
     let doc = doc_with("default", Credential::OAuth(tokens("at", 3600)));
     let mut c = access(Want::Token);
     c.flag = Some(ApiKey::new(KEY));
-    let b = Shell::default().storing(Some(doc.clone_secret())).drive(&mut AccessToken::new(c));
+    let b = Shell::default()
+        .storing(Some(doc.clone_secret()))
+        .drive(&mut AccessToken::new(c));
     let b = b.unwrap().unwrap();
     assert_eq!((b.token(), b.source.label()), (KEY, "flag".into()));
     let mut c = access(Want::Token);
     c.env = Some(("ACME_API_KEY".into(), ApiKey::new("Bearer x")));
-    let r = Shell::default().storing(None).drive(&mut AccessToken::new(c));
+    let r = Shell::default()
+        .storing(None)
+        .drive(&mut AccessToken::new(c));
     assert!(matches!(r, Some(Err(Error::InvalidKey(_)))));
     let b = Shell::default()
         .storing(Some(doc.clone_secret()))
         .drive(&mut AccessToken::new(access(Want::Token)))
         .unwrap()
         .unwrap();
-    assert_eq!((b.token(), b.refreshed, b.oauth_profile()), ("at", false, Some("default")));
+    assert_eq!(
+        (b.token(), b.refreshed, b.oauth_profile()),
+        ("at", false, Some("default"))
+    );
     let mut c = access(Want::Token);
     c.issuer = Some("https://other.example".into());
     let mut stored = doc.clone_secret();
     stored.profile_mut("default").unwrap().issuer = Some("https://as.example".into());
-    let r = Shell::default().storing(Some(stored)).drive(&mut AccessToken::new(c));
+    let r = Shell::default()
+        .storing(Some(stored))
+        .drive(&mut AccessToken::new(c));
     assert!(matches!(r, Some(Err(Error::ProfileServerMismatch { .. }))));
     let keyed = doc_with("ci", Credential::ApiKey(ApiKey::new(KEY)));
     let r = Shell::default()
@@ -387,14 +453,21 @@ fn discovery_runs_only_when_a_refresh_needs_it() {
         explicit: Endpoints::default(),
     };
     let mut shell = Shell::default().storing(Some(valid));
-    let b = shell.drive(&mut AccessToken::new(c.clone_secret())).unwrap().unwrap();
+    let b = shell
+        .drive(&mut AccessToken::new(c.clone_secret()))
+        .unwrap()
+        .unwrap();
     assert!(shell.requests.is_empty() && b.discovered.is_none());
     let due = doc_with("default", Credential::OAuth(tokens("at", -5)));
-    let metadata = json!({"issuer": "https://as.example", "token_endpoint": "https://as.example/t"});
+    let metadata =
+        json!({"issuer": "https://as.example", "token_endpoint": "https://as.example/t"});
     let mut shell = Shell::answering([
         json_response(404, json!({})),
         json_response(200, metadata),
-        json_response(200, json!({"access_token": "at-2", "token_type": "Bearer", "expires_in": 60})),
+        json_response(
+            200,
+            json!({"access_token": "at-2", "token_type": "Bearer", "expires_in": 60}),
+        ),
     ])
     .storing(Some(due.clone_secret()))
     .storing(Some(due));
@@ -409,7 +482,10 @@ fn discovery_runs_only_when_a_refresh_needs_it() {
         ]
     );
     assert_eq!((b.token(), b.refreshed, b.rotated), ("at-2", true, false));
-    assert_eq!(b.discovered.unwrap().token.as_deref(), Some("https://as.example/t"));
+    assert_eq!(
+        b.discovered.unwrap().token.as_deref(),
+        Some("https://as.example/t")
+    );
 }
 
 #[test]
@@ -418,31 +494,47 @@ fn an_api_call_announces_retries_and_refreshes_once_after_401() {
     let mut shell = Shell::answering([
         Input::Response(HttpResponse::new(429).with_header("retry-after", "2")),
         Input::Response(HttpResponse::new(401)),
-        json_response(200, json!({"access_token": "at-2", "token_type": "Bearer", "expires_in": 3600})),
+        json_response(
+            200,
+            json!({"access_token": "at-2", "token_type": "Bearer", "expires_in": 3600}),
+        ),
         json_response(200, json!({"ok": true})),
     ])
     .storing(Some(doc.clone_secret()))
     .storing(Some(doc.clone_secret()))
     .storing(Some(doc));
     let request = HttpRequest::get("https://api.example/v1/me");
-    let r = shell.drive(&mut ApiCall::new(request, access(Want::Token))).unwrap();
+    let r = shell
+        .drive(&mut ApiCall::new(request, access(Want::Token)))
+        .unwrap();
     assert_eq!(r.unwrap().status, 200);
-    let bearers: Vec<_> = shell.requests.iter().map(|r| r.header("authorization").map(str::to_string)).collect();
+    let bearers: Vec<_> = shell
+        .requests
+        .iter()
+        .map(|r| r.header("authorization").map(str::to_string))
+        .collect();
     assert_eq!(bearers[1].as_deref(), Some("Bearer at-1"));
     assert_eq!(bearers[3].as_deref(), Some("Bearer at-2"));
-    assert!(matches!(&shell.prompts[..], [Prompt::Retrying { attempt: 2, wait, .. }] if *wait == Duration::from_secs(2)));
+    assert!(
+        matches!(&shell.prompts[..], [Prompt::Retrying { attempt: 2, wait, .. }] if *wait == Duration::from_secs(2))
+    );
     // Refused again after the refresh: the error, no third attempt.
     let doc = doc_with("default", Credential::OAuth(tokens("at-1", 3600)));
     let mut shell = Shell::answering([
         Input::Response(HttpResponse::new(401)),
-        json_response(200, json!({"access_token": "at-2", "token_type": "Bearer", "expires_in": 3600})),
+        json_response(
+            200,
+            json!({"access_token": "at-2", "token_type": "Bearer", "expires_in": 3600}),
+        ),
         Input::Response(HttpResponse::new(401)),
     ])
     .storing(Some(doc.clone_secret()))
     .storing(Some(doc.clone_secret()))
     .storing(Some(doc));
     let request = HttpRequest::get("https://api.example/v1/me");
-    let r = shell.drive(&mut ApiCall::new(request, access(Want::Token))).unwrap();
+    let r = shell
+        .drive(&mut ApiCall::new(request, access(Want::Token)))
+        .unwrap();
     assert!(matches!(r, Err(Error::Unauthorized { .. })));
     assert_eq!(shell.requests.len(), 3);
 }
@@ -469,21 +561,34 @@ fn logout_revokes_then_deletes_and_says_what_happened() {
         ..Endpoints::default()
     });
     let mut doc = doc_with("default", Credential::OAuth(tokens("at", 3600)));
-    let mut shell = Shell::answering([Input::Response(HttpResponse::new(200))]).storing(Some(doc.clone_secret()));
-    let o = shell.drive(&mut logout(None, None, endpoints.clone())).unwrap().unwrap();
+    let mut shell = Shell::answering([Input::Response(HttpResponse::new(200))])
+        .storing(Some(doc.clone_secret()));
+    let o = shell
+        .drive(&mut logout(None, None, endpoints.clone()))
+        .unwrap()
+        .unwrap();
     assert_eq!(o.revocation, Revocation::Revoked);
     assert!(shell.written[0].profiles.is_empty());
-    assert!(String::from_utf8_lossy(&shell.requests[0].body).contains("token_type_hint=refresh_token"));
+    assert!(
+        String::from_utf8_lossy(&shell.requests[0].body).contains("token_type_hint=refresh_token")
+    );
     // Another server's profile: nothing sent, deleted anyway.
     doc.profile_mut("default").unwrap().issuer = Some("https://other.example".into());
     let mut shell = Shell::default().storing(Some(doc));
-    let o = shell.drive(&mut logout(None, None, endpoints)).unwrap().unwrap();
+    let o = shell
+        .drive(&mut logout(None, None, endpoints))
+        .unwrap()
+        .unwrap();
     assert!(matches!(o.revocation, Revocation::Skipped { .. }) && shell.requests.is_empty());
     // No OAuth server: not supported; only an environment key: say how to log out.
     let doc = doc_with("default", Credential::OAuth(tokens("at", 3600)));
     let missing = ServerEndpoints::Missing(Error::NotAuthenticated);
-    let o = Shell::default().storing(Some(doc)).drive(&mut logout(None, None, missing.clone()));
+    let o = Shell::default()
+        .storing(Some(doc))
+        .drive(&mut logout(None, None, missing.clone()));
     assert_eq!(o.unwrap().unwrap().revocation, Revocation::NotSupported);
-    let r = Shell::default().storing(None).drive(&mut logout(None, Some("ACME_API_KEY"), missing));
+    let r = Shell::default()
+        .storing(None)
+        .drive(&mut logout(None, Some("ACME_API_KEY"), missing));
     assert!(matches!(r, Some(Err(Error::InvalidArgument { .. }))));
 }

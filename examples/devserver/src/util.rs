@@ -1,7 +1,7 @@
 //! Small HTTP helpers: form and JSON bodies, OAuth error responses, cookies, origins,
 //! HTML escaping and time.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -10,11 +10,7 @@ use serde_json::Value;
 
 /// The wall clock as a core [`Timestamp`].
 pub(crate) fn now() -> Timestamp {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or_default();
-    Timestamp::from_unix_millis(millis)
+    Timestamp::from_system_time(SystemTime::now())
 }
 
 /// Whole seconds from `now` until `later`, rounded up (at least `min`).

@@ -9,7 +9,7 @@
     clippy::panic
 )]
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use cliauth_core::authorize::{AuthorizationConfig, CallbackParams, PendingAuthorization};
 use cliauth_core::pkce::{PkceMethod, PkceVerifier};
@@ -46,11 +46,7 @@ pub fn client() -> reqwest::Client {
 }
 
 pub fn now() -> Timestamp {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    Timestamp::from_unix_millis(ms as u64)
+    Timestamp::from_system_time(SystemTime::now())
 }
 
 pub fn entropy<const N: usize>() -> [u8; N] {
