@@ -201,7 +201,8 @@ pub(crate) async fn drive<F: Flow>(mut io: Io<'_>, flow: &mut F) -> Result<F::Ou
                 response,
                 note,
             } => {
-                debug!(status = response.status, note, "loopback request");
+                // The loopback server's event (its target, as before the driver).
+                debug!(target: "cliauth::loopback", status = response.status, note, "loopback request");
                 if let Some(reply) = session.replies.remove(&connection) {
                     let _ = reply.send(response);
                 }
@@ -512,6 +513,7 @@ impl LoopbackServer {
         io.ctrl_c = ctrl_c;
         let outcome = drive(io, &mut flow).await;
         debug!(
+            target: "cliauth::loopback",
             outcome = match &outcome {
                 Ok(_) => "callback",
                 Err(e) => e.code(),
