@@ -254,12 +254,9 @@ impl CredentialsDocument {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(corrupt("the file is empty"));
         }
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-            corrupt(format!(
-                "not valid JSON ({})",
-                crate::token::json_error_position(&e)
-            ))
-        })?;
+        let value = crate::json::Value::from_slice(bytes)
+            .map_err(|e| corrupt(format!("not valid JSON ({})", e.describe())))?
+            .into_serde();
         let Value::Object(mut map) = value else {
             return Err(corrupt("the top level is not a JSON object"));
         };

@@ -32,12 +32,11 @@
 
 use core::time::Duration;
 
-use serde_json::Value;
-
 use crate::encoding::{form_encode, split_url};
 use crate::error::{Error, sanitize_server_text};
 use crate::flow::{Client, Flow, Input, Step};
 use crate::http::{HttpRequest, HttpResponse, MAX_RESPONSE_BODY, api_error};
+use crate::json::Value;
 use crate::rng::SplitMix64;
 use crate::secret::DeviceCode;
 use crate::time::{Instant, Now, Timestamp};
@@ -102,7 +101,7 @@ pub fn parse_device_authorization(
     }
     if !response.is_success() {
         if response.is_json()
-            && let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body)
+            && let Some(map) = Value::parse(body)
             && let Some(code) = map.get("error").and_then(Value::as_str)
         {
             return Err(crate::token::OAuthError {
@@ -142,13 +141,12 @@ pub fn parse_device_authorization(
     let secs = |name: &'static str| -> Result<Option<Duration>, Error> {
         match map.get(name) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => {
-                n.as_u64()
-                    .map(|s| Some(Duration::from_secs(s)))
-                    .ok_or_else(|| {
-                        Error::protocol(format!("`{name}` is not a whole number of seconds"), body)
-                    })
-            }
+            Some(n @ Value::Number(_)) => n
+                .as_u64()
+                .map(|s| Some(Duration::from_secs(s)))
+                .ok_or_else(|| {
+                    Error::protocol(format!("`{name}` is not a whole number of seconds"), body)
+                }),
             Some(Value::String(s)) => s
                 .trim()
                 .parse::<u64>()

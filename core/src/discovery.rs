@@ -25,11 +25,10 @@
 //! );
 //! ```
 
-use serde_json::Value;
-
 use crate::encoding::{is_loopback_host, split_url};
 use crate::error::{Error, sanitize_server_text};
 use crate::http::{HttpResponse, MAX_RESPONSE_BODY, api_error};
+use crate::json::Value;
 use crate::time::Timestamp;
 
 /// Checks that a URL is `https`, or `http` on a loopback host, without credentials or

@@ -1,11 +1,15 @@
-//! Small JSON helpers for the paths a web page ships: a string writer for tiny
-//! request bodies and a strict reader ([`Value`]) for the few fields core takes from
-//! error bodies (and the wasm page module from its options).
+//! Core's one JSON reader, and a string writer for tiny request bodies.
 //!
-//! Why not serde_json everywhere: the cli-auth and device pages load core as
-//! WebAssembly, and serde_json (with float parsing and printing) was the largest
-//! single contributor to that module. These helpers are a few hundred bytes of wasm
-//! and behave like serde_json on everything they are used for:
+//! Every JSON document core reads — token, device and discovery responses, API
+//! error bodies, the cli-auth page's POST, JWT parts, the credentials document — goes
+//! through [`Value::from_slice`] (or [`Value::parse`]); serde_json is kept only to
+//! write the credentials document and as the model of the maps that keep unknown
+//! fields ([`Value::into_serde`]).
+//!
+//! Why not serde_json's reader: the cli-auth and device pages load core as
+//! WebAssembly, and serde_json's parser (with its float parsing) was the largest
+//! single contributor to that module. This reader is a few hundred bytes of wasm and
+//! behaves like serde_json on everything it is used for:
 //!
 //! - [`push_string`] escapes exactly like serde_json's serializer, so the bodies
 //!   [`crate::handoff::HandoffRequest::post_request`] and
@@ -14,10 +18,12 @@
 //! - The reader accepts exactly the documents serde_json accepts when parsing a
 //!   `serde_json::Value` from bytes (RFC 8259, UTF-8, at most 127 nested
 //!   arrays/objects, numbers within `f64` range, no lone surrogates, trailing
-//!   whitespace only), and a repeated key keeps its last value, as in serde_json's
-//!   map. One documented difference: a number is kept as the text the server wrote
-//!   (see [`Value::number_text`]), where serde_json re-printed it through `f64`.
-//!   Core's tests compare both readers on generated documents.
+//!   whitespace only), refuses the others at the line and column serde_json names
+//!   ([`SyntaxError`], so error messages read as before), and a repeated key keeps
+//!   its last value, as in serde_json's map. Numbers are kept as the text the server
+//!   wrote (see [`Value::number_text`]); [`Value::into_serde`] turns them into the
+//!   same `u64`, `i64` or `f64` serde_json made of them. Core's tests compare both
+//!   readers on generated documents: values, refusals and positions.
 
 /// Appends `s` as a JSON string literal (quotes included), escaped as serde_json
 /// escapes: `"` and `\` with a backslash, `\b \f \n \r \t` short, other control
@@ -109,13 +115,80 @@ pub enum Value {
 /// serde_json's recursion limit: the 128th nested array or object is refused.
 const MAX_DEPTH: usize = 127;
 
+/// Where a document stops being JSON, located exactly as serde_json locates it (so
+/// the messages built from it read the same): the line, from 1, and the column — the
+/// byte offset of the offending byte in its line, plus one; when the input ended
+/// early (`eof`), the number of bytes on the last line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// The input ended inside a value.
+    pub eof: bool,
+    /// The line, from 1.
+    pub line: usize,
+    /// The column, in bytes.
+    pub column: usize,
+}
+
+impl SyntaxError {
+    /// `unexpected end at line 1 column 45` or `syntax error at line 3 column 5`: the
+    /// position only, never content (which can be a secret).
+    ///
+    /// ```
+    /// use cliauth_core::json::Value;
+    /// let e = Value::from_slice(b"{\"a\":\n  tru}").unwrap_err();
+    /// assert_eq!(e.describe(), "syntax error at line 2 column 6");
+    /// assert_eq!(Value::from_slice(b"[1, 2").unwrap_err().describe(), "unexpected end at line 1 column 5");
+    /// ```
+    pub fn describe(&self) -> String {
+        let what = if self.eof {
+            "unexpected end"
+        } else {
+            "syntax error"
+        };
+        [
+            what,
+            " at line ",
+            &crate::encoding::decimal(self.line as u64),
+            " column ",
+            &crate::encoding::decimal(self.column as u64),
+        ]
+        .concat()
+    }
+}
+
 impl Value {
     /// Parses a whole document; `None` where serde_json would return an error.
     pub fn parse(bytes: &[u8]) -> Option<Value> {
-        let mut p = Parser { s: bytes, i: 0 };
-        let v = p.value(0)?;
-        p.ws();
-        (p.i == bytes.len()).then_some(v)
+        Parser::new(bytes).document().ok()
+    }
+
+    /// Parses a whole document, or says where it stops being JSON.
+    pub fn from_slice(bytes: &[u8]) -> Result<Value, SyntaxError> {
+        let mut p = Parser::new(bytes);
+        p.document().map_err(|f| p.locate(f))
+    }
+
+    /// The same value in serde_json's data model, for the types that keep unknown
+    /// fields as `serde_json` maps: an object keeps the last of a repeated key, a
+    /// number becomes a `u64`, a negative `i64` or the nearest `f64`, as serde_json
+    /// parses it (its own float parser may differ in the last bit).
+    pub fn into_serde(self) -> serde_json::Value {
+        match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(b),
+            Value::Number(n) => serde_number(&n),
+            Value::String(s) => serde_json::Value::String(s),
+            Value::Array(items) => {
+                serde_json::Value::Array(items.into_iter().map(Value::into_serde).collect())
+            }
+            Value::Object(members) => {
+                let mut map = serde_json::Map::new();
+                for (k, v) in members {
+                    map.insert(k, v.into_serde());
+                }
+                serde_json::Value::Object(map)
+            }
+        }
     }
 
     /// A member of an object (the last one, if the key repeats); `None` for other
@@ -140,6 +213,14 @@ impl Value {
     pub fn as_u64(&self) -> Option<u64> {
         match self {
             Value::Number(n) if n.bytes().all(|b| b.is_ascii_digit()) => n.parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// A number as serde_json's `as_f64` returns it.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Number(n) => serde_f64(n),
             _ => None,
         }
     }
@@ -181,12 +262,228 @@ impl Value {
     }
 }
 
+/// A JSON number's text in serde_json's model (see [`Value::into_serde`]).
+fn serde_number(text: &str) -> serde_json::Value {
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if digits(text)
+        && let Ok(u) = text.parse::<u64>()
+    {
+        return u.into();
+    }
+    if text.strip_prefix('-').is_some_and(digits)
+        && let Ok(i) = text.parse::<i64>()
+        && i != 0
+    {
+        return i.into();
+    }
+    serde_f64(text)
+        .and_then(serde_json::Number::from_f64)
+        .map_or(serde_json::Value::Null, serde_json::Value::Number)
+}
+
+/// The `f64` serde_json makes of a number's text (without its `float_roundtrip`
+/// feature): a `u64` significand (digits past its range only count as powers of
+/// ten) scaled by powers of ten — not always the nearest `f64`, but the same bits as
+/// before this reader replaced it.
+fn serde_f64(text: &str) -> Option<f64> {
+    let (negative, rest) = match text.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, text),
+    };
+    let b = rest.as_bytes();
+    let mut i = 0;
+    let mut n = Significand::default();
+    while i < b.len() && b[i].is_ascii_digit() {
+        n.push(b[i], false);
+        i += 1;
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        // serde_json takes fraction digits again after an integer overflow, until the
+        // next one overflows.
+        n.full = false;
+        while i < b.len() && b[i].is_ascii_digit() {
+            n.push(b[i], true);
+            i += 1;
+        }
+    }
+    let Significand {
+        significand,
+        mut exponent,
+        ..
+    } = n;
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        let negative_exp = match b.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let mut exp: i32 = 0;
+        while i < b.len() && b[i].is_ascii_digit() {
+            match exp
+                .checked_mul(10)
+                .and_then(|x| x.checked_add(i32::from(b[i] - b'0')))
+            {
+                Some(x) => exp = x,
+                // serde_json: zero, or out of range (refused by the reader).
+                None if significand == 0 || negative_exp => {
+                    return Some(if negative { -0.0 } else { 0.0 });
+                }
+                None => return None,
+            }
+            i += 1;
+        }
+        exponent = if negative_exp {
+            exponent.saturating_sub(exp)
+        } else {
+            exponent.saturating_add(exp)
+        };
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let mut f = significand as f64;
+    loop {
+        match pow10(exponent.unsigned_abs()) {
+            Some(pow) => {
+                if exponent >= 0 {
+                    f *= pow;
+                    if f.is_infinite() {
+                        return None;
+                    }
+                } else {
+                    f /= pow;
+                }
+                break;
+            }
+            None => {
+                if f == 0.0 {
+                    break;
+                }
+                if exponent >= 0 {
+                    return None;
+                }
+                f /= 1e308;
+                exponent += 308;
+            }
+        }
+    }
+    Some(if negative { -f } else { f })
+}
+
+/// serde_json's `u64` significand and power of ten while reading digits.
+#[derive(Default)]
+struct Significand {
+    significand: u64,
+    exponent: i32,
+    /// A digit overflowed: the rest are ignored (integer digits count as powers of
+    /// ten).
+    full: bool,
+}
+
+impl Significand {
+    fn push(&mut self, d: u8, fraction: bool) {
+        let next = self
+            .significand
+            .checked_mul(10)
+            .and_then(|x| x.checked_add(u64::from(d - b'0')));
+        match next {
+            Some(x) if !self.full => {
+                self.significand = x;
+                if fraction {
+                    self.exponent -= 1;
+                }
+            }
+            _ => {
+                self.full = true;
+                if !fraction {
+                    self.exponent += 1;
+                }
+            }
+        }
+    }
+}
+
+/// `10^k` for `k <= 308` (the correctly rounded `f64`, like serde_json's table of
+/// literals), `None` beyond.
+fn pow10(k: u32) -> Option<f64> {
+    (k <= 308).then(|| {
+        ["1e", &crate::encoding::decimal(u64::from(k))]
+            .concat()
+            .parse()
+            .unwrap_or(f64::INFINITY)
+    })
+}
+
+/// Why parsing stopped: the byte index serde_json reports, whether the input ended,
+/// and how far back the column points (invalid UTF-8 inside a string).
+struct Fail {
+    at: usize,
+    eof: bool,
+    back: usize,
+}
+
+type Parsed<T> = Result<T, Fail>;
+
+/// A recursive-descent reader that fails where serde_json fails: its `error` (the
+/// position after the last byte consumed) is [`Parser::here`], its `peek_error` (the
+/// byte looked at) [`Parser::peeked`].
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    fn new(s: &'a [u8]) -> Self {
+        Parser { s, i: 0 }
+    }
+
+    fn document(&mut self) -> Parsed<Value> {
+        let v = self.value(0)?;
+        match self.ws() {
+            Some(_) => Err(self.peeked(false)),
+            None => Ok(v),
+        }
+    }
+
+    /// serde_json's line and column of a failure.
+    fn locate(&self, f: Fail) -> SyntaxError {
+        let before = &self.s[..f.at.min(self.s.len())];
+        let start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+        let line = 1 + before[..start].iter().filter(|&&b| b == b'\n').count();
+        SyntaxError {
+            eof: f.eof,
+            line,
+            column: (before.len() - start).saturating_sub(f.back),
+        }
+    }
+
+    /// A failure located after the last byte consumed.
+    fn here(&self, eof: bool) -> Fail {
+        Fail {
+            at: self.i,
+            eof,
+            back: 0,
+        }
+    }
+
+    /// A failure located at the byte looked at (not consumed).
+    fn peeked(&self, eof: bool) -> Fail {
+        Fail {
+            at: (self.i + 1).min(self.s.len()),
+            eof,
+            back: 0,
+        }
+    }
+
     fn peek(&self) -> Option<u8> {
         self.s.get(self.i).copied()
     }
@@ -197,79 +494,113 @@ impl Parser<'_> {
         Some(b)
     }
 
-    fn ws(&mut self) {
+    /// Skips whitespace; the next byte, not consumed.
+    fn ws(&mut self) -> Option<u8> {
         while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
             self.i += 1;
         }
+        self.peek()
     }
 
-    fn eat(&mut self, b: u8) -> bool {
-        self.ws();
-        let hit = self.peek() == Some(b);
-        if hit {
-            self.i += 1;
+    fn value(&mut self, depth: usize) -> Parsed<Value> {
+        let Some(b) = self.ws() else {
+            return Err(self.peeked(true));
+        };
+        match b {
+            b'n' => self.literal(b"ull", Value::Null),
+            b't' => self.literal(b"rue", Value::Bool(true)),
+            b'f' => self.literal(b"alse", Value::Bool(false)),
+            b'"' => self.string().map(Value::String),
+            b'-' | b'0'..=b'9' => self.number().map(Value::Number),
+            b'[' | b'{' if depth >= MAX_DEPTH => Err(self.peeked(false)),
+            b'[' => self.array(depth),
+            b'{' => self.object(depth),
+            _ => Err(self.peeked(false)),
         }
-        hit
     }
 
-    fn value(&mut self, depth: usize) -> Option<Value> {
-        self.ws();
-        Some(match self.peek()? {
-            b'n' => self.literal(b"null", Value::Null)?,
-            b't' => self.literal(b"true", Value::Bool(true))?,
-            b'f' => self.literal(b"false", Value::Bool(false))?,
-            b'"' => Value::String(self.string()?),
-            b'[' | b'{' if depth >= MAX_DEPTH => return None,
-            b'[' => {
+    fn array(&mut self, depth: usize) -> Parsed<Value> {
+        self.i += 1;
+        let mut items = Vec::new();
+        match self.ws() {
+            None => return Err(self.peeked(true)),
+            Some(b']') => {
                 self.i += 1;
-                let mut items = Vec::new();
-                if !self.eat(b']') {
-                    loop {
-                        items.push(self.value(depth + 1)?);
-                        if self.eat(b']') {
-                            break;
-                        }
-                        if !self.eat(b',') {
-                            return None;
-                        }
+                return Ok(Value::Array(items));
+            }
+            Some(_) => {}
+        }
+        loop {
+            items.push(self.value(depth + 1)?);
+            match self.ws() {
+                None => return Err(self.peeked(true)),
+                Some(b']') => {
+                    self.i += 1;
+                    return Ok(Value::Array(items));
+                }
+                Some(b',') => {
+                    self.i += 1;
+                    match self.ws() {
+                        None => return Err(self.peeked(true)),
+                        Some(b']') => return Err(self.peeked(false)),
+                        Some(_) => {}
                     }
                 }
-                Value::Array(items)
+                Some(_) => return Err(self.peeked(false)),
             }
-            b'{' => {
-                self.i += 1;
-                let mut members = Vec::new();
-                if !self.eat(b'}') {
-                    loop {
-                        self.ws();
-                        if self.peek() != Some(b'"') {
-                            return None;
-                        }
-                        let key = self.string()?;
-                        if !self.eat(b':') {
-                            return None;
-                        }
-                        members.push((key, self.value(depth + 1)?));
-                        if self.eat(b'}') {
-                            break;
-                        }
-                        if !self.eat(b',') {
-                            return None;
-                        }
-                    }
-                }
-                Value::Object(members)
-            }
-            _ => Value::Number(self.number()?),
-        })
+        }
     }
 
-    fn literal(&mut self, word: &[u8], v: Value) -> Option<Value> {
-        let end = self.i.checked_add(word.len())?;
-        (self.s.get(self.i..end)? == word).then(|| {
-            self.i = end;
-            v
-        })
+    fn object(&mut self, depth: usize) -> Parsed<Value> {
+        self.i += 1;
+        let mut members = Vec::new();
+        match self.ws() {
+            None => return Err(self.peeked(true)),
+            Some(b'}') => {
+                self.i += 1;
+                return Ok(Value::Object(members));
+            }
+            Some(b'"') => {}
+            Some(_) => return Err(self.peeked(false)),
+        }
+        loop {
+            let key = self.string()?;
+            match self.ws() {
+                None => return Err(self.peeked(true)),
+                Some(b':') => self.i += 1,
+                Some(_) => return Err(self.peeked(false)),
+            }
+            members.push((key, self.value(depth + 1)?));
+            match self.ws() {
+                None => return Err(self.peeked(true)),
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(Value::Object(members));
+                }
+                Some(b',') => {
+                    self.i += 1;
+                    match self.ws() {
+                        None => return Err(self.peeked(true)),
+                        Some(b'"') => {}
+                        Some(_) => return Err(self.peeked(false)),
+                    }
+                }
+                Some(_) => return Err(self.peeked(false)),
+            }
+        }
+    }
+
+    /// The rest of `null`, `true` or `false`, after its first byte.
+    fn literal(&mut self, rest: &[u8], v: Value) -> Parsed<Value> {
+        self.i += 1;
+        for &expected in rest {
+            match self.next() {
+                None => return Err(self.here(true)),
+                Some(b) if b != expected => return Err(self.here(false)),
+                Some(_) => {}
+            }
+        }
+        Ok(v)
     }
 
     fn digits(&mut self) -> usize {
@@ -281,15 +612,23 @@ impl Parser<'_> {
     }
 
     /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, within `f64` range.
-    fn number(&mut self) -> Option<String> {
+    fn number(&mut self) -> Parsed<String> {
         let start = self.i;
         if self.peek() == Some(b'-') {
             self.i += 1;
         }
         let int_start = self.i;
-        let int_len = self.digits();
-        if int_len == 0 || (int_len > 1 && self.s[int_start] == b'0') {
-            return None;
+        match self.next() {
+            None => return Err(self.here(true)),
+            Some(b'0') => {
+                if self.peek().is_some_and(|b| b.is_ascii_digit()) {
+                    return Err(self.peeked(false));
+                }
+            }
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            Some(_) => return Err(self.here(false)),
         }
         let int_end = self.i;
         let mut frac = int_end..int_end;
@@ -297,14 +636,17 @@ impl Parser<'_> {
             self.i += 1;
             let f = self.i;
             if self.digits() == 0 {
-                return None;
+                return Err(self.peeked(self.peek().is_none()));
             }
             frac = f..self.i;
         }
         let mut exp: i64 = 0;
+        // Where serde_json's `i32` exponent overflows (the index after that digit).
+        let mut exp_overflow = None;
+        let mut negative_exp = false;
         if matches!(self.peek(), Some(b'e' | b'E')) {
             self.i += 1;
-            let negative = match self.peek() {
+            negative_exp = match self.peek() {
                 Some(b'-') => {
                     self.i += 1;
                     true
@@ -315,15 +657,29 @@ impl Parser<'_> {
                 }
                 _ => false,
             };
-            let e = self.i;
-            if self.digits() == 0 {
-                return None;
+            match self.next() {
+                None => return Err(self.here(true)),
+                Some(b'0'..=b'9') => {}
+                Some(_) => return Err(self.here(false)),
             }
-            for &d in &self.s[e..self.i] {
+            let e = self.i - 1;
+            self.digits();
+            let mut exp32: i32 = 0;
+            for (k, &d) in self.s[e..self.i].iter().enumerate() {
+                let d = d - b'0';
                 // Saturate far beyond any meaningful exponent.
-                exp = (exp * 10 + i64::from(d - b'0')).min(1 << 40);
+                exp = (exp * 10 + i64::from(d)).min(1 << 40);
+                if exp_overflow.is_none() {
+                    match exp32
+                        .checked_mul(10)
+                        .and_then(|x| x.checked_add(i32::from(d)))
+                    {
+                        Some(x) => exp32 = x,
+                        None => exp_overflow = Some(e + k + 1),
+                    }
+                }
             }
-            if negative {
+            if negative_exp {
                 exp = -exp;
             }
         }
@@ -333,7 +689,7 @@ impl Parser<'_> {
             .iter()
             .chain(&self.s[frac])
             .copied();
-        let mut magnitude = i64::try_from(int_end - int_start).ok()? + exp;
+        let mut magnitude = i64::try_from(int_end - int_start).unwrap_or(i64::MAX) + exp;
         let mut significant = Vec::new();
         for d in digits {
             if significant.is_empty() && d == b'0' {
@@ -343,61 +699,101 @@ impl Parser<'_> {
             }
         }
         if !significant.is_empty() && !within_f64_range(&significant, magnitude) {
-            return None;
+            // serde_json stops at the exponent digit that overflowed, else at the end.
+            let at = match exp_overflow {
+                Some(at) if !negative_exp => at,
+                _ => self.i,
+            };
+            return Err(Fail {
+                at,
+                eof: false,
+                back: 0,
+            });
         }
-        String::from_utf8(self.s[start..self.i].to_vec()).ok()
+        // The bytes are ASCII digits and signs.
+        Ok(String::from_utf8_lossy(&self.s[start..self.i]).into_owned())
     }
 
-    fn hex4(&mut self) -> Option<u32> {
+    /// Four hex digits of a `\u` escape.
+    fn hex4(&mut self) -> Parsed<u32> {
+        let Some(digits) = self.s.get(self.i..self.i + 4) else {
+            self.i = self.s.len();
+            return Err(self.here(true));
+        };
+        self.i += 4;
         let mut n = 0;
-        for _ in 0..4 {
-            n = n * 16 + char::from(self.next()?).to_digit(16)?;
+        for &d in digits {
+            match char::from(d).to_digit(16) {
+                Some(v) => n = n * 16 + v,
+                None => return Err(self.here(false)),
+            }
         }
-        Some(n)
+        Ok(n)
     }
 
-    fn string(&mut self) -> Option<String> {
+    fn string(&mut self) -> Parsed<String> {
         self.i += 1; // opening quote
         let mut out = Vec::new();
         loop {
-            match self.next()? {
-                b'"' => return String::from_utf8(out).ok(),
-                b'\\' => {
-                    let c = match self.next()? {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => {
-                            let n = self.hex4()?;
-                            let n = if (0xd800..0xdc00).contains(&n) {
-                                // A leading surrogate needs a trailing one.
-                                if self.next()? != b'\\' || self.next()? != b'u' {
-                                    return None;
-                                }
-                                let low = self.hex4()?;
-                                if !(0xdc00..0xe000).contains(&low) {
-                                    return None;
-                                }
-                                0x10000 + ((n - 0xd800) << 10) + (low - 0xdc00)
-                            } else {
-                                n
-                            };
-                            char::from_u32(n)?
-                        }
-                        _ => return None,
-                    };
-                    let mut buf = [0; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            match self.next() {
+                None => return Err(self.here(true)),
+                Some(b'"') => {
+                    return String::from_utf8(out).map_err(|e| Fail {
+                        at: self.i,
+                        eof: false,
+                        back: e.as_bytes().len() - e.utf8_error().valid_up_to(),
+                    });
                 }
-                0..=0x1f => return None,
-                b => out.push(b),
+                Some(b'\\') => self.escape(&mut out)?,
+                Some(0..=0x1f) => return Err(self.here(false)),
+                Some(b) => out.push(b),
             }
         }
+    }
+
+    /// The escape after a backslash, appended to `out` as UTF-8.
+    fn escape(&mut self, out: &mut Vec<u8>) -> Parsed<()> {
+        let c = match self.next() {
+            None => return Err(self.here(true)),
+            Some(b'"') => '"',
+            Some(b'\\') => '\\',
+            Some(b'/') => '/',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            Some(b'u') => {
+                let n = self.hex4()?;
+                let n = match n {
+                    0xdc00..=0xdfff => return Err(self.here(false)),
+                    0xd800..=0xdbff => {
+                        // A leading surrogate needs `\u` and a trailing one.
+                        for expected in [b'\\', b'u'] {
+                            match self.next() {
+                                None => return Err(self.here(true)),
+                                Some(b) if b != expected => return Err(self.here(false)),
+                                Some(_) => {}
+                            }
+                        }
+                        let low = self.hex4()?;
+                        if !(0xdc00..0xe000).contains(&low) {
+                            return Err(self.here(false));
+                        }
+                        0x10000 + ((n - 0xd800) << 10) + (low - 0xdc00)
+                    }
+                    n => n,
+                };
+                match char::from_u32(n) {
+                    Some(c) => c,
+                    None => return Err(self.here(false)),
+                }
+            }
+            Some(_) => return Err(self.here(false)),
+        };
+        let mut buf = [0; 4];
+        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        Ok(())
     }
 }
 
@@ -488,6 +884,18 @@ mod tests {
         Value::parse(text).map(normal)
     }
 
+    /// Where serde_json stops, in this module's terms.
+    fn serde_error(text: &[u8]) -> Option<SyntaxError> {
+        let e = serde_json::from_slice::<serde_json::Value>(text).err()?;
+        Some(SyntaxError {
+            eof: e.is_eof(),
+            line: e.line(),
+            column: e.column(),
+        })
+    }
+
+    /// Both readers accept the same documents with the same values, and refuse the
+    /// others at the same place.
     fn agree(text: &[u8]) {
         assert_eq!(
             ours(text),
@@ -495,6 +903,21 @@ mod tests {
             "{:?}",
             String::from_utf8_lossy(text)
         );
+        assert_eq!(
+            Value::from_slice(text).err(),
+            serde_error(text),
+            "{:?}",
+            String::from_utf8_lossy(text)
+        );
+        if let Ok(v) = Value::from_slice(text) {
+            let theirs: serde_json::Value = serde_json::from_slice(text).unwrap();
+            assert_eq!(
+                v.into_serde(),
+                theirs,
+                "{:?}",
+                String::from_utf8_lossy(text)
+            );
+        }
     }
 
     #[test]
@@ -563,6 +986,18 @@ mod tests {
             b"[[[[]]]]",
             b"{\"detail\": \"x\", \"n\": 1e999}",
             b"{\"a\":{\"b\":{\"c\":[{}]}}}",
+            // Positions on later lines, inside strings, after escapes and overflows.
+            b"{\"a\":1,\n\"b\" 2}",
+            b"[1,\n\n]",
+            b"{\n  \"a\": \"\\ud83d\\u0041\"\n}",
+            b"\"\\u00e9\xff\"",
+            b"\"ab\xc3\"",
+            b"\"\\ud83d\\",
+            b"[18446744073709551616.5e3, 184467440737095516160.25, -18446744073709551615]",
+            b"[0.1, 0.2, 540e-26, 123456789012345678901234567890e-10]",
+            b"[1e2147483647, 1e2147483648, 0e2147483648, 1e-2147483649]",
+            b"{\"a\"\n:\n[tru]}",
+            b"\t\r\n nul",
         ];
         for d in docs {
             agree(d);

@@ -196,8 +196,8 @@ pub fn decode_unverified(token: &str) -> Result<DecodedJwt, JwtError> {
 
 fn decode_part(text: &str, part: JwtPart) -> Result<Map<String, Value>, JwtError> {
     let bytes = b64url_decode(text).ok_or(JwtError::Base64(part))?;
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
+    match crate::json::Value::parse(&bytes).map(crate::json::Value::into_serde) {
+        Some(Value::Object(map)) => Ok(map),
         _ => Err(JwtError::NotJsonObject(part)),
     }
 }

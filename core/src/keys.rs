@@ -738,11 +738,10 @@ fn check_jwt_shape(key: &str) -> Result<(), &'static str> {
         return Err("a part is empty or not base64url");
     }
     let header = b64url_decode(parts[0]).ok_or("the header is not base64url")?;
-    let header: serde_json::Value =
-        serde_json::from_slice(&header).map_err(|_| "the header is not JSON")?;
+    let header = crate::json::Value::parse(&header).ok_or("the header is not JSON")?;
     if header
         .get("alg")
-        .and_then(serde_json::Value::as_str)
+        .and_then(crate::json::Value::as_str)
         .is_none()
     {
         return Err("the header has no `alg`");

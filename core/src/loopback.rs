@@ -26,11 +26,10 @@
 
 use core::fmt;
 
-use serde_json::Value;
-
 use crate::authorize::{CALLBACK_PATH, CallbackParams};
 use crate::encoding::html_escape;
 use crate::error::sanitize_server_text;
+use crate::json::Value;
 use crate::secret::{ApiKey, AuthorizationCode, RedactedBytes};
 use crate::state::StateToken;
 
@@ -572,7 +571,7 @@ impl LoopbackHandler {
                 "POST without JSON",
             );
         }
-        let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&req.body.0) else {
+        let Some(body) = Value::parse(&req.body.0).filter(Value::is_object) else {
             return self.reply(
                 json_response(400, Some(&origin), "invalid_json"),
                 "POST with invalid JSON",

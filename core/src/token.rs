@@ -13,11 +13,10 @@
 
 use core::time::Duration;
 
-use serde_json::Value;
-
 use crate::encoding::form_encode;
 use crate::error::{Error, sanitize_server_text};
 use crate::http::{HttpRequest, HttpResponse, MAX_RESPONSE_BODY, api_error};
+use crate::json::Value;
 use crate::pkce::PkceVerifier;
 use crate::secret::{AccessToken, AuthorizationCode, DeviceCode, IdToken, RefreshToken};
 use crate::time::Timestamp;
@@ -223,7 +222,7 @@ pub fn parse_token_response(
     let expires_in =
         match map.get("expires_in") {
             None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => Some(number_secs(n).ok_or_else(|| {
+            Some(n @ Value::Number(_)) => Some(number_secs(n).ok_or_else(|| {
                 Error::protocol("`expires_in` is not a non-negative number", body)
             })?),
             Some(Value::String(s)) => Some(
@@ -248,7 +247,7 @@ pub fn parse_token_response(
     }))
 }
 
-fn number_secs(n: &serde_json::Number) -> Option<Duration> {
+fn number_secs(n: &Value) -> Option<Duration> {
     if let Some(u) = n.as_u64() {
         return Some(Duration::from_secs(u));
     }
@@ -257,17 +256,16 @@ fn number_secs(n: &serde_json::Number) -> Option<Duration> {
         .map(Duration::from_secs_f64)
 }
 
-/// Names what a non-JSON body is, for error messages (`an HTML page`), without
-/// quoting it.
-/// The body of a response that must be a JSON object, or a protocol error naming
-/// what answered (`answered`, e.g. "discovery answered") and what was expected
-/// (`document`, e.g. "the discovery document").
+/// The body of a response that must be a JSON object (read with core's one JSON
+/// reader, [`crate::json`]), or a protocol error naming what answered (`answered`,
+/// e.g. "discovery answered") and what was expected (`document`, e.g. "the discovery
+/// document").
 pub(crate) fn json_object(
     response: &HttpResponse,
     body: &[u8],
     answered: &str,
     document: &str,
-) -> Result<serde_json::Map<String, Value>, Error> {
+) -> Result<Value, Error> {
     if !response.is_json() {
         let media = response
             .media_type()
@@ -280,21 +278,24 @@ pub(crate) fn json_object(
             body,
         ));
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
+    let value = Value::from_slice(body).map_err(|e| {
         Error::protocol(
-            format!("{document} is not valid JSON ({})", json_error_position(&e)),
+            format!("{document} is not valid JSON ({})", e.describe()),
             body,
         )
     })?;
-    match value {
-        Value::Object(map) => Ok(map),
-        _ => Err(Error::protocol(
+    if value.is_object() {
+        Ok(value)
+    } else {
+        Err(Error::protocol(
             format!("{document} is not a JSON object"),
             body,
-        )),
+        ))
     }
 }
 
+/// Names what a non-JSON body is, for error messages (`an HTML page`), without
+/// quoting it.
 pub(crate) fn describe_media(media: &str, body: &[u8]) -> String {
     let head = String::from_utf8_lossy(&body[..body.len().min(64)]).to_ascii_lowercase();
     if media.contains("html")
@@ -307,17 +308,6 @@ pub(crate) fn describe_media(media: &str, body: &[u8]) -> String {
     } else {
         format!("`{}`", sanitize_server_text(media))
     }
-}
-
-/// `line 3 column 5` of a serde_json error, never its text (which can quote input).
-pub(crate) fn json_error_position(e: &serde_json::Error) -> String {
-    let what = match e.classify() {
-        serde_json::error::Category::Eof => "unexpected end",
-        serde_json::error::Category::Syntax => "syntax error",
-        serde_json::error::Category::Data => "unexpected value",
-        serde_json::error::Category::Io => "read error",
-    };
-    format!("{what} at line {} column {}", e.line(), e.column())
 }
 
 /// Access and refresh tokens with an absolute expiry.
@@ -468,7 +458,7 @@ mod tests {
 
     const NOW: Timestamp = Timestamp::from_unix_secs(1_000_000);
 
-    fn tokens(v: Value) -> Result<TokenEndpointResponse, Error> {
+    fn tokens(v: serde_json::Value) -> Result<TokenEndpointResponse, Error> {
         parse_token_response(&HttpResponse::json(200, &v), NOW)
     }
 

@@ -100,10 +100,13 @@ impl Obj {
 /// Appends `s` as a JSON string literal (core's escaper, as serde_json escapes).
 pub(crate) use cliauth_core::json::push_string as push_str;
 
-/// Parses JSON handed over by the JS wrapper (full build: serde_json values).
+/// Parses JSON handed over by the JS wrapper (full build: serde_json values), with
+/// core's one JSON reader: serde_json's parser is not linked.
 #[cfg(feature = "full")]
 pub(crate) fn parse_json(text: &str, what: &str) -> Result<Value, Error> {
-    serde_json::from_slice(text.as_bytes()).map_err(|_| invalid(what, "is not valid JSON"))
+    cliauth_core::json::Value::parse(text.as_bytes())
+        .map(cliauth_core::json::Value::into_serde)
+        .ok_or_else(|| invalid(what, "is not valid JSON"))
 }
 
 /// An optional string field; any other type is an invalid argument.
