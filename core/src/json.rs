@@ -25,6 +25,8 @@
 //!   same `u64`, `i64` or `f64` serde_json made of them. Core's tests compare both
 //!   readers on generated documents: values, refusals and positions.
 
+mod serde_model;
+
 /// Appends `s` as a JSON string literal (quotes included), escaped as serde_json
 /// escapes: `"` and `\` with a backslash, `\b \f \n \r \t` short, other control
 /// characters as `\u00XX`; everything else (including non-ASCII) as is.
@@ -159,36 +161,13 @@ impl SyntaxError {
 impl Value {
     /// Parses a whole document; `None` where serde_json would return an error.
     pub fn parse(bytes: &[u8]) -> Option<Value> {
-        Parser::new(bytes).document().ok()
+        Parser::<()>::new(bytes).document().ok()
     }
 
     /// Parses a whole document, or says where it stops being JSON.
     pub fn from_slice(bytes: &[u8]) -> Result<Value, SyntaxError> {
-        let mut p = Parser::new(bytes);
+        let mut p = Parser::<Fail>::new(bytes);
         p.document().map_err(|f| p.locate(f))
-    }
-
-    /// The same value in serde_json's data model, for the types that keep unknown
-    /// fields as `serde_json` maps: an object keeps the last of a repeated key, a
-    /// number becomes a `u64`, a negative `i64` or the nearest `f64`, as serde_json
-    /// parses it (its own float parser may differ in the last bit).
-    pub fn into_serde(self) -> serde_json::Value {
-        match self {
-            Value::Null => serde_json::Value::Null,
-            Value::Bool(b) => serde_json::Value::Bool(b),
-            Value::Number(n) => serde_number(&n),
-            Value::String(s) => serde_json::Value::String(s),
-            Value::Array(items) => {
-                serde_json::Value::Array(items.into_iter().map(Value::into_serde).collect())
-            }
-            Value::Object(members) => {
-                let mut map = serde_json::Map::new();
-                for (k, v) in members {
-                    map.insert(k, v.into_serde());
-                }
-                serde_json::Value::Object(map)
-            }
-        }
     }
 
     /// A member of an object (the last one, if the key repeats); `None` for other
@@ -220,7 +199,7 @@ impl Value {
     /// A number as serde_json's `as_f64` returns it.
     pub fn as_f64(&self) -> Option<f64> {
         match self {
-            Value::Number(n) => serde_f64(n),
+            Value::Number(n) => serde_model::f64_of(n),
             _ => None,
         }
     }
@@ -262,164 +241,6 @@ impl Value {
     }
 }
 
-/// A JSON number's text in serde_json's model (see [`Value::into_serde`]).
-fn serde_number(text: &str) -> serde_json::Value {
-    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
-    if digits(text)
-        && let Ok(u) = text.parse::<u64>()
-    {
-        return u.into();
-    }
-    if text.strip_prefix('-').is_some_and(digits)
-        && let Ok(i) = text.parse::<i64>()
-        && i != 0
-    {
-        return i.into();
-    }
-    serde_f64(text)
-        .and_then(serde_json::Number::from_f64)
-        .map_or(serde_json::Value::Null, serde_json::Value::Number)
-}
-
-/// The `f64` serde_json makes of a number's text (without its `float_roundtrip`
-/// feature): a `u64` significand (digits past its range only count as powers of
-/// ten) scaled by powers of ten — not always the nearest `f64`, but the same bits as
-/// before this reader replaced it.
-fn serde_f64(text: &str) -> Option<f64> {
-    let (negative, rest) = match text.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, text),
-    };
-    let b = rest.as_bytes();
-    let mut i = 0;
-    let mut n = Significand::default();
-    while i < b.len() && b[i].is_ascii_digit() {
-        n.push(b[i], false);
-        i += 1;
-    }
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        // serde_json takes fraction digits again after an integer overflow, until the
-        // next one overflows.
-        n.full = false;
-        while i < b.len() && b[i].is_ascii_digit() {
-            n.push(b[i], true);
-            i += 1;
-        }
-    }
-    let Significand {
-        significand,
-        mut exponent,
-        ..
-    } = n;
-    if matches!(b.get(i), Some(b'e' | b'E')) {
-        i += 1;
-        let negative_exp = match b.get(i) {
-            Some(b'-') => {
-                i += 1;
-                true
-            }
-            Some(b'+') => {
-                i += 1;
-                false
-            }
-            _ => false,
-        };
-        let mut exp: i32 = 0;
-        while i < b.len() && b[i].is_ascii_digit() {
-            match exp
-                .checked_mul(10)
-                .and_then(|x| x.checked_add(i32::from(b[i] - b'0')))
-            {
-                Some(x) => exp = x,
-                // serde_json: zero, or out of range (refused by the reader).
-                None if significand == 0 || negative_exp => {
-                    return Some(if negative { -0.0 } else { 0.0 });
-                }
-                None => return None,
-            }
-            i += 1;
-        }
-        exponent = if negative_exp {
-            exponent.saturating_sub(exp)
-        } else {
-            exponent.saturating_add(exp)
-        };
-    }
-    #[allow(clippy::cast_precision_loss)]
-    let mut f = significand as f64;
-    loop {
-        match pow10(exponent.unsigned_abs()) {
-            Some(pow) => {
-                if exponent >= 0 {
-                    f *= pow;
-                    if f.is_infinite() {
-                        return None;
-                    }
-                } else {
-                    f /= pow;
-                }
-                break;
-            }
-            None => {
-                if f == 0.0 {
-                    break;
-                }
-                if exponent >= 0 {
-                    return None;
-                }
-                f /= 1e308;
-                exponent += 308;
-            }
-        }
-    }
-    Some(if negative { -f } else { f })
-}
-
-/// serde_json's `u64` significand and power of ten while reading digits.
-#[derive(Default)]
-struct Significand {
-    significand: u64,
-    exponent: i32,
-    /// A digit overflowed: the rest are ignored (integer digits count as powers of
-    /// ten).
-    full: bool,
-}
-
-impl Significand {
-    fn push(&mut self, d: u8, fraction: bool) {
-        let next = self
-            .significand
-            .checked_mul(10)
-            .and_then(|x| x.checked_add(u64::from(d - b'0')));
-        match next {
-            Some(x) if !self.full => {
-                self.significand = x;
-                if fraction {
-                    self.exponent -= 1;
-                }
-            }
-            _ => {
-                self.full = true;
-                if !fraction {
-                    self.exponent += 1;
-                }
-            }
-        }
-    }
-}
-
-/// `10^k` for `k <= 308` (the correctly rounded `f64`, like serde_json's table of
-/// literals), `None` beyond.
-fn pow10(k: u32) -> Option<f64> {
-    (k <= 308).then(|| {
-        ["1e", &crate::encoding::decimal(u64::from(k))]
-            .concat()
-            .parse()
-            .unwrap_or(f64::INFINITY)
-    })
-}
-
 /// Why parsing stopped: the byte index serde_json reports, whether the input ended,
 /// and how far back the column points (invalid UTF-8 inside a string).
 struct Fail {
@@ -428,29 +249,32 @@ struct Fail {
     back: usize,
 }
 
-type Parsed<T> = Result<T, Fail>;
+/// What a failure keeps: a [`Fail`] for [`Value::from_slice`], nothing for
+/// [`Value::parse`] (so the web pages' module carries no positions).
+trait Failure {
+    fn at(at: usize, eof: bool, back: usize) -> Self;
+}
+
+impl Failure for () {
+    fn at(_: usize, _: bool, _: usize) {}
+}
+
+impl Failure for Fail {
+    fn at(at: usize, eof: bool, back: usize) -> Self {
+        Fail { at, eof, back }
+    }
+}
 
 /// A recursive-descent reader that fails where serde_json fails: its `error` (the
 /// position after the last byte consumed) is [`Parser::here`], its `peek_error` (the
 /// byte looked at) [`Parser::peeked`].
-struct Parser<'a> {
+struct Parser<'a, F> {
     s: &'a [u8],
     i: usize,
+    failure: core::marker::PhantomData<F>,
 }
 
-impl<'a> Parser<'a> {
-    fn new(s: &'a [u8]) -> Self {
-        Parser { s, i: 0 }
-    }
-
-    fn document(&mut self) -> Parsed<Value> {
-        let v = self.value(0)?;
-        match self.ws() {
-            Some(_) => Err(self.peeked(false)),
-            None => Ok(v),
-        }
-    }
-
+impl Parser<'_, Fail> {
     /// serde_json's line and column of a failure.
     fn locate(&self, f: Fail) -> SyntaxError {
         let before = &self.s[..f.at.min(self.s.len())];
@@ -465,23 +289,33 @@ impl<'a> Parser<'a> {
             column: (before.len() - start).saturating_sub(f.back),
         }
     }
+}
 
-    /// A failure located after the last byte consumed.
-    fn here(&self, eof: bool) -> Fail {
-        Fail {
-            at: self.i,
-            eof,
-            back: 0,
+impl<'a, F: Failure> Parser<'a, F> {
+    fn new(s: &'a [u8]) -> Self {
+        Parser {
+            s,
+            i: 0,
+            failure: core::marker::PhantomData,
         }
     }
 
-    /// A failure located at the byte looked at (not consumed).
-    fn peeked(&self, eof: bool) -> Fail {
-        Fail {
-            at: (self.i + 1).min(self.s.len()),
-            eof,
-            back: 0,
+    fn document(&mut self) -> Result<Value, F> {
+        let v = self.value(0)?;
+        match self.ws() {
+            Some(_) => Err(self.peeked(false)),
+            None => Ok(v),
         }
+    }
+
+    /// A failure located after the last byte consumed.
+    fn here(&self, eof: bool) -> F {
+        F::at(self.i, eof, 0)
+    }
+
+    /// A failure located at the byte looked at (not consumed).
+    fn peeked(&self, eof: bool) -> F {
+        F::at((self.i + 1).min(self.s.len()), eof, 0)
     }
 
     fn peek(&self) -> Option<u8> {
@@ -502,7 +336,7 @@ impl<'a> Parser<'a> {
         self.peek()
     }
 
-    fn value(&mut self, depth: usize) -> Parsed<Value> {
+    fn value(&mut self, depth: usize) -> Result<Value, F> {
         let Some(b) = self.ws() else {
             return Err(self.peeked(true));
         };
@@ -519,7 +353,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn array(&mut self, depth: usize) -> Parsed<Value> {
+    fn array(&mut self, depth: usize) -> Result<Value, F> {
         self.i += 1;
         let mut items = Vec::new();
         match self.ws() {
@@ -551,7 +385,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn object(&mut self, depth: usize) -> Parsed<Value> {
+    fn object(&mut self, depth: usize) -> Result<Value, F> {
         self.i += 1;
         let mut members = Vec::new();
         match self.ws() {
@@ -591,7 +425,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The rest of `null`, `true` or `false`, after its first byte.
-    fn literal(&mut self, rest: &[u8], v: Value) -> Parsed<Value> {
+    fn literal(&mut self, rest: &[u8], v: Value) -> Result<Value, F> {
         self.i += 1;
         for &expected in rest {
             match self.next() {
@@ -612,7 +446,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, within `f64` range.
-    fn number(&mut self) -> Parsed<String> {
+    fn number(&mut self) -> Result<String, F> {
         let start = self.i;
         if self.peek() == Some(b'-') {
             self.i += 1;
@@ -704,18 +538,14 @@ impl<'a> Parser<'a> {
                 Some(at) if !negative_exp => at,
                 _ => self.i,
             };
-            return Err(Fail {
-                at,
-                eof: false,
-                back: 0,
-            });
+            return Err(F::at(at, false, 0));
         }
         // The bytes are ASCII digits and signs.
         Ok(String::from_utf8_lossy(&self.s[start..self.i]).into_owned())
     }
 
     /// Four hex digits of a `\u` escape.
-    fn hex4(&mut self) -> Parsed<u32> {
+    fn hex4(&mut self) -> Result<u32, F> {
         let Some(digits) = self.s.get(self.i..self.i + 4) else {
             self.i = self.s.len();
             return Err(self.here(true));
@@ -731,17 +561,19 @@ impl<'a> Parser<'a> {
         Ok(n)
     }
 
-    fn string(&mut self) -> Parsed<String> {
+    fn string(&mut self) -> Result<String, F> {
         self.i += 1; // opening quote
         let mut out = Vec::new();
         loop {
             match self.next() {
                 None => return Err(self.here(true)),
                 Some(b'"') => {
-                    return String::from_utf8(out).map_err(|e| Fail {
-                        at: self.i,
-                        eof: false,
-                        back: e.as_bytes().len() - e.utf8_error().valid_up_to(),
+                    return String::from_utf8(out).map_err(|e| {
+                        F::at(
+                            self.i,
+                            false,
+                            e.as_bytes().len() - e.utf8_error().valid_up_to(),
+                        )
                     });
                 }
                 Some(b'\\') => self.escape(&mut out)?,
@@ -752,7 +584,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The escape after a backslash, appended to `out` as UTF-8.
-    fn escape(&mut self, out: &mut Vec<u8>) -> Parsed<()> {
+    fn escape(&mut self, out: &mut Vec<u8>) -> Result<(), F> {
         let c = match self.next() {
             None => return Err(self.here(true)),
             Some(b'"') => '"',
