@@ -41,8 +41,9 @@ use crate::token::{
 pub struct RefreshConfig {
     /// The token endpoint.
     pub token_endpoint: String,
-    /// The public client's id.
-    pub client_id: String,
+    /// The client: its id, and where its refresh requests are built
+    /// ([`Client::token_request`]).
+    pub client: Client,
     /// When a refresh is due.
     pub policy: RefreshPolicy,
     /// Retries for the refresh request.
@@ -59,7 +60,7 @@ impl RefreshConfig {
     pub fn new(token_endpoint: impl Into<String>, client_id: impl Into<String>) -> Self {
         RefreshConfig {
             token_endpoint: token_endpoint.into(),
-            client_id: client_id.into(),
+            client: Client::new(client_id),
             policy: RefreshPolicy::default(),
             retry: RetryPolicy::default(),
             issuer: None,
@@ -196,7 +197,7 @@ impl Refresh {
                 });
             }
             (_, Some(refresh_token)) => {
-                let request = Client::new(self.config.client_id.clone()).token_request(
+                let request = self.config.client.token_request(
                     &self.config.token_endpoint,
                     TokenGrant::RefreshToken {
                         refresh_token,

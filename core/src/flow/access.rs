@@ -254,7 +254,7 @@ impl AccessToken {
         let c = &self.config;
         let config = RefreshConfig {
             token_endpoint,
-            client_id: c.client.client_id.clone(),
+            client: c.client.clone(),
             policy: c.policy,
             retry: c.retry,
             issuer: c.issuer.clone(),
