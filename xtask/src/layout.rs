@@ -199,6 +199,58 @@ pub(crate) fn crate_refs(text: &str) -> BTreeSet<String> {
     refs
 }
 
+/// The module path of a file: `ui.rs` → `[ui]`, `auth/mod.rs` → `[auth]`,
+/// `auth/login.rs` → `[auth, login]`.
+fn module_path(src: &Path, file: &Path) -> Vec<String> {
+    let Ok(rel) = file.strip_prefix(src) else {
+        return Vec::new();
+    };
+    let mut path: Vec<String> = rel
+        .components()
+        .filter_map(|c| c.as_os_str().to_str())
+        .map(|c| c.strip_suffix(".rs").unwrap_or(c).to_string())
+        .collect();
+    if path.last().is_some_and(|l| l == "mod" || l == "lib") {
+        path.pop();
+    }
+    path
+}
+
+/// The top-level modules `text` names through `super::` (`super::cli` in `ui.rs`,
+/// `super::super::store` in `auth/login.rs`), given the file's module path.
+pub(crate) fn super_refs(text: &str, path: &[String]) -> BTreeSet<String> {
+    let code = code(text);
+    let mut refs = BTreeSet::new();
+    let mut rest = code.as_str();
+    while let Some(at) = rest.find("super::") {
+        let before = rest[..at].chars().last();
+        rest = &rest[at..];
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+            rest = &rest["super::".len()..];
+            continue;
+        }
+        let mut ups = 0;
+        while let Some(r) = rest.strip_prefix("super::") {
+            ups += 1;
+            rest = r;
+        }
+        let Some(base) = path.len().checked_sub(ups) else {
+            continue;
+        };
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let top = match path.get(..base) {
+            Some([first, ..]) => Some(first.clone()),
+            Some([]) if !name.is_empty() => Some(name),
+            _ => None,
+        };
+        refs.extend(top);
+    }
+    refs
+}
+
 fn module_graph(
     src: &Path,
     files: &[PathBuf],
@@ -212,7 +264,12 @@ fn module_graph(
         let Some(from) = module_of(src, file) else {
             continue;
         };
-        for to in crate_refs(&read(file)?) {
+        let text = read(file)?;
+        let path = module_path(src, file);
+        for to in crate_refs(&text)
+            .into_iter()
+            .chain(super_refs(&text, &path))
+        {
             if to != from && modules.contains(&to) {
                 graph.entry(from.clone()).or_default().insert(to);
             }
@@ -299,6 +356,27 @@ mod tests {
         assert_eq!(
             refs.into_iter().collect::<Vec<_>>(),
             ["drive", "http", "ui"]
+        );
+    }
+
+    #[test]
+    fn super_paths() {
+        let path = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let refs = |t: &str, p: &[&str]| super_refs(t, &path(p)).into_iter().collect::<Vec<_>>();
+        assert_eq!(refs("use super::cli::TerminalSpinner;", &["ui"]), ["cli"]);
+        assert_eq!(
+            refs("use super::{Authenticator, join_url};", &["auth", "login"]),
+            ["auth"]
+        );
+        assert_eq!(
+            refs("use super::super::store::X;", &["auth", "login"]),
+            ["store"]
+        );
+        assert!(refs("use super::*; // super::cli", &["auth", "login"]) == ["auth"]);
+        assert!(refs("use super::*;", &["ui"]).is_empty());
+        assert_eq!(
+            module_path(Path::new("/s"), Path::new("/s/auth/mod.rs")),
+            path(&["auth"])
         );
     }
 
