@@ -459,14 +459,12 @@ fn slow_down(response: &HttpResponse) -> Option<Option<Duration>> {
     if response.body.len() > MAX_RESPONSE_BODY {
         return None;
     }
-    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&response.body) else {
-        return None;
-    };
+    let map = Value::parse(&response.body)?;
     if map.get("error").and_then(Value::as_str) != Some("slow_down") {
         return None;
     }
     let interval = match map.get("interval") {
-        Some(Value::Number(n)) => n.as_u64(),
+        Some(n @ Value::Number(_)) => n.as_u64(),
         Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
         _ => None,
     };

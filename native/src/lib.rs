@@ -18,7 +18,7 @@
 //! |---|---|
 //! | `auth` ([`Authenticator`]) | configures core's flows for one app and shapes their results (split by job: builder, outcomes, storage, logins, session, API calls, account) |
 //! | `drive` | the one driver: carries out every flow step with real IO, holding the store's lock from read to persist |
-//! | [`http`], [`clock`] | the injectable transport (reqwest, redirects off) and clocks |
+//! | [`http`], [`clock`], [`entropy`] | the injectable transport (reqwest, redirects off), clocks and randomness |
 //! | [`loopback`] | the loopback server's sockets; core decides every answer |
 //! | [`store`] | where the credentials document lives: file, keyring, memory, environment |
 //! | [`browser`], [`ui`] | opening URLs; what logins tell the user and read from them |
@@ -330,6 +330,7 @@ pub mod browser;
 pub mod cli;
 pub mod clock;
 mod drive;
+pub mod entropy;
 pub mod http;
 pub mod loopback;
 pub mod store;

@@ -6,7 +6,8 @@
 //! native shell and the web shell write identical credentials documents.
 //!
 //! The browser login runs the real loopback server: a test browser delivers the
-//! callback over a socket. Cases that cancel are skipped (the Authenticator cancels
+//! callback over a socket, and the login's entropy (verifier, `state`, nonce) is the
+//! vector's, so the ID token carries the nonce that was sent. Cases that cancel are skipped (the Authenticator cancels
 //! on Ctrl-C only); the runners of core and npm cover them.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -21,6 +22,7 @@ use cliauth::clock::{Clock, Sleep};
 use cliauth::core::credentials::CredentialsDocument;
 use cliauth::core::exchange::TransportError;
 use cliauth::core::secret::SecretString;
+use cliauth::entropy::Entropy;
 use cliauth::http::{SendFailure, Sending, Transport};
 use cliauth::loopback::LoopbackOptions;
 use cliauth::store::{CredentialStore, StoreLock};
@@ -142,6 +144,20 @@ impl CredentialStore for ReplayStore {
     }
 }
 
+/// The transcript's entropy: the login's verifier, `state` and nonce are the vector's.
+#[derive(Debug)]
+struct Fixed(Vec<u8>);
+
+impl Entropy for Fixed {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), Error> {
+        if buf.len() != self.0.len() {
+            return Err(Error::Misuse("the transcript's entropy has another length"));
+        }
+        buf.copy_from_slice(&self.0);
+        Ok(())
+    }
+}
+
 #[derive(Debug)]
 struct Quiet;
 
@@ -150,6 +166,13 @@ impl Ui for Quiet {
     fn read_secret(&self, _: &str) -> Result<Option<SecretString>, Error> {
         Ok(None)
     }
+}
+
+fn hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 fn vector(name: &str) -> Value {
@@ -336,6 +359,7 @@ async fn browser_login_transcripts_write_the_vectors_documents() {
             .authorization_endpoint(v["authorization_endpoint"].as_str().unwrap())
             .scopes(scopes)
             .browser(delivering(c["callback"].as_str().unwrap().to_string()))
+            .entropy(Fixed(hex(v["entropy_hex"].as_str().unwrap())))
             .loopback(LoopbackOptions {
                 cancel_on_ctrl_c: false,
                 ..LoopbackOptions::default()
@@ -359,5 +383,5 @@ async fn browser_login_transcripts_write_the_vectors_documents() {
         );
         ran += 1;
     }
-    assert_eq!(ran, 6);
+    assert_eq!(ran, 7);
 }

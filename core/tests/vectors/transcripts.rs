@@ -241,7 +241,7 @@ pub fn refresh(v: &Value, o: &mut Outcome) {
 
 pub fn browser_login(v: &Value, o: &mut Outcome) {
     let start = Now::from(Timestamp::from_unix_millis(v["start_ms"].as_u64().unwrap()));
-    let mut entropy = [0u8; 64];
+    let mut entropy = [0u8; cliauth_core::authorize::LOGIN_ENTROPY_LEN];
     entropy.copy_from_slice(&hex(&s(v, "entropy_hex")));
     let scopes: Vec<String> = v["scopes"]
         .as_array()

@@ -13,6 +13,7 @@ use cliauth_core::{AppContext, Error};
 use super::{Authenticator, Endpoints, Fallback, Inner, join_url};
 use crate::browser::Browser;
 use crate::clock::{Clock, SystemClock};
+use crate::entropy::{Entropy, OsEntropy};
 use crate::http::{HttpClient, HttpOptions, Transport};
 use crate::loopback::LoopbackOptions;
 use crate::store::{CredentialStore, EnvSource, FileStore};
@@ -42,6 +43,7 @@ pub struct AuthenticatorBuilder {
     refresh: RefreshPolicy,
     clock: Option<Arc<dyn Clock>>,
     transport: Option<Arc<dyn Transport>>,
+    entropy: Option<Arc<dyn Entropy>>,
 }
 
 impl fmt::Debug for AuthenticatorBuilder {
@@ -252,6 +254,13 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// Where logins draw their PKCE verifier, `state` and nonce (default:
+    /// [`OsEntropy`]). Only tests replaying a transcript want anything else.
+    pub fn entropy(mut self, entropy: impl Entropy + 'static) -> Self {
+        self.entropy = Some(Arc::new(entropy));
+        self
+    }
+
     /// Checks the configuration and builds the authenticator. Nothing is read from
     /// the network or the disk yet.
     pub fn build(self) -> Result<Authenticator, Error> {
@@ -352,6 +361,7 @@ impl AuthenticatorBuilder {
                 http,
                 transport,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                entropy: self.entropy.unwrap_or_else(|| Arc::new(OsEntropy)),
                 refresh: self.refresh,
                 gate: tokio::sync::Mutex::new(()),
                 warned: AtomicBool::new(false),
@@ -391,6 +401,7 @@ impl Authenticator {
             refresh: RefreshPolicy::default(),
             clock: None,
             transport: None,
+            entropy: None,
         }
     }
 }

@@ -17,7 +17,6 @@ use super::{Authenticator, Fallback, LoginOutcome};
 use crate::browser::launch_environment_from;
 use crate::drive::drive;
 use crate::loopback::LoopbackServer;
-use crate::sys;
 use crate::ui::Notice;
 
 impl Authenticator {
@@ -138,7 +137,7 @@ impl Authenticator {
             config = config.issuer(issuer.clone(), endpoints.iss_parameter_supported);
         }
         // Verifier, state and nonce each from their own OS entropy.
-        let entropy = sys::entropy::<LOGIN_ENTROPY_LEN>()?;
+        let entropy = self.entropy::<LOGIN_ENTROPY_LEN>()?;
         let mut flow = CodeLogin::new(
             &config,
             server.port(),
@@ -180,7 +179,7 @@ impl Authenticator {
             None
         };
         let server = LoopbackServer::bind(self.inner.loopback.clone())?;
-        let entropy = sys::entropy::<64>()?;
+        let entropy = self.entropy::<64>()?;
         let mut flow = HandoffLogin::new(
             &page,
             server.port(),

@@ -25,6 +25,7 @@ use cliauth_core::{AppContext, Error};
 
 use crate::browser::Browser;
 use crate::clock::Clock;
+use crate::entropy::Entropy;
 use crate::http::{HttpClient, Transport};
 use crate::loopback::LoopbackOptions;
 use crate::store::{CredentialStore, EnvSource};
@@ -64,6 +65,7 @@ struct Inner {
     http: HttpClient,
     transport: Arc<dyn Transport>,
     clock: Arc<dyn Clock>,
+    entropy: Arc<dyn Entropy>,
     refresh: cliauth_core::token::RefreshPolicy,
     /// One locked read-modify-write (a refresh, a login's storing) per process at a
     /// time, in front of the store's cross-process lock.

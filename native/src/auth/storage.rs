@@ -30,6 +30,13 @@ impl Authenticator {
         self.inner.store.read()
     }
 
+    /// `N` bytes from the authenticator's [`Entropy`](crate::entropy::Entropy).
+    pub(super) fn entropy<const N: usize>(&self) -> Result<[u8; N], Error> {
+        let mut bytes = [0u8; N];
+        self.inner.entropy.fill(&mut bytes)?;
+        Ok(bytes)
+    }
+
     /// The clocks, now.
     pub(super) fn now(&self) -> Now {
         self.inner.clock.now()
