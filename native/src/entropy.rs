@@ -1,5 +1,6 @@
-//! Where logins get their randomness: the PKCE verifier, `state` and OpenID nonce
-//! (core takes them as bytes).
+//! Where an [`Authenticator`](crate::Authenticator) gets its randomness: the PKCE
+//! verifier, `state` and OpenID nonce of a login, and the seeds of core's backoff
+//! jitter (core takes them as bytes).
 //!
 //! [`OsEntropy`] reads the operating system's generator. An
 //! [`Authenticator`](crate::Authenticator) takes any [`Entropy`]

@@ -144,12 +144,17 @@ impl CredentialStore for ReplayStore {
     }
 }
 
-/// The transcript's entropy: the login's verifier, `state` and nonce are the vector's.
+/// The transcript's entropy: the login's verifier, `state` and nonce are the vector's,
+/// and the jitter seed (8 bytes) is 0, as in core's and npm's runners.
 #[derive(Debug)]
 struct Fixed(Vec<u8>);
 
 impl Entropy for Fixed {
     fn fill(&self, buf: &mut [u8]) -> Result<(), Error> {
+        if buf.len() == 8 {
+            buf.fill(0);
+            return Ok(());
+        }
         if buf.len() != self.0.len() {
             return Err(Error::Misuse("the transcript's entropy has another length"));
         }

@@ -7,7 +7,6 @@ use cliauth_core::credentials::{Credential, ResolveInput, Resolved, StatusReport
 use cliauth_core::flow::{Client, Logout};
 
 use super::{Authenticator, LogoutOutcome, ProfileInfo};
-use crate::sys;
 
 impl Authenticator {
     /// Who is logged in and how: the credential's source (flag, environment, profile),
@@ -55,7 +54,7 @@ impl Authenticator {
             inner.issuer.clone(),
             inner.api_base.clone(),
             inner.http.retry_policy(),
-            sys::seed(),
+            self.seed(),
         );
         self.run(&mut flow).await
     }

@@ -254,8 +254,9 @@ impl AuthenticatorBuilder {
         self
     }
 
-    /// Where logins draw their PKCE verifier, `state` and nonce (default:
-    /// [`OsEntropy`]). Only tests replaying a transcript want anything else.
+    /// Where logins draw their PKCE verifier, `state` and nonce, and every flow its
+    /// backoff jitter seed (default: [`OsEntropy`]). Only tests replaying a
+    /// transcript want anything else.
     pub fn entropy(mut self, entropy: impl Entropy + 'static) -> Self {
         self.entropy = Some(Arc::new(entropy));
         self

@@ -10,7 +10,6 @@ use tracing::debug;
 
 use super::{Authenticator, Endpoints, RefreshOutcome};
 use crate::drive::{Io, drive};
-use crate::sys;
 
 impl Authenticator {
     /// The authorization server's endpoints: the configured ones, completed by
@@ -25,7 +24,7 @@ impl Authenticator {
                     inner.issuer.as_deref(),
                     inner.explicit.clone(),
                     inner.http.retry_policy(),
-                    sys::seed(),
+                    self.seed(),
                 )?;
                 let mut io = Io::new(&*inner.clock);
                 io.transport = Some(&*inner.transport);
@@ -89,7 +88,7 @@ impl Authenticator {
         config.policy = inner.refresh;
         config.retry = inner.http.retry_policy();
         config.want = want;
-        config.seed = sys::seed();
+        config.seed = self.seed();
         config
     }
 

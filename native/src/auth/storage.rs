@@ -37,6 +37,15 @@ impl Authenticator {
         Ok(bytes)
     }
 
+    /// A seed for core's backoff jitter, from the same [`Entropy`](crate::entropy::Entropy)
+    /// (so a test with fixed entropy replays the same waits); the OS generator's when
+    /// that fails, since jitter only spreads retries.
+    pub(super) fn seed(&self) -> u64 {
+        self.entropy::<8>()
+            .map(u64::from_le_bytes)
+            .unwrap_or_else(|_| sys::seed())
+    }
+
     /// The clocks, now.
     pub(super) fn now(&self) -> Now {
         self.inner.clock.now()
@@ -85,7 +94,7 @@ impl Authenticator {
             .and_then(|e| e.issuer.clone())
             .or_else(|| inner.issuer.clone());
         config.api_base = inner.api_base.clone();
-        config.seed = sys::seed();
+        config.seed = self.seed();
         config
     }
 }
