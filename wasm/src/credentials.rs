@@ -2,8 +2,12 @@
 //! `~/.<app>/credentials.json`, read and changed by core.
 
 use cliauth_core::credentials::{
-    self, Credential, CredentialsDocument, LoginMethod, Profile, ResolveInput, StatusReport,
+    self, Credential, CredentialsDocument, LoginMethod, ResolveInput, StatusReport,
 };
+use cliauth_core::flow::{Client, KeyLogin, LoginConfig, Logout, ServerEndpoints, run_offline};
+use cliauth_core::keys::KeyRegistry;
+use cliauth_core::retry::RetryPolicy;
+use cliauth_core::time::Now;
 use cliauth_core::token::RefreshPolicy;
 use cliauth_core::{Error, Timestamp};
 use wasm_bindgen::prelude::*;
@@ -111,15 +115,22 @@ pub fn credentials_profiles(document: Option<String>) -> JsResult<String> {
 #[wasm_bindgen(js_name = credentialsRemove)]
 pub fn credentials_remove(document: Option<String>, profile: Option<String>) -> JsResult<String> {
     js((|| {
-        let mut doc = parse_doc(document.as_deref())?;
-        let name = match profile.or_else(|| doc.active_profile.clone()) {
-            Some(n) => n,
-            None => return Err(Error::NotAuthenticated),
-        };
-        if doc.remove_profile(&name).is_none() {
-            return Err(Error::ProfileNotFound { name });
-        }
-        Ok(doc_text(&doc))
+        let doc = parse_doc(document.as_deref())?;
+        // Core's logout decides which profile goes; no server, so nothing is revoked.
+        let mut flow = Logout::new(
+            profile,
+            None,
+            Client::new(String::new()),
+            ServerEndpoints::Missing(Error::NotAuthenticated),
+            None,
+            None,
+            RetryPolicy::default(),
+            0,
+        );
+        let (_, written) = run_offline(&mut flow, Some(doc), Now::from_wall(now(None)))?;
+        written
+            .map(|d| doc_text(&d))
+            .ok_or(Error::Misuse("a logout wrote nothing"))
     })())
 }
 
@@ -142,10 +153,15 @@ pub fn credentials_add_api_key(
     now_ms: Option<f64>,
 ) -> JsResult<String> {
     js((|| {
-        let mut doc = parse_doc(document.as_deref())?;
-        let key = crate::config::with_keys(|k| k.validate(key))?.into_key();
-        let p = Profile::new(Credential::ApiKey(key), LoginMethod::ApiKey, now(now_ms));
-        doc.set_profile(profile, p)?;
+        let doc = parse_doc(document.as_deref())?;
+        // Core's key login validates the key and decides the profile's fields (the
+        // fields a newer version stored are kept); switching to it is this call's.
+        let mut config = LoginConfig::new(Client::new(String::new()));
+        config.keys = crate::config::with_keys(KeyRegistry::clone);
+        config.profile = Some(profile.to_string());
+        let mut flow = KeyLogin::new(key, LoginMethod::ApiKey, config);
+        let (_, written) = run_offline(&mut flow, Some(doc), Now::from_wall(now(now_ms)))?;
+        let mut doc = written.ok_or(Error::Misuse("a key login wrote nothing"))?;
         doc.switch(profile)?;
         Ok(doc_text(&doc))
     })())

@@ -24,6 +24,8 @@
 //! | [`Logout`] | revocation, then the local deletion | [`LogoutOutcome`] |
 //! | [`Discovery`] | RFC 8414 / OpenID discovery merged with explicit endpoints | [`Endpoints`] |
 //!
+//! [`run_offline`] runs a flow that needs no network against a document in memory.
+//!
 //! Profile edits — which profile a login goes to, whether it becomes active,
 //! `verified_at`, `subject`, `api_base`, the issuer — are decided once, in
 //! [`login`]'s storing step and in [`Refresh`](crate::refresh::Refresh).
@@ -53,6 +55,7 @@ mod handoff;
 mod key;
 pub mod login;
 mod logout;
+mod offline;
 #[cfg(test)]
 mod tests;
 
@@ -67,6 +70,7 @@ pub use handoff::HandoffLogin;
 pub use key::KeyLogin;
 pub use login::{Login, LoginConfig, LoginOutcome, Verification};
 pub use logout::{Logout, LogoutOutcome, Revocation};
+pub use offline::run_offline;
 
 pub use crate::refresh::Refreshed;
 

@@ -592,3 +592,87 @@ fn logout_revokes_then_deletes_and_says_what_happened() {
         .drive(&mut logout(None, Some("ACME_API_KEY"), missing));
     assert!(matches!(r, Some(Err(Error::InvalidArgument { .. }))));
 }
+
+#[test]
+fn offline_key_login_applies_the_login_rules_to_a_document_in_memory() {
+    // `work` is named while `default` is active: stored, not switched to.
+    let mut stored = doc_with("default", Credential::ApiKey(ApiKey::new(KEY)));
+    let mut old = Profile::new(
+        Credential::ApiKey(ApiKey::new(KEY)),
+        LoginMethod::ApiKey,
+        T0.wall,
+    );
+    old.extra.insert("future".into(), serde_json::json!(1));
+    stored.set_profile("work", old).unwrap();
+    let mut c = config();
+    c.profile = Some("work".into());
+    let mut flow = KeyLogin::new("acme_abcdefghij0123456789", LoginMethod::ApiKey, c);
+    let (login, written) = run_offline(&mut flow, Some(stored), T0).unwrap();
+    assert_eq!(
+        (login.outcome.profile.as_str(), login.outcome.active),
+        ("work", false)
+    );
+    let doc = written.unwrap();
+    assert_eq!(doc.active_profile.as_deref(), Some("default"));
+    let work = doc.profile("work").unwrap();
+    assert_eq!(work.verified_at, None, "not verified, so not marked");
+    assert_eq!(work.extra.get("future"), Some(&serde_json::json!(1)));
+    // A key of no known format: nothing written.
+    let mut flow = KeyLogin::new("Bearer nope", LoginMethod::ApiKey, config());
+    assert!(matches!(
+        run_offline(&mut flow, None, T0),
+        Err(Error::InvalidKey(_))
+    ));
+}
+
+#[test]
+fn offline_flows_that_need_the_network_are_refused() {
+    let mut c = config();
+    c.verify = Some("https://api.example/whoami".into());
+    let mut flow = KeyLogin::new(KEY, LoginMethod::ApiKey, c);
+    let (login, written) = run_offline(&mut flow, None, T0).unwrap();
+    // The verification could not be sent: stored as unverified, as any other failure.
+    assert!(matches!(
+        login.outcome.verification,
+        Verification::Unverified { .. }
+    ));
+    assert!(written.is_some());
+    let mut ex = crate::exchange::Exchange::new(
+        HttpRequest::get("https://api.example/"),
+        RetryPolicy::default(),
+        1,
+    );
+    assert!(matches!(
+        run_offline(&mut ex, None, T0),
+        Err(Error::Misuse(_))
+    ));
+}
+
+#[test]
+fn offline_logout_removes_the_named_or_active_profile() {
+    let local = |profile: Option<&str>| {
+        Logout::new(
+            profile.map(str::to_string),
+            None,
+            Client::new("acme-cli"),
+            ServerEndpoints::Missing(Error::NotAuthenticated),
+            None,
+            None,
+            RetryPolicy::default(),
+            0,
+        )
+    };
+    let stored = doc_with("default", Credential::ApiKey(ApiKey::new(KEY)));
+    let (_, written) = run_offline(&mut local(None), Some(stored.clone_secret()), T0).unwrap();
+    let doc = written.unwrap();
+    assert!(doc.profile("default").is_none());
+    assert_eq!(doc.active_profile, None);
+    assert!(matches!(
+        run_offline(&mut local(Some("work")), Some(stored), T0),
+        Err(Error::ProfileNotFound { .. })
+    ));
+    assert!(matches!(
+        run_offline(&mut local(None), None, T0),
+        Err(Error::NotAuthenticated)
+    ));
+}
