@@ -225,19 +225,15 @@ impl PendingAuthorization {
     ) -> Result<Self, Error> {
         let endpoint =
             crate::encoding::split_url(&config.authorization_endpoint).ok_or_else(|| {
-                Error::InvalidConfig {
-                    reason: "the authorization endpoint is not an http(s) URL".into(),
-                }
+                Error::invalid_config("the authorization endpoint is not an http(s) URL")
             })?;
         if endpoint.fragment.is_some() {
-            return Err(Error::InvalidConfig {
-                reason: "the authorization endpoint must not contain a fragment".into(),
-            });
+            return Err(Error::invalid_config(
+                "the authorization endpoint must not contain a fragment",
+            ));
         }
         if config.client_id.is_empty() {
-            return Err(Error::InvalidConfig {
-                reason: "the client id is empty".into(),
-            });
+            return Err(Error::invalid_config("the client id is empty"));
         }
         let mut verifier_bytes = [0u8; 32];
         let mut state_bytes = [0u8; 32];

@@ -119,8 +119,9 @@ impl Credential {
     }
 }
 
-/// One profile.
+/// One profile (build it with [`Profile::new`]).
 #[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Profile {
     /// The credential.
     pub credential: Credential,
@@ -590,6 +591,7 @@ pub fn resolve<'a>(input: ResolveInput<'a>) -> Result<Option<Resolved<'a>>, Erro
 
 /// What `status` reports; serialisable for `--json`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct StatusReport {
     /// Whether a credential is available.
     pub authenticated: bool,

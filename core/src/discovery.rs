@@ -48,16 +48,11 @@ pub fn check_endpoint_url(url: &str) -> Result<(), String> {
 /// The discovery URLs for an issuer: RFC 8414 first (well-known segment inserted
 /// before the issuer's path), then OpenID Connect (appended).
 pub fn discovery_urls(issuer: &str) -> Result<Vec<String>, Error> {
-    check_endpoint_url(issuer).map_err(|reason| Error::InvalidConfig {
-        reason: format!("the issuer {reason}"),
-    })?;
-    let parts = split_url(issuer).ok_or_else(|| Error::InvalidConfig {
-        reason: "invalid issuer".into(),
-    })?;
+    check_endpoint_url(issuer)
+        .map_err(|reason| Error::invalid_config(format!("the issuer {reason}")))?;
+    let parts = split_url(issuer).ok_or_else(|| Error::invalid_config("invalid issuer"))?;
     if parts.query.is_some() {
-        return Err(Error::InvalidConfig {
-            reason: "the issuer must not have a query".into(),
-        });
+        return Err(Error::invalid_config("the issuer must not have a query"));
     }
     let origin = match parts.port {
         Some(p) => format!("{}://{}:{p}", parts.scheme, parts.host),

@@ -28,9 +28,31 @@
 //!
 //! No message, hint or `Debug` output contains a secret: variants hold only
 //! non-secret text, and raw response bodies are kept as [`RedactedBytes`].
+//!
+//! ## Sources
+//!
+//! Errors that a shell reports from a lower layer — an IO error behind
+//! [`Error::Storage`], a connection error behind [`Error::Network`], a keyring or TLS
+//! failure behind [`Error::InvalidConfig`], a `bind` error behind
+//! [`Error::LoopbackUnavailable`] — keep it as their [`std::error::Error::source`], in
+//! a [`Cause`]: the message stays the stable one-liner, and a caller that wants the
+//! OS error can walk the chain (and `downcast_ref::<std::io::Error>()` it).
+//! A `Cause` is shared (`Arc`), so errors stay `Clone`; and two causes always compare
+//! equal, so `PartialEq`/`Eq` keep comparing what an error *says* — tests assert on
+//! the variant and its fields, not on the OS error behind it.
+//!
+//! ```
+//! use cliauth_core::Error;
+//! let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+//! let err = Error::storage("cannot write the credentials file").with_source(io);
+//! let source = std::error::Error::source(&err).unwrap();
+//! assert_eq!(source.downcast_ref::<std::io::Error>().unwrap().kind(), std::io::ErrorKind::PermissionDenied);
+//! assert_eq!(err, Error::storage("cannot write the credentials file"));
+//! ```
 
 use core::fmt;
 use core::time::Duration;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -166,8 +188,58 @@ pub fn env_prefix(cli: &str) -> String {
         .collect()
 }
 
+/// The lower-level error behind an [`Error`], returned by
+/// [`std::error::Error::source`] (see [the module docs](self#sources)).
+///
+/// Shared, so cloning an error is cheap; error equality ignores it (every `Cause`
+/// equals every other, and [`Error`]'s `PartialEq` skips the field). `Debug` shows only the cause's message. Shells must not wrap
+/// an error whose message could hold a secret (a reqwest error is stripped of its
+/// URL first; keyring errors that carry the stored bytes are not wrapped).
+#[derive(Clone)]
+pub struct Cause(Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl Cause {
+    /// Wraps `error`.
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Cause {
+        Cause(Arc::new(error))
+    }
+
+    /// The wrapped error.
+    pub fn get(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.0
+    }
+}
+
+impl From<Box<dyn std::error::Error + Send + Sync + 'static>> for Cause {
+    fn from(error: Box<dyn std::error::Error + Send + Sync + 'static>) -> Cause {
+        Cause(Arc::from(error))
+    }
+}
+
+impl core::ops::Deref for Cause {
+    type Target = dyn std::error::Error + Send + Sync + 'static;
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
+}
+
+impl fmt::Debug for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Cause").field(&self.0.to_string()).finish()
+    }
+}
+
+impl PartialEq for Cause {
+    /// Always `true`: errors compare by what they say, not by their source.
+    fn eq(&self, _other: &Cause) -> bool {
+        true
+    }
+}
+
+impl Eq for Cause {}
+
 /// Every failure cliauth reports, grouped by [`ErrorKind`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Error {
     // ── usage / validation ────────────────────────────────────────────────
@@ -182,6 +254,8 @@ pub enum Error {
     InvalidConfig {
         /// What is wrong.
         reason: String,
+        /// The lower-level error (a TLS or keyring setup failure), if any.
+        source: Option<Cause>,
     },
     /// An API key failed client-side validation; the problem names the mistake.
     InvalidKey(KeyProblem),
@@ -273,6 +347,8 @@ pub enum Error {
     Network {
         /// What failed (no URL query, no secret).
         reason: String,
+        /// The transport's error (without the URL), if the shell kept it.
+        source: Option<Cause>,
     },
     /// The loopback callback server could not listen (port in use, loopback blocked).
     LoopbackUnavailable {
@@ -280,6 +356,8 @@ pub enum Error {
         address: String,
         /// Why (the OS error, no secret).
         reason: String,
+        /// The OS error.
+        source: Option<Cause>,
     },
     /// The server answered something that does not follow the protocol.
     Protocol {
@@ -320,6 +398,8 @@ pub enum Error {
     Storage {
         /// What failed.
         reason: String,
+        /// The IO or keyring error behind it, if any.
+        source: Option<Cause>,
     },
 
     // ── timeout ──────────────────────────────────────────────────────────
@@ -364,14 +444,292 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+/// Equality of what an error says: every field but the [`Cause`] (see
+/// [the module docs](self#sources)), so `Error::storage("x")` equals the same error
+/// with an IO error as its source.
+impl PartialEq for Error {
+    fn eq(&self, other: &Error) -> bool {
+        match (self, other) {
+            (
+                Error::InvalidArgument {
+                    name: a_name,
+                    reason: a_reason,
+                },
+                Error::InvalidArgument {
+                    name: b_name,
+                    reason: b_reason,
+                },
+            ) => a_name == b_name && a_reason == b_reason,
+            (
+                Error::InvalidConfig {
+                    reason: a_reason, ..
+                },
+                Error::InvalidConfig {
+                    reason: b_reason, ..
+                },
+            ) => a_reason == b_reason,
+            (Error::InvalidKey(a), Error::InvalidKey(b)) => a == b,
+            (Error::InvalidJwt(a), Error::InvalidJwt(b)) => a == b,
+            (
+                Error::Rejected {
+                    status: a_status,
+                    detail: a_detail,
+                },
+                Error::Rejected {
+                    status: b_status,
+                    detail: b_detail,
+                },
+            ) => a_status == b_status && a_detail == b_detail,
+            (Error::Misuse(a), Error::Misuse(b)) => a == b,
+            (Error::NotAuthenticated, Error::NotAuthenticated) => true,
+            (
+                Error::Unauthorized { detail: a_detail },
+                Error::Unauthorized { detail: b_detail },
+            ) => a_detail == b_detail,
+            (Error::SessionExpired, Error::SessionExpired) => true,
+            (Error::StateMismatch, Error::StateMismatch) => true,
+            (Error::NonceMismatch, Error::NonceMismatch) => true,
+            (
+                Error::IssuerMismatch {
+                    expected: a_expected,
+                    found: a_found,
+                },
+                Error::IssuerMismatch {
+                    expected: b_expected,
+                    found: b_found,
+                },
+            ) => a_expected == b_expected && a_found == b_found,
+            (
+                Error::AccessDenied {
+                    description: a_description,
+                },
+                Error::AccessDenied {
+                    description: b_description,
+                },
+            ) => a_description == b_description,
+            (
+                Error::AuthorizationFailed {
+                    error: a_error,
+                    description: a_description,
+                },
+                Error::AuthorizationFailed {
+                    error: b_error,
+                    description: b_description,
+                },
+            ) => a_error == b_error && a_description == b_description,
+            (
+                Error::ProfileServerMismatch {
+                    profile: a_profile,
+                    stored: a_stored,
+                    configured: a_configured,
+                },
+                Error::ProfileServerMismatch {
+                    profile: b_profile,
+                    stored: b_stored,
+                    configured: b_configured,
+                },
+            ) => a_profile == b_profile && a_stored == b_stored && a_configured == b_configured,
+            (
+                Error::InsufficientPermissions {
+                    required_scope: a_required_scope,
+                },
+                Error::InsufficientPermissions {
+                    required_scope: b_required_scope,
+                },
+            ) => a_required_scope == b_required_scope,
+            (
+                Error::RateLimited {
+                    policy: a_policy,
+                    limit: a_limit,
+                    retry_after: a_retry_after,
+                },
+                Error::RateLimited {
+                    policy: b_policy,
+                    limit: b_limit,
+                    retry_after: b_retry_after,
+                },
+            ) => a_policy == b_policy && a_limit == b_limit && a_retry_after == b_retry_after,
+            (Error::Server { status: a_status }, Error::Server { status: b_status }) => {
+                a_status == b_status
+            }
+            (
+                Error::Network {
+                    reason: a_reason, ..
+                },
+                Error::Network {
+                    reason: b_reason, ..
+                },
+            ) => a_reason == b_reason,
+            (
+                Error::LoopbackUnavailable {
+                    address: a_address,
+                    reason: a_reason,
+                    ..
+                },
+                Error::LoopbackUnavailable {
+                    address: b_address,
+                    reason: b_reason,
+                    ..
+                },
+            ) => a_address == b_address && a_reason == b_reason,
+            (
+                Error::Protocol {
+                    reason: a_reason,
+                    body: a_body,
+                },
+                Error::Protocol {
+                    reason: b_reason,
+                    body: b_body,
+                },
+            ) => a_reason == b_reason && a_body == b_body,
+            (Error::NotFound { what: a_what }, Error::NotFound { what: b_what }) => {
+                a_what == b_what
+            }
+            (Error::ProfileNotFound { name: a_name }, Error::ProfileNotFound { name: b_name }) => {
+                a_name == b_name
+            }
+            (
+                Error::CorruptCredentials {
+                    reason: a_reason,
+                    moved_to: a_moved_to,
+                },
+                Error::CorruptCredentials {
+                    reason: b_reason,
+                    moved_to: b_moved_to,
+                },
+            ) => a_reason == b_reason && a_moved_to == b_moved_to,
+            (
+                Error::UnsupportedVersion {
+                    found: a_found,
+                    supported: a_supported,
+                },
+                Error::UnsupportedVersion {
+                    found: b_found,
+                    supported: b_supported,
+                },
+            ) => a_found == b_found && a_supported == b_supported,
+            (
+                Error::Storage {
+                    reason: a_reason, ..
+                },
+                Error::Storage {
+                    reason: b_reason, ..
+                },
+            ) => a_reason == b_reason,
+            (
+                Error::LoginTimedOut { waited: a_waited },
+                Error::LoginTimedOut { waited: b_waited },
+            ) => a_waited == b_waited,
+            (Error::DeviceCodeExpired, Error::DeviceCodeExpired) => true,
+            (Error::AuthorizationExpired, Error::AuthorizationExpired) => true,
+            (Error::Cancelled, Error::Cancelled) => true,
+            _ => {
+                // Different variants. This match names every variant (no wildcard), so
+                // a new one fails to compile here until it is compared above too.
+                match self {
+                    Error::InvalidArgument { .. }
+                    | Error::InvalidConfig { .. }
+                    | Error::InvalidKey { .. }
+                    | Error::InvalidJwt { .. }
+                    | Error::Rejected { .. }
+                    | Error::Misuse { .. }
+                    | Error::NotAuthenticated { .. }
+                    | Error::Unauthorized { .. }
+                    | Error::SessionExpired { .. }
+                    | Error::StateMismatch { .. }
+                    | Error::NonceMismatch { .. }
+                    | Error::IssuerMismatch { .. }
+                    | Error::AccessDenied { .. }
+                    | Error::AuthorizationFailed { .. }
+                    | Error::ProfileServerMismatch { .. }
+                    | Error::InsufficientPermissions { .. }
+                    | Error::RateLimited { .. }
+                    | Error::Server { .. }
+                    | Error::Network { .. }
+                    | Error::LoopbackUnavailable { .. }
+                    | Error::Protocol { .. }
+                    | Error::NotFound { .. }
+                    | Error::ProfileNotFound { .. }
+                    | Error::CorruptCredentials { .. }
+                    | Error::UnsupportedVersion { .. }
+                    | Error::Storage { .. }
+                    | Error::LoginTimedOut { .. }
+                    | Error::DeviceCodeExpired { .. }
+                    | Error::AuthorizationExpired { .. }
+                    | Error::Cancelled { .. } => false,
+                }
+            }
+        }
+    }
+}
+
+impl Eq for Error {}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Storage { source, .. }
+            | Error::Network { source, .. }
+            | Error::InvalidConfig { source, .. }
+            | Error::LoopbackUnavailable { source, .. } => source
+                .as_ref()
+                .map(|c| c.get() as &(dyn std::error::Error + 'static)),
+            _ => None,
+        }
+    }
+}
 
 impl Error {
+    /// [`Error::Storage`] without a source (add one with [`Error::with_source`]).
+    pub fn storage(reason: impl Into<String>) -> Error {
+        Error::Storage {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// [`Error::InvalidConfig`] without a source.
+    pub fn invalid_config(reason: impl Into<String>) -> Error {
+        Error::InvalidConfig {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// [`Error::Network`] without a source.
+    pub fn network(reason: impl Into<String>) -> Error {
+        Error::Network {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// This error with `source` as its [`std::error::Error::source`], for the variants
+    /// that carry one ([`Error::Storage`], [`Error::Network`], [`Error::InvalidConfig`],
+    /// [`Error::LoopbackUnavailable`]); other variants are returned unchanged.
+    #[must_use]
+    pub fn with_source(self, source: impl std::error::Error + Send + Sync + 'static) -> Error {
+        self.with_cause(Some(Cause::new(source)))
+    }
+
+    /// Like [`Error::with_source`], with an optional, already wrapped cause.
+    #[must_use]
+    pub fn with_cause(mut self, cause: Option<Cause>) -> Error {
+        match &mut self {
+            Error::Storage { source, .. }
+            | Error::Network { source, .. }
+            | Error::InvalidConfig { source, .. }
+            | Error::LoopbackUnavailable { source, .. } => *source = cause,
+            _ => {}
+        }
+        self
+    }
+
     /// The one-line message (what `Display` prints), e.g. `Not authenticated`.
     pub fn message(&self) -> String {
         match self {
             Error::InvalidArgument { name, reason } => ["Invalid ", name, ": ", reason].concat(),
-            Error::InvalidConfig { reason } => ["Configuration error: ", reason].concat(),
+            Error::InvalidConfig { reason, .. } => ["Configuration error: ", reason].concat(),
             Error::InvalidKey(problem) => problem.message(),
             Error::InvalidJwt(e) => ["Invalid token: ", &e.message()].concat(),
             Error::Rejected { status, detail } => [
@@ -416,8 +774,10 @@ impl Error {
             Error::Server { status } => {
                 ["Server error (", &decimal(u64::from(*status)), ")"].concat()
             }
-            Error::Network { reason } => ["Network error: ", reason].concat(),
-            Error::LoopbackUnavailable { address, reason } => [
+            Error::Network { reason, .. } => ["Network error: ", reason].concat(),
+            Error::LoopbackUnavailable {
+                address, reason, ..
+            } => [
                 "Cannot listen on ",
                 address,
                 " for the browser callback: ",
@@ -440,7 +800,7 @@ impl Error {
                 ")",
             ]
             .concat(),
-            Error::Storage { reason } => ["Credential storage error: ", reason].concat(),
+            Error::Storage { reason, .. } => ["Credential storage error: ", reason].concat(),
             Error::LoginTimedOut { .. } => "OAuth flow timed out".into(),
             Error::DeviceCodeExpired => "Device code expired".into(),
             Error::AuthorizationExpired => "Login session expired".into(),
@@ -873,7 +1233,7 @@ mod tests {
             2
         );
         assert_eq!(Error::Server { status: 502 }.exit_code(), 3);
-        assert_eq!(Error::Network { reason: "x".into() }.exit_code(), 3);
+        assert_eq!(Error::network("x").exit_code(), 3);
         assert_eq!(
             Error::RateLimited {
                 policy: None,
@@ -933,6 +1293,7 @@ mod tests {
         let bind = Error::LoopbackUnavailable {
             address: "127.0.0.1:8400".into(),
             reason: "address in use".into(),
+            source: None,
         };
         assert_eq!((bind.exit_code(), bind.code()), (3, "loopback_unavailable"));
         assert_eq!(
@@ -968,6 +1329,35 @@ mod tests {
         );
         assert_eq!(sanitize_server_text(&"x".repeat(500)).chars().count(), 201);
         assert_eq!(sanitize_server_text("a\u{202e}b"), "ab");
+    }
+
+    #[test]
+    fn sources_are_kept_shared_and_ignored_by_equality() {
+        use std::error::Error as _;
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let err = Error::storage("cannot write").with_source(io);
+        let copy = err.clone();
+        for e in [&err, &copy] {
+            let source = e.source().expect("a source");
+            assert_eq!(
+                source
+                    .downcast_ref::<std::io::Error>()
+                    .map(std::io::Error::kind),
+                Some(std::io::ErrorKind::PermissionDenied)
+            );
+        }
+        assert_eq!(err, Error::storage("cannot write"));
+        assert_ne!(err, Error::storage("cannot read"));
+        assert_eq!(err.to_string(), "Credential storage error: cannot write");
+        assert!(format!("{err:?}").contains("denied"));
+        // Variants without a source ignore it.
+        assert!(
+            Error::NotAuthenticated
+                .with_source(std::fmt::Error)
+                .source()
+                .is_none()
+        );
+        assert!(Error::network("down").source().is_none());
     }
 
     #[test]

@@ -42,7 +42,7 @@
 //! assert_eq!(sent, 2);
 //! ```
 
-use crate::error::Error;
+use crate::error::{Cause, Error};
 use crate::flow::{Flow, Input, Step};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::retry::{Attempt, RetryDecision, RetryPolicy};
@@ -56,6 +56,8 @@ pub struct TransportError {
     pub not_sent: bool,
     /// What failed, without URLs or secrets (e.g. `connection refused`, `timed out`).
     pub reason: String,
+    /// The transport's own error, kept as the [`Error::Network`]'s source.
+    pub source: Option<Cause>,
 }
 
 impl TransportError {
@@ -64,6 +66,7 @@ impl TransportError {
         TransportError {
             not_sent: true,
             reason: reason.into(),
+            source: None,
         }
     }
 
@@ -72,7 +75,16 @@ impl TransportError {
         TransportError {
             not_sent: false,
             reason: reason.into(),
+            source: None,
         }
+    }
+
+    /// This error with the transport's own error kept as its source (strip URLs
+    /// from it first: they can carry query parameters).
+    #[must_use]
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Cause::new(source));
+        self
     }
 }
 
@@ -223,9 +235,7 @@ impl Flow for Exchange {
                 };
                 match retry {
                     Some(at) => State::Waiting(at),
-                    None => State::Done(Err(Error::Network {
-                        reason: error.reason,
-                    })),
+                    None => State::Done(Err(Error::network(error.reason).with_cause(error.source))),
                 }
             }
             Input::SendFailed(e) => State::Done(Err(e)),
@@ -299,12 +309,7 @@ mod tests {
             1,
         );
         let (r, _) = run(&mut ex, vec![Err(TransportError::unknown("timed out"))]);
-        assert_eq!(
-            r.unwrap_err(),
-            Error::Network {
-                reason: "timed out".into()
-            }
-        );
+        assert_eq!(r.unwrap_err(), Error::network("timed out"));
         assert_eq!(ex.attempts(), 1);
     }
 
@@ -347,12 +352,7 @@ mod tests {
         };
         assert!(now.instant <= deadline);
         assert!(sent < 4, "{sent} attempts");
-        assert_eq!(
-            outcome,
-            Err(Error::Network {
-                reason: "timed out".into()
-            })
-        );
+        assert_eq!(outcome, Err(Error::network("timed out")));
         // A 503 whose Retry-After ends past the deadline: the 503 is the outcome.
         let mut ex = Exchange::new(HttpRequest::get("https://x/"), RetryPolicy::default(), 1)
             .with_deadline(start.instant.saturating_add(Duration::from_secs(5)));

@@ -136,15 +136,14 @@ impl PkceMethod {
             if allow_plain {
                 return Ok(PkceMethod::Plain);
             }
-            return Err(Error::InvalidConfig {
-                reason: "the authorization server supports only the `plain` PKCE method, which \
-                         is refused unless explicitly allowed"
-                    .into(),
-            });
+            return Err(Error::invalid_config(
+                "the authorization server supports only the `plain` PKCE method, which \
+                         is refused unless explicitly allowed",
+            ));
         }
-        Err(Error::InvalidConfig {
-            reason: "the authorization server does not support PKCE S256".into(),
-        })
+        Err(Error::invalid_config(
+            "the authorization server does not support PKCE S256",
+        ))
     }
 }
 

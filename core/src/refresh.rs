@@ -107,6 +107,8 @@ pub struct Refresh {
     refused: Option<RefreshToken>,
     /// A cancellation that arrived in the critical section.
     cancelled: bool,
+    /// A narrower scope to ask for (RFC 6749 §6), if any.
+    scope: Option<String>,
 }
 
 impl Refresh {
@@ -122,7 +124,19 @@ impl Refresh {
             current: None,
             refused: None,
             cancelled: false,
+            scope: None,
         }
+    }
+
+    /// Asks the server for `scope` — space-separated, no wider than what was granted
+    /// (RFC 6749 §6) — in the refresh request. When the answer names no scope, the new
+    /// tokens carry the requested one (RFC 6749 §5.1: the scope is only returned
+    /// when it differs from the request).
+    #[must_use]
+    pub fn with_scope(mut self, scope: impl Into<String>) -> Self {
+        let scope = scope.into();
+        self.scope = (!scope.trim().is_empty()).then_some(scope);
+        self
     }
 
     /// A refresh that happens even when the stored access token is still valid (e.g.
@@ -201,7 +215,7 @@ impl Refresh {
                     &self.config.token_endpoint,
                     TokenGrant::RefreshToken {
                         refresh_token,
-                        scope: None,
+                        scope: self.scope.as_deref(),
                     },
                 );
                 self.seed = self.seed.wrapping_add(1);
@@ -220,7 +234,11 @@ impl Refresh {
         };
         let parsed = outcome.and_then(|r| parse_token_response(&r, now.wall));
         self.state = match parsed {
-            Ok(TokenEndpointResponse::Tokens(t)) => {
+            Ok(TokenEndpointResponse::Tokens(mut t)) => {
+                // RFC 6749 §5.1: a response without `scope` granted the requested one.
+                if t.scope.is_none() {
+                    t.scope = self.scope.clone();
+                }
                 let tokens = current.refreshed(t, now.wall);
                 let rotated = tokens.refresh_token != current.refresh_token;
                 let mut doc = self.doc.take().unwrap_or_default();
@@ -462,6 +480,46 @@ mod tests {
             ("a1", false)
         );
         assert!(matches!(poll(&mut r, T0), RefreshStep::Finished));
+    }
+
+    #[test]
+    fn a_narrower_scope_is_requested_and_recorded() {
+        let mut stored = set("a1", "r1", 3600);
+        stored.scope = Some("read write admin".into());
+        let scoped = |answer: HttpResponse| {
+            let mut r = Refresh::forced(config(), "default", 1).with_scope("read");
+            let _ = poll(&mut r, T0);
+            r.handle_stored(T0, Some(stored.clone_secret()));
+            let RefreshStep::Send(req) = poll(&mut r, T0) else {
+                panic!()
+            };
+            let body = String::from_utf8_lossy(&req.body).into_owned();
+            assert!(
+                body.contains("grant_type=refresh_token") && body.contains("&scope=read"),
+                "{body}"
+            );
+            r.handle_response(T0, answer);
+            let RefreshStep::Persist(t) = poll(&mut r, T0) else {
+                panic!()
+            };
+            t.scope.clone()
+        };
+        // No scope in the answer: the requested one was granted (RFC 6749 §5.1).
+        assert_eq!(scoped(ok("a2", "r2")).as_deref(), Some("read"));
+        // The server says what it granted.
+        let answer = HttpResponse::json(
+            200,
+            &json!({"access_token": "a2", "token_type": "Bearer", "scope": "read write"}),
+        );
+        assert_eq!(scoped(answer).as_deref(), Some("read write"));
+        // Without a scope nothing is added to the request; a blank one is no scope.
+        let mut r = Refresh::forced(config(), "default", 1).with_scope("  ");
+        let _ = poll(&mut r, T0);
+        r.handle_stored(T0, Some(stored.clone_secret()));
+        let RefreshStep::Send(req) = poll(&mut r, T0) else {
+            panic!()
+        };
+        assert!(!String::from_utf8_lossy(&req.body).contains("scope="));
     }
 
     #[test]

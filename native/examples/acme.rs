@@ -11,15 +11,17 @@
 //! `ACME_ISSUER` (discovery) or `ACME_TOKEN_ENDPOINT` / `ACME_AUTHORIZE_ENDPOINT` /
 //! `ACME_DEVICE_ENDPOINT` / `ACME_REVOKE_ENDPOINT`, `ACME_CLIENT_ID`, `ACME_SCOPES`,
 //! `ACME_API_BASE`, `ACME_VERIFY` (e.g. `/whoami`), `ACME_CLI_AUTH_PAGE`,
-//! `ACME_LOGIN_TIMEOUT_SECS`; credentials live in `ACME_CONFIG_DIR` or `~/.acme`.
+//! `ACME_LOGIN_TIMEOUT_SECS`; credentials live in `ACME_CONFIG_DIR` or
+//! `~/.config/acme`, and in the OS keyring only with `ACME_KEYRING=1` (so its tests
+//! never touch a real keyring).
 
 #![allow(clippy::print_stdout)] // printing results is what a CLI does
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
-use cliauth::cli::{AuthArgs, GlobalArgs};
+use clap::{CommandFactory, Parser, Subcommand};
+use cliauth::cli::{AuthArgs, CompletionArgs, GlobalArgs, exit};
 use cliauth::{Authenticator, Charset, Error, KeyFormat, KeyRegistry};
 
 #[derive(Parser)]
@@ -37,6 +39,8 @@ enum Command {
     Auth(AuthArgs),
     /// Call the API's whoami endpoint with the current credential.
     Whoami,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completion(CompletionArgs),
 }
 
 fn authenticator() -> Result<Authenticator, Error> {
@@ -84,12 +88,26 @@ fn authenticator() -> Result<Authenticator, Error> {
     if let Some(secs) = var("ACME_LOGIN_TIMEOUT_SECS").and_then(|s| s.parse().ok()) {
         builder = builder.login_timeout(Duration::from_secs(secs));
     }
+    #[cfg(feature = "keyring")]
+    {
+        builder = builder.keyring(var("ACME_KEYRING").is_some_and(|v| v == "1"));
+    }
     builder.build()
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Completion(args) = &cli.command {
+        return match cliauth::cli::write_completions(
+            args.shell,
+            &mut Cli::command(),
+            &mut std::io::stdout(),
+        ) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::from(1),
+        };
+    }
     cli.global.init_logging();
     let auth = match authenticator() {
         Ok(a) => a,
@@ -102,7 +120,8 @@ async fn main() -> ExitCode {
         }
     };
     let code = match &cli.command {
-        Command::Auth(args) => cliauth::cli::run(&auth, &cli.global, &args.command).await,
+        Command::Auth(args) => cliauth::cli::run_code(&auth, &cli.global, &args.command).await,
+        Command::Completion(_) => 0,
         Command::Whoami => {
             let renderer = cli.global.renderer(auth.app());
             let result = match cli.global.apply(&auth) {
@@ -119,8 +138,4 @@ async fn main() -> ExitCode {
         }
     };
     exit(code)
-}
-
-fn exit(code: i32) -> ExitCode {
-    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

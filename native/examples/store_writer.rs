@@ -8,8 +8,8 @@
 
 use std::io::Write;
 
-use cliauth::core::credentials::{Credential, LoginMethod, Profile};
-use cliauth::core::secret::ApiKey;
+use cliauth::cliauth_core::credentials::{Credential, LoginMethod, Profile};
+use cliauth::cliauth_core::secret::ApiKey;
 use cliauth::store::{CredentialStore, FileStore};
 
 fn main() -> Result<(), cliauth::Error> {

@@ -24,8 +24,9 @@ pub struct OsEntropy;
 
 impl Entropy for OsEntropy {
     fn fill(&self, buf: &mut [u8]) -> Result<(), Error> {
-        getrandom::fill(buf).map_err(|_| Error::InvalidConfig {
-            reason: "the operating system did not provide random numbers".into(),
+        getrandom::fill(buf).map_err(|e| {
+            Error::invalid_config("the operating system did not provide random numbers")
+                .with_source(e)
         })
     }
 }

@@ -1,5 +1,18 @@
 //! The HTTP executor: core's [`HttpRequest`] values sent with reqwest (rustls).
 //!
+//! - **TLS**: rustls with the operating system's certificate verifier
+//!   ([rustls-platform-verifier]: the Keychain on macOS, CryptoAPI on Windows, the
+//!   system CA bundle on Linux — including `SSL_CERT_FILE`/`SSL_CERT_DIR`), so a
+//!   corporate proxy's or a company's own CA that the system trusts is trusted here
+//!   too. The crypto provider is *ring*, configured per client: nothing process-wide
+//!   is installed.
+//! - **Proxies**: `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (either case)
+//!   are honoured, as are the system proxy settings on macOS and Windows.
+//! - **Your own client**: [`HttpClient::with_client`] (or
+//!   [`AuthenticatorBuilder::http_client`](crate::AuthenticatorBuilder::http_client))
+//!   takes a `reqwest::Client` the app configured — extra roots, a proxy, a
+//!   resolver. Start from [`client_builder`], which sets everything above; a client
+//!   that follows redirects must not be passed (see [`HttpClient::with_client`]).
 //! - Redirects are never followed (a redirect from a token endpoint is an SSRF and
 //!   token-leak vector); core reports a 3xx as a protocol error.
 //! - Connect and total timeouts, a `User-Agent`.
@@ -17,6 +30,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cliauth_core::exchange::TransportError;
@@ -90,6 +104,72 @@ pub struct HttpClient {
     timeout: Duration,
 }
 
+/// The TLS configuration cliauth uses: rustls with the *ring* provider, TLS 1.2 and
+/// 1.3, the platform's certificate verifier, and ALPN for HTTP/2 and HTTP/1.1.
+pub fn tls_config() -> Result<rustls::ClientConfig, Error> {
+    tls_config_with_roots([])
+}
+
+/// Like [`tls_config`], also trusting `roots` (DER certificates: a company CA the
+/// system does not know), next to what the platform trusts. Pass it to
+/// [`client_builder`]'s result with `tls_backend_preconfigured`.
+pub fn tls_config_with_roots(
+    roots: impl IntoIterator<Item = rustls::pki_types::CertificateDer<'static>>,
+) -> Result<rustls::ClientConfig, Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let roots: Vec<_> = roots.into_iter().collect();
+    let verifier = if roots.is_empty() {
+        rustls_platform_verifier::Verifier::new(Arc::clone(&provider))
+    } else {
+        platform_verifier_with(roots, Arc::clone(&provider))
+    };
+    let verifier = verifier.map_err(|e| {
+        Error::invalid_config("the platform's certificate verifier is unavailable").with_source(e)
+    })?;
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::invalid_config("no TLS protocol version is available").with_source(e))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+#[cfg(any(all(unix, not(target_os = "android")), windows))]
+fn platform_verifier_with(
+    roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+) -> Result<rustls_platform_verifier::Verifier, rustls::Error> {
+    rustls_platform_verifier::Verifier::new_with_extra_roots(roots, provider)
+}
+
+#[cfg(not(any(all(unix, not(target_os = "android")), windows)))]
+fn platform_verifier_with(
+    _roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    _provider: Arc<rustls::crypto::CryptoProvider>,
+) -> Result<rustls_platform_verifier::Verifier, rustls::Error> {
+    Err(rustls::Error::General(
+        "extra roots are not supported with this platform's verifier".into(),
+    ))
+}
+
+/// A `reqwest::ClientBuilder` set up as cliauth sets up its own client: the TLS of
+/// [`tls_config`], redirects off, the connect timeout and the `User-Agent` of
+/// `options`, proxies from the environment. Add to it — a proxy, a resolver, or
+/// another TLS setup with `tls_backend_preconfigured(tls_config_with_roots(…)?)`
+/// (reqwest's own root-certificate options do not apply to a preconfigured TLS
+/// setup) — then hand the built client to [`HttpClient::with_client`]. Do not start
+/// from a bare `reqwest::Client::builder()`: cliauth's reqwest has no process-wide
+/// crypto provider, and builds there fail unless the app installed one.
+pub fn client_builder(options: &HttpOptions) -> Result<reqwest::ClientBuilder, Error> {
+    Ok(reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_config()?)
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(options.connect_timeout)
+        .user_agent(options.user_agent.clone()))
+}
+
 impl fmt::Debug for HttpClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpClient")
@@ -99,22 +179,30 @@ impl fmt::Debug for HttpClient {
 }
 
 impl HttpClient {
-    /// A client with these options.
+    /// A client with these options ([`client_builder`]).
     pub fn new(options: &HttpOptions) -> Result<HttpClient, Error> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(options.connect_timeout)
-            .timeout(options.timeout)
-            .user_agent(options.user_agent.clone())
-            .build()
-            .map_err(|_| Error::InvalidConfig {
-                reason: "the HTTP client could not be created (TLS roots unavailable?)".into(),
-            })?;
-        Ok(HttpClient {
+        let client = client_builder(options)?.build().map_err(|e| {
+            Error::invalid_config("the HTTP client could not be created")
+                .with_source(e.without_url())
+        })?;
+        Ok(HttpClient::with_client(client, options))
+    }
+
+    /// Sends through `client`, an app's own `reqwest::Client` (its TLS roots, proxy,
+    /// resolver and connection pool), with the total timeout and retries of
+    /// `options` applied per request. The `User-Agent` and connect timeout are the
+    /// client's.
+    ///
+    /// The client **must not follow redirects** (build it with
+    /// `.redirect(reqwest::redirect::Policy::none())`, as [`client_builder`] does): a
+    /// token endpoint that redirects would otherwise receive the request body — codes,
+    /// verifiers, refresh tokens — at another address.
+    pub fn with_client(client: reqwest::Client, options: &HttpOptions) -> HttpClient {
+        HttpClient {
             client,
             retry: options.retry,
             timeout: options.timeout,
-        })
+        }
     }
 
     /// The retry policy used by [`HttpClient::run`].
@@ -175,11 +263,11 @@ impl HttpClient {
             Method::Head => reqwest::Method::HEAD,
         };
         let url = reqwest::Url::parse(&request.url).map_err(|_| {
-            SendFailure::Fatal(Error::InvalidConfig {
-                reason: "a request URL is not a valid absolute URL".into(),
-            })
+            SendFailure::Fatal(Error::invalid_config(
+                "a request URL is not a valid absolute URL",
+            ))
         })?;
-        let mut builder = self.client.request(method, url);
+        let mut builder = self.client.request(method, url).timeout(self.timeout);
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
@@ -225,12 +313,13 @@ impl HttpClient {
 }
 
 /// Maps a reqwest error to core's transport error, without URLs (reqwest's own
-/// message contains the URL, query included).
+/// message contains the URL, query included). The reqwest error, stripped of its URL,
+/// stays the error's source.
 fn classify(e: reqwest::Error) -> SendFailure {
     if e.is_builder() {
-        return SendFailure::Fatal(Error::InvalidConfig {
-            reason: "a request could not be built".into(),
-        });
+        return SendFailure::Fatal(
+            Error::invalid_config("a request could not be built").with_source(e.without_url()),
+        );
     }
     let cause = io_cause(&e);
     if e.is_connect() {
@@ -242,16 +331,18 @@ fn classify(e: reqwest::Error) -> SendFailure {
                 None => "could not connect".to_string(),
             }
         };
-        return SendFailure::Transport(TransportError::not_sent(what));
+        return SendFailure::Transport(TransportError::not_sent(what).with_source(e.without_url()));
     }
     if e.is_timeout() {
-        return SendFailure::Transport(TransportError::unknown("timed out"));
+        return SendFailure::Transport(
+            TransportError::unknown("timed out").with_source(e.without_url()),
+        );
     }
     let what = match cause {
         Some(kind) => format!("the connection failed ({kind})"),
         None => "the connection failed".to_string(),
     };
-    SendFailure::Transport(TransportError::unknown(what))
+    SendFailure::Transport(TransportError::unknown(what).with_source(e.without_url()))
 }
 
 fn io_cause(e: &(dyn std::error::Error + 'static)) -> Option<String> {

@@ -5,12 +5,14 @@
 //! is logged in, logging out, and errors that say what to do next — from one
 //! [`Authenticator`].
 //!
-//! The protocol logic lives in [`cliauth_core`] (re-exported as [`core`]): PKCE,
+//! The protocol logic lives in [`cliauth_core`] (re-exported under its own name, `cliauth::cliauth_core`, so that it never shadows the `core` crate): PKCE,
 //! `state`, key validation, the loopback request decisions, the token, refresh and
 //! device-flow state machines, retry decisions, the credentials document and the error
 //! taxonomy. This crate executes what core decides: it sends requests with reqwest
-//! (rustls, redirects off), listens on the loopback interface, opens the browser,
-//! reads and writes files under locks, reads the clock and OS randomness.
+//! (rustls with the platform's certificate verifier, proxies from the environment,
+//! redirects off; or the app's own client, [`http`]), listens on the loopback
+//! interface, opens the browser, reads and writes files under locks and the OS
+//! keyring, reads the clock and OS randomness.
 //!
 //! ## Modules
 //!
@@ -71,7 +73,7 @@
 //!     .scopes(["memories:read"])
 //!     .api_base(format!("{}/api", server.url()))
 //!     .verification_endpoint("/whoami")
-//!     .store(FileStore::new(dir.path().join(".demo")))           // default: ~/.demo/credentials.json
+//!     .store(FileStore::new(dir.path().join(".demo")))   // default: the keyring + ~/.config/demo
 //!     .build()?;
 //! assert_eq!(auth.status().await?.authenticated, false);
 //! # Ok(()) }
@@ -100,13 +102,17 @@
 //! })
 //! .await?;
 //! # let dir = tempfile::tempdir()?;
+//! // Plays the user's browser, which follows the redirect to the loopback server.
+//! let client = cliauth::http::client_builder(&Default::default())?
+//!     .redirect(reqwest::redirect::Policy::limited(10))
+//!     .build()?;
 //! let auth = Authenticator::builder("demo")
 //!     .issuer(server.issuer())                     // discovery (RFC 8414)
 //!     .client_id(server.client_id())
-//!     .browser(Browser::custom(|url| {
+//!     .browser(Browser::custom(move |url| {
 //!         // A real app leaves the default, which opens the system browser.
-//!         let url = url.to_string();
-//!         tokio::spawn(async move { reqwest::get(url).await });
+//!         let (client, url) = (client.clone(), url.to_string());
+//!         tokio::spawn(async move { client.get(url).send().await });
 //!         Ok(())
 //!     }))
 //! #   .store(cliauth::store::FileStore::new(dir.path().join(".demo")))
@@ -121,7 +127,7 @@
 //! # #[derive(Debug)] struct Quiet;
 //! # impl cliauth::ui::Ui for Quiet {
 //! #     fn notice(&self, _: &cliauth::ui::Notice<'_>) {}
-//! #     fn read_secret(&self, _: &str) -> Result<Option<cliauth::core::secret::SecretString>, cliauth::Error> { Ok(None) }
+//! #     fn read_secret(&self, _: &str) -> Result<Option<cliauth::cliauth_core::secret::SecretString>, cliauth::Error> { Ok(None) }
 //! # }
 //! ```
 //!
@@ -129,7 +135,7 @@
 //!
 //! For SSH sessions and containers: [`Authenticator::login_device`] prints the
 //! verification URL, the user code and the complete URI, then polls as core's
-//! [`core::device::DeviceFlow`] decides (`authorization_pending`, `slow_down`, expiry).
+//! [`cliauth_core::device::DeviceFlow`] decides (`authorization_pending`, `slow_down`, expiry).
 //! The dev server approves by itself after a second here:
 //!
 //! ```
@@ -213,7 +219,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
-//! use cliauth::core::secret::SecretString;
+//! use cliauth::cliauth_core::secret::SecretString;
 //! use cliauth::ui::{Notice, Ui};
 //! use cliauth::{Authenticator, Charset, Error, KeyFormat, KeyRegistry, LoginMethod};
 //!
@@ -271,8 +277,8 @@
 //! ## Using the credential
 //!
 //! - [`Authenticator::access_token`]: flag > environment variable > profile
-//!   ([`core::credentials::resolve`]); OAuth tokens are refreshed with core's
-//!   [`core::refresh::Refresh`] — one refresh in flight per process and, across
+//!   ([`cliauth_core::credentials::resolve`]); OAuth tokens are refreshed with core's
+//!   [`cliauth_core::refresh::Refresh`] — one refresh in flight per process and, across
 //!   processes, under the store's lock with a re-read, so a rotating refresh token is
 //!   used exactly once even when many CLI processes start at once.
 //! - [`Authenticator::send`] / [`Authenticator::get_json`]: authenticated API calls
@@ -288,17 +294,22 @@
 //! ## A ready `auth` command group
 //!
 //! With the `clap` feature, `cliauth::cli` provides `auth login [--browser|--device|--api-key
-//! K|--with-token]`, `status`, `logout`, `token` and `switch`, global `--json`, `-v`,
-//! `--no-color` and `--profile`, a renderer and exit codes, for an app to add to its
-//! own parser (see `examples/acme.rs`). `login --with-token` (stdin) and the API key
-//! variable are the private ways to pass a key; `login --api-key KEY` puts it in the
-//! process list and shell history, and prints a one-line warning on stderr saying so.
+//! K|--with-token] [--scopes] [--insecure-storage]`, `status [--all]`, `logout`, `token`,
+//! `refresh [--scopes]` and `switch [NAME]`, global `--json`, `-v`, `--color` and
+//! `--profile` (each group flattenable alone), shell completions, a renderer, a
+//! versioned `--json` schema and exit codes, for an app to add to its own parser (see
+//! `examples/acme.rs`). `login --with-token` (stdin) and the API key variable are the
+//! private ways to pass a key; `login --api-key KEY` puts it in the process list and
+//! shell history, and prints a one-line warning on stderr saying so.
 //!
 //! ## Features
 //!
-//! - `clap`: the `cli` module (clap, indicatif spinner, tracing-subscriber for `-v`).
-//! - `keyring`: `store::KeyringStore` (OS keyring, falling back to the file with a
-//!   visible warning).
+//! - `clap`: the `cli` module (clap, clap_complete, anstream/anstyle colours, an
+//!   indicatif spinner, tracing-subscriber for `-v`).
+//! - `keyring`: `store::KeyringStore` (keyring-core and its stores for the macOS
+//!   Keychain, the Windows Credential Manager and the Secret Service), then the default
+//!   store: credentials in the keyring, the rest in the file, the file when the keyring
+//!   cannot be used (with a visible warning) or when `--insecure-storage` asks.
 //!
 //! ## What this crate does not do
 //!
@@ -308,8 +319,13 @@
 //!   server decides. Claims are decoded only to show who is logged in.
 //! - **No implicit, password or client-credentials grants**, no OpenID Connect session
 //!   management, no DPoP, no PAR.
-//! - **No redirects followed**, no proxies configured beyond reqwest's defaults
-//!   (`HTTPS_PROXY` is honoured), no custom TLS roots (webpki roots via rustls).
+//! - **No redirects followed**, no proxy configuration of its own (the environment's
+//!   `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` and the OS settings are honoured), no
+//!   built-in root list: the platform's verifier decides which servers are trusted
+//!   ([`http`]). cliauth's reqwest has no process-wide rustls crypto provider (each
+//!   client is configured with *ring*): an app that builds its own reqwest clients
+//!   starts from [`http::client_builder`], enables reqwest's `rustls` feature, or
+//!   installs a provider.
 //! - **No browser automation**: it opens the system browser (or `BROWSER`) and
 //!   waits; it does not script pages. On an SSH session it does not forward ports.
 //! - **No encryption at rest** in the file store: protection is file permissions
@@ -339,13 +355,15 @@ pub mod ui;
 
 pub use auth::{
     Authenticator, AuthenticatorBuilder, Endpoints, Fallback, LoginOutcome, LogoutOutcome,
-    ProfileInfo, RefreshOutcome, Revocation, Verification,
+    ProfileInfo, ProfileStatus, RefreshOutcome, Revocation, Verification,
 };
-pub use cliauth_core as core;
+pub use cliauth_core;
 pub use cliauth_core::credentials::{LoginMethod, StatusReport};
 pub use cliauth_core::keys::{Charset, KeyFormat, KeyRegistry};
 pub use cliauth_core::secret::{AccessToken, ApiKey};
 pub use cliauth_core::{
     AppContext, Error, ErrorKind, HttpRequest, HttpResponse, Method, Timestamp,
 };
+pub use reqwest;
+pub use rustls;
 pub use sys::now;

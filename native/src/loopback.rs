@@ -134,10 +134,10 @@ impl LoopbackServer {
     /// available). A port that cannot be bound is [`Error::LoopbackUnavailable`].
     pub fn bind(options: LoopbackOptions) -> Result<LoopbackServer, Error> {
         let v4_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, options.port));
-        let v4 = StdListener::bind(v4_addr).map_err(|e| bind_error(v4_addr, &e))?;
-        let port = v4.local_addr().map_err(|e| bind_error(v4_addr, &e))?.port();
+        let v4 = StdListener::bind(v4_addr).map_err(|e| bind_error(v4_addr, e))?;
+        let port = v4.local_addr().map_err(|e| bind_error(v4_addr, e))?.port();
         v4.set_nonblocking(true)
-            .map_err(|e| bind_error(v4_addr, &e))?;
+            .map_err(|e| bind_error(v4_addr, e))?;
         let v6 = if options.ipv6 {
             let addr = SocketAddr::from((Ipv6Addr::LOCALHOST, port));
             match StdListener::bind(addr).and_then(|l| l.set_nonblocking(true).map(|()| l)) {
@@ -362,10 +362,11 @@ fn to_tokio(listener: StdListener) -> Result<TcpListener, Error> {
     TcpListener::from_std(listener).map_err(|e| Error::LoopbackUnavailable {
         address: addr,
         reason: e.to_string(),
+        source: Some(cliauth_core::error::Cause::new(e)),
     })
 }
 
-fn bind_error(addr: SocketAddr, e: &io::Error) -> Error {
+fn bind_error(addr: SocketAddr, e: io::Error) -> Error {
     let reason = match e.kind() {
         io::ErrorKind::AddrInUse => "the port is already in use".to_string(),
         io::ErrorKind::PermissionDenied => "permission denied".to_string(),
@@ -375,7 +376,9 @@ fn bind_error(addr: SocketAddr, e: &io::Error) -> Error {
     Error::LoopbackUnavailable {
         address: addr.to_string(),
         reason,
+        source: None,
     }
+    .with_source(e)
 }
 
 struct Connection {

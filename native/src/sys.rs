@@ -12,8 +12,8 @@ pub fn now() -> Timestamp {
 /// Fills an array with OS randomness.
 pub(crate) fn entropy<const N: usize>() -> Result<[u8; N], Error> {
     let mut buf = [0u8; N];
-    getrandom::fill(&mut buf).map_err(|_| Error::InvalidConfig {
-        reason: "the operating system did not provide random numbers".into(),
+    getrandom::fill(&mut buf).map_err(|_| {
+        Error::invalid_config("the operating system did not provide random numbers")
     })?;
     Ok(buf)
 }

@@ -218,8 +218,8 @@ impl Ui for TerminalUi {
     }
 
     fn read_secret(&self, prompt: &str) -> Result<Option<SecretString>, Error> {
-        let failed = |e: io::Error| Error::Storage {
-            reason: format!("cannot read from the terminal: {}", e.kind()),
+        let failed = |e: io::Error| {
+            Error::storage(format!("cannot read from the terminal: {}", e.kind())).with_source(e)
         };
         if io::stdin().is_terminal() {
             #[cfg(unix)]

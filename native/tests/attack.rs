@@ -47,7 +47,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use cliauth::Error;
-use cliauth::core::authorize::CallbackParams;
+use cliauth::cliauth_core::authorize::CallbackParams;
 use cliauth::loopback::{LoopbackOptions, LoopbackServer};
 use cliauth_core::loopback::{LoopbackConfig, LoopbackHandler};
 use cliauth_core::state::StateToken;

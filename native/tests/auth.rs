@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cliauth::browser::Browser;
-use cliauth::core::credentials::{Credential, LoginMethod};
+use cliauth::cliauth_core::credentials::{Credential, LoginMethod};
 use cliauth::store::{CredentialStore, EnvSource, MemoryStore};
 use cliauth::{
     Authenticator, AuthenticatorBuilder, Charset, Error, Fallback, HttpRequest, KeyFormat,
@@ -570,9 +570,9 @@ async fn a_handoff_code_exchanged_for_a_key_is_stored_as_a_key() {
         .split('&')
         .find_map(|p| p.strip_prefix("code_verifier="))
         .unwrap();
-    let expected = cliauth::core::pkce::PkceVerifier::new(verifier)
+    let expected = cliauth::cliauth_core::pkce::PkceVerifier::new(verifier)
         .unwrap()
-        .challenge(cliauth::core::pkce::PkceMethod::S256);
+        .challenge(cliauth::cliauth_core::pkce::PkceMethod::S256);
     assert_eq!(expected.as_str(), *challenge.lock().unwrap());
 }
 
@@ -617,7 +617,7 @@ async fn oidc_server(nonce_claim: NonceClaim) -> (TinyServer, Arc<Mutex<Option<S
     let seen_nonce = Arc::clone(&sent);
     let server = TinyServer::start(move |seen| {
         let (path, query) = seen.path.split_once('?').unwrap_or((&seen.path, ""));
-        let pairs = cliauth::core::encoding::parse_query(query);
+        let pairs = cliauth::cliauth_core::encoding::parse_query(query);
         let param = |name: &str| {
             pairs
                 .iter()
@@ -640,7 +640,7 @@ async fn oidc_server(nonce_claim: NonceClaim) -> (TinyServer, Arc<Mutex<Option<S
                 if let Some(n) = nonce_claim(&sent) {
                     claims["nonce"] = n.into();
                 }
-                let b64 = cliauth::core::encoding::b64url_encode;
+                let b64 = cliauth::cliauth_core::encoding::b64url_encode;
                 let id_token = format!(
                     "{}.{}.c2ln",
                     b64(br#"{"alg":"RS256"}"#),

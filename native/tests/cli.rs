@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use cliauth::core::credentials::{Credential, LoginMethod};
+use cliauth::cliauth_core::credentials::{Credential, LoginMethod};
 use cliauth::store::{CredentialStore, FileStore};
 use common::{OidcServer, TestBrowser, TinyServer, closed_port, json};
 
@@ -53,8 +53,10 @@ fn stdout_json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("not JSON: {}", stdout(o)))
 }
 
+/// The credentials directory of `acme` under `home`: `~/.config/acme` (XDG, with no
+/// `XDG_CONFIG_HOME` in the test's environment).
 fn store(home: &Path) -> FileStore {
-    FileStore::new(home.join(".acme"))
+    FileStore::new(home.join(".config").join("acme"))
 }
 
 #[tokio::test]
@@ -639,4 +641,479 @@ async fn a_spinner_shows_only_on_a_terminal() {
     let text = stdout(&o);
     assert!(text.contains("Waiting for approval"), "{text}");
     assert!(text.contains("Device code expired"), "{text}");
+}
+
+/// Every `--json` output validates against the published JSON Schema
+/// (`native/schema/auth-output.v1.schema.json`, [`cliauth::cli::JSON_SCHEMA`]), whose
+/// objects list every field (`additionalProperties: false`): a field added, renamed or
+/// retyped without the schema fails here.
+fn assert_schema(value: &serde_json::Value) {
+    static SCHEMA: std::sync::OnceLock<(boon::Schemas, boon::SchemaIndex)> =
+        std::sync::OnceLock::new();
+    let (schemas, index) = SCHEMA.get_or_init(|| {
+        let schema: serde_json::Value = serde_json::from_str(cliauth::cli::JSON_SCHEMA).unwrap();
+        let mut schemas = boon::Schemas::new();
+        let mut compiler = boon::Compiler::new();
+        compiler
+            .add_resource("auth-output.v1.schema.json", schema)
+            .unwrap();
+        let index = compiler
+            .compile("auth-output.v1.schema.json", &mut schemas)
+            .unwrap();
+        (schemas, index)
+    });
+    if let Err(e) = schemas.validate(value, *index) {
+        panic!("{value} does not follow the schema:\n{e:#}");
+    }
+    assert_eq!(value["schema_version"], 1, "{value}");
+}
+
+fn json_out(o: &Output) -> serde_json::Value {
+    let v = stdout_json(o);
+    assert_schema(&v);
+    v
+}
+
+/// The dev server with device codes approved at once, and `acme` pointed at it.
+async fn dev_env() -> (cliauth_devserver::DevServer, Vec<(&'static str, String)>) {
+    let server = cliauth_devserver::DevServer::start(cliauth_devserver::DevServerConfig {
+        auto_approve_device: Some(Duration::ZERO),
+        device_interval: Duration::from_secs(1),
+        ..cliauth_devserver::DevServerConfig::default()
+    })
+    .await
+    .unwrap();
+    let e = server.endpoints();
+    let env = vec![
+        ("ACME_ISSUER", server.issuer().to_string()),
+        ("ACME_TOKEN_ENDPOINT", e.token.clone()),
+        ("ACME_DEVICE_ENDPOINT", e.device_authorization.clone()),
+        ("ACME_REVOKE_ENDPOINT", e.revocation.clone()),
+        ("ACME_CLIENT_ID", server.client_id().to_string()),
+        (
+            "ACME_SCOPES",
+            "openid profile memories:read memories:write offline_access".to_string(),
+        ),
+    ];
+    (server, env)
+}
+
+fn vars<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// `login --scopes`, `refresh [--scopes]` (a narrower scope, RFC 6749 §6), `status
+/// --all`, and every JSON shape on the way, against the real dev server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scopes_refresh_status_all_and_the_json_schema() {
+    let (_server, env) = dev_env().await;
+    let env = vars(&env);
+    let home = tempfile::tempdir().unwrap();
+
+    // A login asks for the scopes given on the command line, not the app's.
+    let o = run(
+        home.path(),
+        &env,
+        &[
+            "--json",
+            "auth",
+            "login",
+            "--device",
+            "--scopes",
+            "openid,memories:read",
+            "-s",
+            "offline_access",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let login = json_out(&o);
+    assert_eq!(
+        login["login"]["scopes"],
+        serde_json::json!(["openid", "memories:read", "offline_access"])
+    );
+    assert_eq!(
+        login["login"]["storage"],
+        store(home.path()).path().display().to_string()
+    );
+    let o = run(
+        home.path(),
+        &env,
+        &[
+            "auth",
+            "login",
+            "--device",
+            "--scopes",
+            "openid offline_access memories:write",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("  Scopes:   openid offline_access memories:write"),
+        "{}",
+        stderr(&o)
+    );
+
+    // A refresh; then one that narrows the scope; the stored tokens say so.
+    let o = run(home.path(), &env, &["--json", "auth", "refresh"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let refreshed = json_out(&o);
+    assert_eq!(refreshed["refresh"]["rotated"], true);
+    let o = run(
+        home.path(),
+        &env,
+        &["auth", "refresh", "--scopes", "openid,offline_access"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("✓ Refreshed the access token of profile default"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(home.path(), &env, &["--json", "auth", "status"]);
+    let status = json_out(&o);
+    assert_eq!(
+        status["scopes"],
+        serde_json::json!(["openid", "offline_access"])
+    );
+    // Back up to what the grant holds is allowed (the grant, not the last token, is
+    // the limit); a scope never granted is refused, and nothing changes.
+    let wide = [
+        "--json",
+        "auth",
+        "refresh",
+        "--scopes",
+        "openid offline_access memories:write",
+    ];
+    let o = run(home.path(), &env, &wide);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert_eq!(
+        json_out(&o)["refresh"]["scopes"],
+        serde_json::json!(["openid", "offline_access", "memories:write"])
+    );
+    let narrow = ["auth", "refresh", "--scopes", "openid,offline_access"];
+    assert_eq!(run(home.path(), &env, &narrow).status.code(), Some(0));
+    let o = run(
+        home.path(),
+        &env,
+        &["--json", "auth", "refresh", "--scopes", "memories:read"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let refused = json_out(&o);
+    assert_eq!(
+        refused["error"]["code"], "authorization_failed",
+        "{refused}"
+    );
+    assert_eq!(
+        json_out(&run(home.path(), &env, &["--json", "auth", "status"]))["scopes"],
+        serde_json::json!(["openid", "offline_access"])
+    );
+
+    // A second profile (an API key), then every profile at once.
+    let o = run(
+        home.path(),
+        &env,
+        &["--profile", "ci", "auth", "login", "--api-key", KEY],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(home.path(), &env, &["auth", "status", "--all"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stderr(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("  ci  ✓ logged in"), "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("* default  ✓ logged in")),
+        "{text}"
+    );
+    assert!(text.contains("acme_…ijkl"), "{text}");
+    assert!(text.ends_with("(* active profile)\n"), "{text}");
+    assert!(!text.contains(KEY));
+    let o = run(home.path(), &env, &["--json", "auth", "status", "--all"]);
+    let all = json_out(&o);
+    let profiles = all["profiles"].as_array().unwrap();
+    assert_eq!(profiles.len(), 2);
+    assert_eq!(
+        (
+            profiles[0]["name"].as_str(),
+            profiles[0]["active"].as_bool()
+        ),
+        (Some("ci"), Some(false))
+    );
+    assert_eq!(
+        (
+            profiles[1]["name"].as_str(),
+            profiles[1]["active"].as_bool()
+        ),
+        (Some("default"), Some(true))
+    );
+    assert_eq!(profiles[1]["status"]["credential_type"], "oauth");
+    assert_eq!(all["overridden_by"], serde_json::Value::Null);
+    // An API key in the environment overrides every profile: status --all says so.
+    let mut with_key = env.clone();
+    with_key.push(("ACME_API_KEY", KEY2));
+    let o = run(home.path(), &with_key, &["auth", "status", "--all"]);
+    assert!(
+        stderr(&o)
+            .contains("! env:ACME_API_KEY is set and takes precedence over every stored profile."),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        json_out(&run(
+            home.path(),
+            &with_key,
+            &["--json", "auth", "status", "--all"]
+        ))["overridden_by"],
+        "env:ACME_API_KEY"
+    );
+
+    // The remaining shapes: token, switch, logout, and an error.
+    let token = json_out(&run(home.path(), &env, &["--json", "auth", "token"]));
+    assert!(
+        token["access_token"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    );
+    let switched = json_out(&run(home.path(), &env, &["--json", "auth", "switch", "ci"]));
+    assert_eq!(switched["active_profile"], "ci");
+    let logout = json_out(&run(
+        home.path(),
+        &env,
+        &["--json", "--profile", "default", "auth", "logout"],
+    ));
+    assert_eq!(logout["logout"]["revocation"]["status"], "revoked");
+    let o = run(home.path(), &env, &["--json", "auth", "refresh"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(json_out(&o)["error"]["code"], "invalid_argument");
+    // The JSON is one object on stdout and nothing on stderr.
+    assert_eq!(stderr(&o), "");
+}
+
+/// `auth switch` with no name: on a terminal (a pty from script(1)) it lists the
+/// profiles and asks; elsewhere it is a usage error that names them.
+#[tokio::test]
+async fn switch_without_a_name_asks_on_a_terminal_only() {
+    let home = tempfile::tempdir().unwrap();
+    for (profile, key) in [("default", KEY), ("work", KEY2)] {
+        let o = run(
+            home.path(),
+            &[],
+            &["--profile", profile, "auth", "login", "--api-key", key],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let o = run(home.path(), &[], &["auth", "switch"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).starts_with("✗ Invalid profile: name the profile to switch to (`acme auth switch <NAME>`); stored: default, work"),
+        "{}",
+        stderr(&o)
+    );
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIPPED the terminal half: script(1) is not installed");
+        return;
+    }
+    let on_tty = |answer: &str| {
+        let mut child = Command::new("script")
+            .args([
+                "-qec",
+                &format!("{} auth switch", common::example("acme").display()),
+                "/dev/null",
+            ])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("TERM", "xterm")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        (o.status.code(), stdout(&o))
+    };
+    let (code, text) = on_tty("2\n");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("Switch to which profile?"), "{text}");
+    assert!(text.contains("  1) default  [active]"), "{text}");
+    assert!(text.contains("  2) work"), "{text}");
+    assert!(text.contains("✓ Switched to profile work"), "{text}");
+    assert_eq!(
+        stdout(&run(home.path(), &[], &["auth", "token"])).trim(),
+        KEY2
+    );
+    // By name works too; an answer that is neither is refused and nothing changes.
+    let (code, text) = on_tty("default\n");
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = on_tty("7\n");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("`7` is not one of 1-2 or a stored profile"),
+        "{text}"
+    );
+    assert_eq!(
+        stdout(&run(home.path(), &[], &["auth", "token"])).trim(),
+        KEY
+    );
+}
+
+/// `--color`: `always` paints even off a terminal, `never` and `NO_COLOR` do not.
+#[tokio::test]
+async fn color_flag_decides_over_the_terminal_check() {
+    let home = tempfile::tempdir().unwrap();
+    let o = run(home.path(), &[], &["--color", "always", "auth", "status"]);
+    assert!(
+        stderr(&o).starts_with("\x1b[31m✗ Not authenticated\x1b[0m"),
+        "{:?}",
+        stderr(&o)
+    );
+    let o = run(home.path(), &[], &["--color", "never", "auth", "status"]);
+    assert!(!stderr(&o).contains('\x1b'));
+    let o = run(home.path(), &[("NO_COLOR", "1")], &["auth", "status"]);
+    assert!(!stderr(&o).contains('\x1b'));
+    let o = run(home.path(), &[], &["--color", "rainbow", "auth", "status"]);
+    assert_eq!(o.status.code(), Some(2), "clap's usage error");
+}
+
+/// An existing `~/.acme` keeps being used (read and written there); without it the
+/// platform directory is, and `XDG_CONFIG_HOME` moves it.
+#[tokio::test]
+async fn credentials_live_in_the_xdg_directory_and_a_legacy_one_is_kept() {
+    let home = tempfile::tempdir().unwrap();
+    let o = run(home.path(), &[], &["auth", "login", "--api-key", KEY]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(home.path().join(".config/acme/credentials.json").exists());
+    assert!(!home.path().join(".acme").exists());
+
+    let xdg = home.path().join("xdg");
+    let o = run(
+        home.path(),
+        &[("XDG_CONFIG_HOME", xdg.to_str().unwrap())],
+        &["auth", "login", "--api-key", KEY2],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(xdg.join("acme/credentials.json").exists());
+
+    // A legacy directory from an older version, and no platform one.
+    let legacy_home = tempfile::tempdir().unwrap();
+    let legacy = FileStore::new(legacy_home.path().join(".acme"));
+    let lock = legacy.lock().unwrap();
+    let mut doc = cliauth::cliauth_core::credentials::CredentialsDocument::new();
+    doc.set_profile(
+        "default",
+        cliauth::cliauth_core::credentials::Profile::new(
+            Credential::ApiKey(cliauth::ApiKey::new(KEY)),
+            LoginMethod::ApiKey,
+            cliauth::now(),
+        ),
+    )
+    .unwrap();
+    legacy.write(&lock, &doc).unwrap();
+    drop(lock);
+    let o = run(legacy_home.path(), &[], &["auth", "token"]);
+    assert_eq!(stdout(&o).trim(), KEY, "{}", stderr(&o));
+    let o = run(
+        legacy_home.path(),
+        &[],
+        &["--profile", "work", "auth", "login", "--api-key", KEY2],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("Stored:   {}", legacy.path().display())),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !legacy_home.path().join(".config/acme").exists(),
+        "nothing was moved"
+    );
+    assert!(legacy.read().unwrap().unwrap().profile("work").is_some());
+}
+
+/// `completion bash` is a script bash loads, and its completion function completes
+/// the `auth` group's commands and flags.
+#[test]
+fn bash_completion_loads_and_completes_the_auth_group() {
+    let home = tempfile::tempdir().unwrap();
+    let acme = common::example("acme");
+    let o = run(home.path(), &[], &["completion", "bash"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let script = home.path().join("acme.bash");
+    std::fs::write(&script, &o.stdout).unwrap();
+    let complete = |words: &str| {
+        let program = format!(
+            "set -e; source '{}'; complete -p acme; COMP_WORDS=({words}); COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 )); \
+             COMP_LINE='{words}'; COMP_POINT=${{#COMP_LINE}}; _acme acme \"${{COMP_WORDS[-1]}}\" \"${{COMP_WORDS[-2]}}\"; \
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display()
+        );
+        let path = format!(
+            "{}:{}",
+            acme.parent().unwrap().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let o = Command::new("/bin/bash")
+            .args(["--norc", "--noprofile", "-c", &program])
+            .env("PATH", path)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "bash failed: {}", stderr(&o));
+        stdout(&o)
+    };
+    let registered = complete("acme ''");
+    assert!(
+        registered.starts_with("complete ") && registered.contains(" -F _acme acme"),
+        "{registered}"
+    );
+    let top: Vec<String> = complete("acme ''")
+        .lines()
+        .skip(1)
+        .map(str::to_string)
+        .collect();
+    assert!(
+        top.contains(&"auth".to_string()) && top.contains(&"completion".to_string()),
+        "{top:?}"
+    );
+    let auth: Vec<String> = complete("acme auth ''")
+        .lines()
+        .skip(1)
+        .map(str::to_string)
+        .collect();
+    for sub in ["login", "status", "logout", "token", "refresh", "switch"] {
+        assert!(
+            auth.contains(&sub.to_string()),
+            "{sub} missing from {auth:?}"
+        );
+    }
+    let login = complete("acme auth login --");
+    for flag in [
+        "--device",
+        "--browser",
+        "--api-key",
+        "--with-token",
+        "--scopes",
+        "--insecure-storage",
+        "--json",
+        "--color",
+        "--profile",
+    ] {
+        assert!(
+            login.lines().any(|l| l == flag),
+            "{flag} missing from {login}"
+        );
+    }
+    let colors = complete("acme --color ''");
+    for value in ["auto", "always", "never"] {
+        assert!(
+            colors.lines().any(|l| l == value),
+            "{value} missing from {colors}"
+        );
+    }
 }

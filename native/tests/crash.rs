@@ -15,7 +15,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cliauth::core::credentials::CredentialsDocument;
+use cliauth::cliauth_core::credentials::CredentialsDocument;
 
 #[test]
 fn sigkill_at_random_points_never_leaves_a_damaged_file() {

@@ -10,7 +10,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use cliauth::core::retry::RetryPolicy;
+use cliauth::cliauth_core::retry::RetryPolicy;
 use cliauth::http::{HttpClient, HttpOptions, SendFailure};
 use cliauth::{Error, HttpRequest};
 use common::{LogBuffer, TinyServer, closed_port, response};
@@ -42,7 +42,7 @@ async fn redirects_are_never_followed() {
 
 #[tokio::test]
 async fn bodies_are_capped() {
-    let big = "x".repeat(cliauth::core::http::MAX_RESPONSE_BODY + 1);
+    let big = "x".repeat(cliauth::cliauth_core::http::MAX_RESPONSE_BODY + 1);
     let declared = TinyServer::start(move |_| response(200, &[], &big)).await;
     let e = client()
         .run(HttpRequest::get(format!("{}/big", declared.url)))
@@ -50,7 +50,7 @@ async fn bodies_are_capped() {
         .unwrap_err();
     assert_eq!(
         e,
-        cliauth::core::http::body_too_large(cliauth::core::http::MAX_RESPONSE_BODY)
+        cliauth::cliauth_core::http::body_too_large(cliauth::cliauth_core::http::MAX_RESPONSE_BODY)
     );
     // Without a Content-Length the read stops at the cap too.
     let streamed = TinyServer::start(|_| {
@@ -156,12 +156,7 @@ async fn transport_errors_are_classified_without_urls() {
         )
         .await
         .unwrap_err();
-    assert_eq!(
-        e,
-        Error::Network {
-            reason: "timed out".into()
-        }
-    );
+    assert_eq!(e, Error::network("timed out"));
 }
 
 #[tokio::test]

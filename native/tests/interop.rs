@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cliauth::browser::Browser;
-use cliauth::core::credentials::{Credential, LoginMethod};
+use cliauth::cliauth_core::credentials::{Credential, LoginMethod};
 use cliauth::store::{CredentialStore, FileStore};
 use cliauth::{Authenticator, Error, HttpRequest, Revocation};
 use common::{CaptureUi, OidcServer, TestBrowser, TinyServer, closed_port, response};
@@ -172,8 +172,9 @@ async fn browser_login_with_pkce_through_the_loopback_server() {
     let Credential::OAuth(t) = &profile.credential else {
         panic!("expected OAuth tokens")
     };
-    let id = cliauth::core::jwt::decode_unverified(t.id_token.as_ref().unwrap().expose_secret())
-        .unwrap();
+    let id =
+        cliauth::cliauth_core::jwt::decode_unverified(t.id_token.as_ref().unwrap().expose_secret())
+            .unwrap();
     assert_eq!(id.claims.extra["nonce"], nonce.as_str());
     let (access, refresh) = stored_tokens(dir.path());
     assert!(!refresh.is_empty());
@@ -288,7 +289,7 @@ async fn a_refresh_token_revoked_elsewhere_ends_the_session_after_a_reread() {
     auth.login_browser().await.unwrap();
     let (_, refresh) = stored_tokens(dir.path());
     // Signed out elsewhere.
-    let revoked = reqwest::Client::new()
+    let revoked = common::tls_client()
         .post(server.url("/token/revocation"))
         .form(&[("token", refresh.as_str()), ("client_id", "cliauth-test")])
         .send()

@@ -198,7 +198,8 @@ async fn a_busy_port_is_a_clear_error() {
         err,
         Error::LoopbackUnavailable {
             address: format!("127.0.0.1:{port}"),
-            reason: "the port is already in use".into()
+            reason: "the port is already in use".into(),
+            source: None,
         }
     );
     assert_eq!(err.exit_code(), 3);

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cliauth::browser::Browser;
-use cliauth::core::credentials::Credential;
+use cliauth::cliauth_core::credentials::Credential;
 use cliauth::loopback::{LoopbackOptions, LoopbackServer};
 use cliauth::store::{CredentialStore, FileStore};
 use cliauth::{Authenticator, Error, HttpRequest};
@@ -39,7 +39,7 @@ fn silent_browser(visited: Arc<Mutex<Vec<String>>>) -> Browser {
                     .unwrap();
                 rt.block_on(async {
                     let record = Arc::clone(&visited);
-                    let client = reqwest::Client::builder()
+                    let client = common::tls_builder()
                         .cookie_store(true)
                         .redirect(reqwest::redirect::Policy::custom(move |attempt| {
                             record.lock().unwrap().push(attempt.url().to_string());

@@ -15,10 +15,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cliauth::core::credentials::{
+use cliauth::cliauth_core::credentials::{
     CREDENTIALS_VERSION, Credential, CredentialsDocument, LoginMethod, Profile,
 };
-use cliauth::core::secret::ApiKey;
+use cliauth::cliauth_core::secret::ApiKey;
 use cliauth::store::{CredentialStore, EnvSource, EnvStore, FileStore, KeyringStore, MemoryStore};
 use cliauth::{Authenticator, Error};
 use common::CaptureUi;
@@ -119,12 +119,12 @@ fn a_symlinked_credentials_file_is_refused() {
     let store = FileStore::new(&dir);
     let err = store.read().unwrap_err();
     assert!(
-        matches!(&err, Error::Storage { reason } if reason.contains("symbolic link")),
+        matches!(&err, Error::Storage { reason, .. } if reason.contains("symbolic link")),
         "{err:?}"
     );
     let lock = store.lock().unwrap();
     let err = store.write(&lock, &doc_with("x", KEY)).unwrap_err();
-    assert!(matches!(&err, Error::Storage { reason } if reason.contains("symbolic link")));
+    assert!(matches!(&err, Error::Storage { reason, .. } if reason.contains("symbolic link")));
     drop(lock);
     // The target was never written through the link.
     let still = CredentialsDocument::from_json(&fs::read(&elsewhere).unwrap()).unwrap();
@@ -338,22 +338,40 @@ fn default_directory_and_override() {
         FileStore::default_dir("acme", Some("/tmp/acme-conf")).unwrap(),
         Path::new("/tmp/acme-conf")
     );
+    // The platform directory (XDG on Linux), unless only the legacy ~/.acme holds
+    // credentials (store/paths.rs tests that choice; democli's tests run it with a
+    // real HOME).
     let home = std::env::var("HOME").unwrap();
-    assert_eq!(
-        FileStore::default_dir("acme", None).unwrap(),
-        Path::new(&home).join(".acme")
-    );
+    let xdg = std::env::var("XDG_CONFIG_HOME")
+        .ok()
+        .filter(|d| Path::new(d).is_absolute())
+        .map_or_else(
+            || Path::new(&home).join(".config"),
+            std::path::PathBuf::from,
+        );
+    if !Path::new(&home).join(".acme/credentials.json").exists() {
+        assert_eq!(
+            FileStore::default_dir("acme", None).unwrap(),
+            xdg.join("acme")
+        );
+    }
     // The authenticator reads the override variable (ACME_CONFIG_DIR by default).
+    let env = || EnvSource::fixed([("ACME_CONFIG_DIR", "/tmp/acme-from-env")]);
     let auth = Authenticator::builder("acme")
-        .env(EnvSource::fixed([(
-            "ACME_CONFIG_DIR",
-            "/tmp/acme-from-env",
-        )]))
+        .env(env())
+        .keyring(false)
         .build()
         .unwrap();
     assert_eq!(
         auth.store().location(),
         "/tmp/acme-from-env/credentials.json"
+    );
+    // With the keyring feature the default store is the keyring over that file.
+    let auth = Authenticator::builder("acme").env(env()).build().unwrap();
+    let debug = format!("{:?}", auth.store());
+    assert!(
+        debug.starts_with("KeyringStore") && debug.contains("/tmp/acme-from-env"),
+        "{debug}"
     );
 }
 
@@ -361,28 +379,35 @@ fn default_directory_and_override() {
 async fn keyring_store_falls_back_to_the_file_only_with_a_visible_warning() {
     let tmp = tempfile::tempdir().unwrap();
     let service = format!("cliauth-test-{}", std::process::id());
-    let store = KeyringStore::new(service, FileStore::new(tmp.path()));
+    let store = KeyringStore::new(service.clone(), FileStore::new(tmp.path()));
     let ui = CaptureUi::new();
     let auth = Authenticator::builder("acme")
         .store(store)
         .ui(ui.clone())
         .build()
         .unwrap();
-    let keyring = KeyringStore::new(
-        format!("cliauth-test-{}", std::process::id()),
-        FileStore::new(tmp.path()),
-    );
-    auth.login_api_key(KEY).await.unwrap();
+    let keyring = KeyringStore::new(service, FileStore::new(tmp.path()));
+    let outcome = auth.login_api_key(KEY).await.unwrap();
     assert_eq!(auth.access_token().await.unwrap().expose_secret(), KEY);
     // `cargo xtask test --only keyring` runs this against a real Secret Service
     // (native/tests/keyring.rs tests that in depth).
     if std::env::var("CLIAUTH_REQUIRE_KEYRING").is_ok_and(|v| v == "1") {
         assert!(keyring.uses_keyring(), "{:?}", keyring.warnings());
     }
+    let file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("credentials.json")).unwrap())
+            .unwrap();
     if keyring.uses_keyring() {
-        // A real keyring: nothing in the file, the document in the keyring, no warning.
-        assert!(!tmp.path().join("credentials.json").exists());
-        assert!(!ui.text().contains("not available"), "{}", ui.text());
+        // A real keyring: the file names the profile but holds no key; no warning.
+        assert!(file["profiles"].get("default").is_none());
+        assert!(!file.to_string().contains(KEY));
+        assert!(!ui.text().contains("could not be used"), "{}", ui.text());
+        assert!(
+            outcome
+                .storage
+                .as_deref()
+                .is_some_and(|s| s.starts_with("OS keyring"))
+        );
         assert!(
             keyring
                 .read()
@@ -396,10 +421,25 @@ async fn keyring_store_falls_back_to_the_file_only_with_a_visible_warning() {
         keyring.write(&lock, &CredentialsDocument::new()).unwrap();
         eprintln!("an OS keyring is available; its round trip was tested");
     } else {
+        // No keyring: the credential is in the file (0600), and the user is told so,
+        // with the reason and the path, right after the login.
         let text = ui.text();
-        assert!(text.contains("The OS keyring is not available"), "{text}");
+        assert!(
+            text.contains("The OS keyring could not be used ("),
+            "{text}"
+        );
         assert!(text.contains(&tmp.path().join("credentials.json").display().to_string()));
+        assert_eq!(file["profiles"]["default"]["credential"]["key"], KEY);
+        assert!(
+            file["profiles"]["default"].get("storage").is_none(),
+            "a fallback is not a choice"
+        );
         assert_eq!(mode(&tmp.path().join("credentials.json")), 0o600);
-        assert!(keyring.warnings()[0].contains("not available"));
+        assert_eq!(
+            outcome.storage,
+            Some(tmp.path().join("credentials.json").display().to_string())
+        );
+        // Reading needs no keyring when every profile is in the file.
+        assert_eq!(keyring.read().unwrap().unwrap().profiles.len(), 1);
     }
 }

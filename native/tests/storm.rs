@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cliauth::Authenticator;
-use cliauth::core::credentials::Credential;
+use cliauth::cliauth_core::credentials::Credential;
 use cliauth::store::{CredentialStore, FileStore};
 use common::{CaptureUi, OidcServer, TestBrowser};
 

@@ -18,10 +18,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cliauth::browser::Browser;
+use cliauth::cliauth_core::credentials::CredentialsDocument;
+use cliauth::cliauth_core::exchange::TransportError;
+use cliauth::cliauth_core::secret::SecretString;
 use cliauth::clock::{Clock, Sleep};
-use cliauth::core::credentials::CredentialsDocument;
-use cliauth::core::exchange::TransportError;
-use cliauth::core::secret::SecretString;
 use cliauth::entropy::Entropy;
 use cliauth::http::{SendFailure, Sending, Transport};
 use cliauth::loopback::LoopbackOptions;
@@ -137,9 +137,7 @@ impl CredentialStore for ReplayStore {
             .push(String::from_utf8(document.to_json()).unwrap());
         match self.persist.lock().unwrap().pop_front() {
             Some(true) => Ok(()),
-            _ => Err(Error::Storage {
-                reason: "disk full".into(),
-            }),
+            _ => Err(Error::storage("disk full")),
         }
     }
 }

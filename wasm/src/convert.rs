@@ -220,8 +220,8 @@ pub(crate) fn response(status: u16, headers: &str, body: Vec<u8>) -> HttpRespons
 #[cfg(feature = "full")]
 pub(crate) fn entropy<const N: usize>() -> Result<[u8; N], Error> {
     let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).map_err(|_| Error::InvalidConfig {
-        reason: "no secure random source (crypto.getRandomValues) is available".into(),
+    getrandom::fill(&mut bytes).map_err(|_| {
+        Error::invalid_config("no secure random source (crypto.getRandomValues) is available")
     })?;
     Ok(bytes)
 }

@@ -83,9 +83,7 @@ pub(crate) fn invalid(name: &str, reason: &str) -> Error {
 /// failed). `reason` must not contain a URL or a secret.
 #[wasm_bindgen(js_name = networkError)]
 pub fn network_error(reason: &JsValue) -> JsValue {
-    to_js(&Error::Network {
-        reason: text(reason),
-    })
+    to_js(&Error::network(text(reason)))
 }
 
 /// `new CliauthError(...)` for an operation the caller aborted.
@@ -98,9 +96,7 @@ pub fn cancelled_error() -> JsValue {
 #[cfg(feature = "full")]
 #[wasm_bindgen(js_name = storageError)]
 pub fn storage_error(reason: &JsValue) -> JsValue {
-    to_js(&Error::Storage {
-        reason: text(reason),
-    })
+    to_js(&Error::storage(text(reason)))
 }
 
 /// `new CliauthError(...)` (`invalid_argument`) for an argument of the wrong type or

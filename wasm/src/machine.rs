@@ -342,9 +342,10 @@ impl Machine {
     /// the server; `reason` must not contain a URL or secret.
     #[wasm_bindgen(js_name = handleTransportError)]
     pub fn handle_transport_error(&mut self, now_ms: Option<f64>, not_sent: bool, reason: &str) {
-        let e = TransportError {
-            not_sent,
-            reason: reason.to_string(),
+        let e = if not_sent {
+            TransportError::not_sent(reason)
+        } else {
+            TransportError::unknown(reason)
         };
         self.handle(now_ms, Input::TransportError(e));
     }
@@ -369,9 +370,7 @@ impl Machine {
     /// rotated tokens ends it with `storage_error`).
     #[wasm_bindgen(js_name = handleStorageError)]
     pub fn handle_storage_error(&mut self, reason: &str) {
-        let e = Error::Storage {
-            reason: reason.to_string(),
-        };
+        let e = Error::storage(reason.to_string());
         let input = match self.asked {
             Asked::Persist => Input::Persisted(Err(e)),
             _ => Input::Stored(Err(e)),

@@ -23,6 +23,8 @@ mod e2e;
 mod fuzz;
 mod keyring;
 mod layout;
+mod package;
+mod proxy;
 mod setup;
 mod util;
 mod wasm_bin;
@@ -43,6 +45,7 @@ enum Need {
     CargoFuzz,
     SecretService,
     WindowsTarget,
+    Tinyproxy,
 }
 
 impl Need {
@@ -57,6 +60,7 @@ impl Need {
             Need::WindowsTarget => {
                 "rustup target x86_64-pc-windows-gnu + MinGW-w64 gcc (Debian)".into()
             }
+            Need::Tinyproxy => "tinyproxy (Debian)".into(),
         }
     }
 
@@ -69,6 +73,7 @@ impl Need {
             Need::CargoFuzz => setup::cargo_fuzz(),
             Need::SecretService => setup::secret_service(),
             Need::WindowsTarget => setup::windows_target(),
+            Need::Tinyproxy => setup::tinyproxy(),
         }
     }
 }
@@ -180,6 +185,18 @@ fn suites() -> Vec<Suite> {
             about: "KeyringStore against a real Secret Service: private D-Bus session, throwaway unlocked gnome-keyring",
             needs: &[Need::SecretService],
             run: keyring::keyring,
+        },
+        Suite {
+            name: "package",
+            about: "cargo publish --dry-run for cliauth-core, cliauth and cliauth-devserver (packaged sources build; licences included)",
+            needs: &[],
+            run: package::package,
+        },
+        Suite {
+            name: "proxy",
+            about: "HTTPS_PROXY/NO_PROXY through a real tinyproxy on 127.0.0.1, TLS trusted through the platform verifier",
+            needs: &[Need::Tinyproxy],
+            run: proxy::proxy,
         },
         Suite {
             name: "windows",

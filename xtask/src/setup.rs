@@ -73,6 +73,15 @@ pub fn secret_service() -> Result<(), String> {
     ])
 }
 
+/// tinyproxy, the real HTTP proxy (with CONNECT) the `proxy` suite runs on 127.0.0.1.
+pub fn tinyproxy() -> Result<(), String> {
+    if Path::new("/usr/bin/tinyproxy").exists() {
+        return Ok(());
+    }
+    apt_install(&["--no-install-recommends", "tinyproxy-bin"])
+        .or_else(|_| apt_install(&["--no-install-recommends", "tinyproxy"]))
+}
+
 /// The Windows target the `windows` suite checks.
 pub const WINDOWS_TARGET: &str = "x86_64-pc-windows-gnu";
 

@@ -53,6 +53,10 @@ pub struct AccessConfig {
     pub retry: RetryPolicy,
     /// What is wanted.
     pub want: Want,
+    /// With [`Want::RefreshNow`]: a narrower scope to ask for, space-separated (RFC
+    /// 6749 §6, `auth refresh --scopes`; see
+    /// [`Refresh::with_scope`](crate::refresh::Refresh::with_scope)).
+    pub scope: Option<String>,
     /// Whether the shell reads under its lock from the start (the wasm binding: the
     /// page holds a Web Lock for the whole flow), so the document is read once.
     /// Otherwise the first read is a snapshot and a refresh re-reads under the lock.
@@ -79,6 +83,7 @@ impl AccessConfig {
             policy: self.policy,
             retry: self.retry,
             want: self.want,
+            scope: self.scope.clone(),
             locked: self.locked,
             seed: self.seed,
         }
@@ -92,6 +97,7 @@ impl AccessConfig {
             env: None,
             profile: Some(name.to_string()),
             want: Want::Forced,
+            scope: None,
             seed: self.seed.wrapping_add(2),
             ..self.clone_secret()
         }
@@ -112,6 +118,7 @@ impl AccessConfig {
             policy: RefreshPolicy::default(),
             retry: RetryPolicy::default(),
             want: Want::Token,
+            scope: None,
             locked: false,
             seed: 0,
         }
@@ -260,9 +267,12 @@ impl AccessToken {
             issuer: c.issuer.clone(),
             api_base: c.api_base.clone(),
         };
-        let refresh = match c.want {
-            Want::Token => Refresh::new(config, name.clone(), c.seed),
-            Want::Forced | Want::RefreshNow => Refresh::forced(config, name.clone(), c.seed),
+        let refresh = match (c.want, &c.scope) {
+            (Want::Token, _) => Refresh::new(config, name.clone(), c.seed),
+            (Want::RefreshNow, Some(scope)) => {
+                Refresh::forced(config, name.clone(), c.seed).with_scope(scope.clone())
+            }
+            (Want::Forced | Want::RefreshNow, _) => Refresh::forced(config, name.clone(), c.seed),
         };
         let refresh = match doc {
             Some(doc) => refresh.with_stored(now, doc),
@@ -298,9 +308,10 @@ impl Flow for AccessToken {
                             if discovers {
                                 self.discovered = Some(e);
                             }
-                            token.ok_or_else(|| Error::InvalidConfig {
-                                reason: "the authorization server offers no endpoint for refresh"
-                                    .into(),
+                            token.ok_or_else(|| {
+                                Error::invalid_config(
+                                    "the authorization server offers no endpoint for refresh",
+                                )
                             })
                         });
                         self.state = match token {

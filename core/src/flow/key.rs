@@ -161,6 +161,7 @@ impl Flow for KeyLogin {
                                         expires_at: None,
                                         scopes: Vec::new(),
                                         verification: self.verification.clone(),
+                                        storage: None,
                                     },
                                     credential,
                                 }),

@@ -7,7 +7,9 @@
 //! new profile records how it was obtained, the API base, the issuer (OAuth
 //! credentials only), who it belongs to (`subject`) and when a server last accepted
 //! it (`verified_at`: an OAuth login, a verified key; not an unverified key), and
-//! keeps the fields a newer version stored in the profile it replaces.
+//! keeps the fields a newer version stored in the profile it replaces — except the
+//! ones the shell's configuration sets or removes ([`LoginConfig::profile_fields`],
+//! such as native's `"storage": "file"` for `--insecure-storage`).
 
 use serde::Serialize;
 
@@ -54,6 +56,10 @@ pub struct LoginConfig {
     /// Whether the credential is stored (`false`: the flow ends with it, reading and
     /// writing nothing).
     pub store: bool,
+    /// Unknown-field entries of the stored profile ([`Profile::extra`]) the storing
+    /// step sets (`Some`) or removes (`None`): fields the shell's store reads, such as
+    /// native's `"storage": "file"` (keep this credential out of the OS keyring).
+    pub profile_fields: Vec<(String, Option<serde_json::Value>)>,
     /// Entropy for backoff jitter.
     pub seed: u64,
 }
@@ -75,6 +81,7 @@ impl LoginConfig {
             issuer: None,
             api_base: None,
             store: true,
+            profile_fields: Vec::new(),
             seed: 0,
         }
     }
@@ -87,11 +94,9 @@ impl LoginConfig {
 
     /// The token endpoint, or the configuration error naming its absence.
     pub fn require_token_endpoint(&self) -> Result<String, Error> {
-        self.token_endpoint
-            .clone()
-            .ok_or_else(|| Error::InvalidConfig {
-                reason: "the authorization server offers no token endpoint".into(),
-            })
+        self.token_endpoint.clone().ok_or_else(|| {
+            Error::invalid_config("the authorization server offers no token endpoint")
+        })
     }
 }
 
@@ -113,6 +118,7 @@ pub enum Verification {
 
 /// The result of a successful login.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct LoginOutcome {
     /// The profile the credential was stored in.
     pub profile: String,
@@ -132,6 +138,11 @@ pub struct LoginOutcome {
     pub scopes: Vec<String>,
     /// Verification of API keys.
     pub verification: Verification,
+    /// Where the shell's store keeps the credential (`OS keyring (service acme)`, the
+    /// credentials file's path): a fact of the store, which the shell fills in after
+    /// the flow (`None` from core; not serialised then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage: Option<String>,
 }
 
 /// What a login flow ends with: the outcome to report and the credential it stored.
@@ -154,6 +165,7 @@ pub(crate) struct Save {
     profile: Option<String>,
     issuer: Option<String>,
     api_base: Option<String>,
+    fields: Vec<(String, Option<serde_json::Value>)>,
     outbox: Outbox,
     state: SaveState,
 }
@@ -189,6 +201,7 @@ impl Save {
             profile: config.profile.clone(),
             issuer: config.issuer.clone(),
             api_base: config.api_base.clone(),
+            fields: config.profile_fields.clone(),
             outbox: Outbox::default(),
             state,
         }
@@ -217,6 +230,12 @@ impl Save {
         profile.verified_at = self.verified_at;
         if let Some(old) = doc.profile(&name) {
             profile.extra = old.extra.clone();
+        }
+        for (field, value) in &self.fields {
+            match value {
+                Some(v) => profile.extra.insert(field.clone(), v.clone()),
+                None => profile.extra.remove(field),
+            };
         }
         doc.set_profile(&name, profile)?;
         let active = doc.active_profile.as_deref() == Some(name.as_str());
@@ -397,6 +416,7 @@ impl Flow for OAuthFinish {
                                     expires_at: tokens.expires_at.map(Timestamp::to_rfc3339),
                                     scopes: tokens.scopes().iter().map(|s| s.to_string()).collect(),
                                     verification: Verification::NotChecked,
+                                    storage: None,
                                 },
                                 credential,
                             })

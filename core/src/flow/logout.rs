@@ -45,6 +45,7 @@ impl Revocation {
 
 /// The result of a logout.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct LogoutOutcome {
     /// The profile that was removed.
     pub profile: String,

@@ -135,9 +135,7 @@ pub fn drive<F: Flow>(
                     .push(String::from_utf8(doc.to_json()).unwrap());
                 let written = match persist.next() {
                     Some(true) => Ok(()),
-                    _ => Err(Error::Storage {
-                        reason: "disk full".into(),
-                    }),
+                    _ => Err(Error::storage("disk full")),
                 };
                 flow.handle(now, Input::Persisted(written));
             }

@@ -1,18 +1,19 @@
 //! `democli` — a complete demo CLI built only on cliauth's public API.
 //!
 //! ```text
-//! democli [--json] [-v] [--no-color] [--profile NAME] [--api-key KEY] <COMMAND>
+//! democli [--json] [-v] [--color auto|always|never] [--profile NAME] [--api-key KEY] <COMMAND>
 //!
-//!   auth login [--browser | --device | --api-key KEY | --with-token]
-//!   auth status | logout | token | switch NAME
+//!   auth login [--browser | --device | --api-key KEY | --with-token] [--scopes A,B] [--insecure-storage]
+//!   auth status [--all] | logout | token | refresh [--scopes A,B] | switch [NAME]
 //!   whoami        a protected API call (GET /api/whoami)
 //!   memories      a rate-limited protected API call (GET /api/memories)
 //!   quickstart    the whole journey, unattended, against a throw-away dev server
+//!   completion SHELL   a completion script (bash, zsh, fish, elvish, powershell)
 //! ```
 //!
 //! With no `DEMO_ISSUER`, democli starts the embedded dev authorization server
 //! (`cliauth-devserver`) in-process on 127.0.0.1 for each command that needs it; its
-//! state lives next to the credentials (`$DEMO_HOME`, default `~/.democli`), so a
+//! state lives next to the credentials (`$DEMO_HOME`, default `~/.config/democli`), so a
 //! login in one command is valid in the next. See [`settings`] for every variable.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -22,8 +23,8 @@ mod settings;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use cliauth::cli::{AuthArgs, AuthCommand, GlobalArgs};
+use clap::{CommandFactory, Parser, Subcommand};
+use cliauth::cli::{AuthArgs, AuthCommand, CompletionArgs, GlobalArgs};
 use cliauth::{Authenticator, Error};
 
 /// democli: sign in four ways, call a protected API, and see cliauth handle
@@ -51,10 +52,25 @@ enum Command {
     /// Run the whole journey unattended against a throw-away dev server: device login,
     /// status, a protected call, a forced refresh, a rate-limited call, logout.
     Quickstart,
+    /// Print a shell completion script (`democli completion bash > …`).
+    Completion(CompletionArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Completion(args) = &cli.command {
+        return match cliauth::cli::write_completions(
+            args.shell,
+            &mut Cli::command(),
+            &mut std::io::stdout(),
+        ) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("✗ Cannot write the completion script: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     cli.global.init_logging();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -66,36 +82,35 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let code = runtime.block_on(run(cli));
-    ExitCode::from(u8::try_from(code).unwrap_or(1))
+    runtime.block_on(run(cli))
 }
 
-async fn run(cli: Cli) -> i32 {
+async fn run(cli: Cli) -> ExitCode {
     if let Command::Quickstart = cli.command {
-        return quickstart::run(&cli.global).await;
+        return cliauth::cli::exit(quickstart::run(&cli.global).await);
     }
     // Reading local state (status, switch) needs no server: start one only when the
     // command may talk to it.
     let needs_server = !matches!(
         &cli.command,
         Command::Auth(AuthArgs {
-            command: AuthCommand::Status | AuthCommand::Switch { .. }
+            command: AuthCommand::Status(_) | AuthCommand::Switch(_)
         })
     );
     let setup = match settings::Setup::from_env(needs_server).await {
         Ok(s) => s,
-        Err(e) => return settings::report_early(&cli.global, &e),
+        Err(e) => return cliauth::cli::exit(settings::report_early(&cli.global, &e)),
     };
     let renderer = cli.global.renderer(setup.auth.app());
     let auth = match prepare(&setup.auth, &cli) {
         Ok(a) => a,
-        Err(e) => return renderer.error(&e),
+        Err(e) => return cliauth::cli::exit(renderer.error(&e)),
     };
     let code = match &cli.command {
-        Command::Auth(args) => cliauth::cli::run(&auth, &cli.global, &args.command).await,
+        Command::Auth(args) => cliauth::cli::run_code(&auth, &cli.global, &args.command).await,
         Command::Whoami => match setup.whoami(&auth).await {
             Ok(me) => {
-                if cli.global.json {
+                if cli.global.json() {
                     println!("{me}");
                 } else {
                     renderer.success(&settings::describe_user(&me));
@@ -106,7 +121,7 @@ async fn run(cli: Cli) -> i32 {
         },
         Command::Memories => match setup.memories(&auth).await {
             Ok(list) => {
-                if cli.global.json {
+                if cli.global.json() {
                     println!("{list}");
                 } else {
                     renderer.success(&settings::describe_memories(&list));
@@ -115,10 +130,10 @@ async fn run(cli: Cli) -> i32 {
             }
             Err(e) => renderer.error(&e),
         },
-        Command::Quickstart => 0,
+        Command::Quickstart | Command::Completion(_) => 0,
     };
     setup.shutdown().await;
-    code
+    cliauth::cli::exit(code)
 }
 
 /// The authenticator narrowed to `--profile` and `--api-key`.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use cliauth::HttpRequest;
 use cliauth::cli::GlobalArgs;
-use cliauth::core::secret::SecretString;
+use cliauth::cliauth_core::secret::SecretString;
 use cliauth::ui::{Notice, Ui};
 use cliauth::{AppContext, Authenticator, Error};
 use cliauth_devserver::RateLimitPolicy;
@@ -104,9 +104,7 @@ async fn journey(global: &GlobalArgs) -> Result<(), (&'static str, Error)> {
     let home = builder.tempdir().map_err(|e| {
         (
             "start",
-            Error::Storage {
-                reason: format!("cannot create a temporary directory: {}", e.kind()),
-            },
+            Error::storage(format!("cannot create a temporary directory: {}", e.kind())),
         )
     })?;
     let setup = Setup::embedded(
@@ -225,7 +223,7 @@ async fn journey(global: &GlobalArgs) -> Result<(), (&'static str, Error)> {
         .run(HttpRequest::get(whoami).with_bearer(token.expose_secret()))
         .await
         .map_err(|e| ("logout", e))?;
-    match cliauth::core::http::api_error(&replay, cliauth::now()) {
+    match cliauth::cliauth_core::http::api_error(&replay, cliauth::now()) {
         Some(e) => j.ok(
             "logout",
             &format!(
@@ -262,7 +260,7 @@ async fn journey(global: &GlobalArgs) -> Result<(), (&'static str, Error)> {
     println!(
         "Next: `cargo run -p cliauth-demo -- auth login --browser` signs you in through the cli-auth page."
     );
-    if global.json {
+    if global.json() {
         println!(
             "{}",
             json!({ "ok": true, "steps": j.log, "seconds": started.elapsed().as_secs_f64() })

@@ -3,7 +3,9 @@
 //! | Variable | Meaning | Default |
 //! | --- | --- | --- |
 //! | `DEMO_API_KEY` | API key (after `--api-key`, before stored profiles) | — |
-//! | `DEMO_HOME` | directory for `credentials.json` and the dev server's state | `~/.democli` |
+//! | `DEMO_HOME` | directory for `credentials.json` and the dev server's state | `~/.config/democli` (`$XDG_CONFIG_HOME/democli`; an existing `~/.democli` keeps being used) |
+//! | `DEMO_KEYRING` | `1`: keep credentials in the OS keyring (the rest in `DEMO_HOME`) | off: only the file, so tests never touch a real keyring |
+//! | `DEMO_INSECURE_STORAGE` | `1`: with `DEMO_KEYRING=1`, keep new logins in the file anyway (as `--insecure-storage`) | off |
 //! | `DEMO_ISSUER` | a real authorization server (discovery); no embedded server | embedded dev server |
 //! | `DEMO_CLIENT_ID` | OAuth client id | `democli` |
 //! | `DEMO_SCOPES` | space-separated scopes | `openid profile memories:read memories:write offline_access` |
@@ -106,8 +108,8 @@ impl Setup {
             ..DevServerConfig::default()
         })
         .await
-        .map_err(|e| Error::InvalidConfig {
-            reason: format!("the embedded dev server did not start: {e}"),
+        .map_err(|e| {
+            Error::invalid_config(format!("the embedded dev server did not start: {e}"))
         })?;
         let e = server.endpoints();
         let mut builder = base_builder()
@@ -146,9 +148,7 @@ impl Setup {
     fn api(&self, path: &str) -> Result<String, Error> {
         match &self.api_base {
             Some(base) => Ok(format!("{}/{path}", base.trim_end_matches('/'))),
-            None => Err(Error::InvalidConfig {
-                reason: "no API is configured".into(),
-            }),
+            None => Err(Error::invalid_config("no API is configured")),
         }
     }
 
@@ -179,6 +179,8 @@ fn base_builder() -> cliauth::AuthenticatorBuilder {
         .key_formats(KeyRegistry::new(vec![dev_key_format()]))
         .api_key_env("DEMO_API_KEY")
         .config_dir_env("DEMO_HOME")
+        .keyring(var("DEMO_KEYRING").is_some_and(|v| v == "1"))
+        .insecure_storage(var("DEMO_INSECURE_STORAGE").is_some_and(|v| v == "1"))
         .client_id(var("DEMO_CLIENT_ID").unwrap_or_else(|| "democli".into()))
         .scopes(
             scopes
@@ -200,9 +202,9 @@ fn create_private_dir(dir: &Path) -> Result<(), Error> {
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|e| Error::Storage {
-        reason: format!("cannot create {}: {}", dir.display(), e.kind()),
-    })
+    builder
+        .create(dir)
+        .map_err(|e| Error::storage(format!("cannot create {}: {}", dir.display(), e.kind())))
 }
 
 /// Reports an error that happened before the authenticator existed.

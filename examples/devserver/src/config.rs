@@ -185,6 +185,11 @@ pub struct DevServerConfig {
     /// (see "Secret recorder" in the crate docs). The file holds live credentials in
     /// clear text. Default: off.
     pub record_secrets: Option<PathBuf>,
+    /// More `Host` authorities (`127.0.0.1:8443`) the server answers to, besides its
+    /// own: a TLS-terminating proxy on another loopback port in front of it. Only
+    /// loopback hosts (`127.0.0.1`, `localhost`, `[::1]`) with a port are accepted.
+    /// Default: none.
+    pub extra_hosts: Vec<String>,
 }
 
 impl Default for DevServerConfig {
@@ -206,6 +211,7 @@ impl Default for DevServerConfig {
             pkg_dir: None,
             log_requests: false,
             record_secrets: None,
+            extra_hosts: Vec::new(),
         }
     }
 }
@@ -218,6 +224,17 @@ impl DevServerConfig {
 
     pub(crate) fn validate(&self) -> Result<(), DevServerError> {
         let bad = |reason: String| Err(DevServerError::InvalidConfig(reason));
+        for host in &self.extra_hosts {
+            let loopback = host
+                .rsplit_once(':')
+                .and_then(|(_, port)| port.parse::<u16>().ok())
+                .is_some_and(|port| crate::util::is_own_authority(host, port));
+            if !loopback {
+                return bad(format!(
+                    "extra host `{host}` must be 127.0.0.1, localhost or [::1] with a port"
+                ));
+            }
+        }
         if self.client_id.is_empty()
             || !self
                 .client_id

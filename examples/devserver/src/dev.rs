@@ -290,7 +290,14 @@ pub(crate) async fn front(State(app): State<App>, request: Request, next: Next) 
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .is_some_and(|h| is_own_authority(h, app.port));
+        .is_some_and(|h| {
+            is_own_authority(h, app.port)
+                || app
+                    .config
+                    .extra_hosts
+                    .iter()
+                    .any(|e| e.eq_ignore_ascii_case(h))
+        });
     if !host_ok {
         return api_error(
             StatusCode::MISDIRECTED_REQUEST,

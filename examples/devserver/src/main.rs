@@ -98,6 +98,7 @@ impl Args {
             web_root: self.web_root,
             pkg_dir: self.pkg_dir,
             log_requests: self.log_requests,
+            extra_hosts: Vec::new(),
             record_secrets: self.record_secrets,
         }
     }

@@ -10,14 +10,15 @@ use axum::response::{IntoResponse, Response};
 use crate::App;
 use crate::pages::html_headers;
 
-/// The files of `examples/web`, compiled into the server.
+/// The files of `examples/web`, compiled into the server (through the `web` symlink in
+/// this crate, so that the packaged crate carries them).
 const EMBEDDED: &[(&str, &str)] = &[
-    ("cli-auth.html", include_str!("../../web/cli-auth.html")),
-    ("device.html", include_str!("../../web/device.html")),
-    ("cli-auth.js", include_str!("../../web/cli-auth.js")),
-    ("device.js", include_str!("../../web/device.js")),
-    ("common.js", include_str!("../../web/common.js")),
-    ("style.css", include_str!("../../web/style.css")),
+    ("cli-auth.html", include_str!("../web/cli-auth.html")),
+    ("device.html", include_str!("../web/device.html")),
+    ("cli-auth.js", include_str!("../web/cli-auth.js")),
+    ("device.js", include_str!("../web/device.js")),
+    ("common.js", include_str!("../web/common.js")),
+    ("style.css", include_str!("../web/style.css")),
 ];
 
 /// The CSP of the script pages: own scripts and the wasm module; `fetch` to the own

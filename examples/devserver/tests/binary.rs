@@ -41,6 +41,7 @@ fn prints_one_json_line_and_stops_on_sigterm() {
         .build()
         .unwrap();
     let metadata: serde_json::Value = runtime.block_on(async {
+        let _ = rustls::crypto::ring::default_provider().install_default();
         reqwest::get(format!("{url}/.well-known/oauth-authorization-server"))
             .await
             .unwrap()

@@ -6,7 +6,7 @@ use cliauth_core::Error;
 use cliauth_core::credentials::{Credential, ResolveInput, Resolved, StatusReport, resolve};
 use cliauth_core::flow::{Client, Logout};
 
-use super::{Authenticator, LogoutOutcome, ProfileInfo};
+use super::{Authenticator, LogoutOutcome, ProfileInfo, ProfileStatus};
 
 impl Authenticator {
     /// Who is logged in and how: the credential's source (flag, environment, profile),
@@ -38,6 +38,38 @@ impl Authenticator {
             self.now().wall,
             &self.inner.refresh,
         ))
+    }
+
+    /// Every stored profile's status, the active one marked — `auth status --all`.
+    /// Unlike [`status`](Self::status), an API key from a flag or the environment
+    /// does not replace the stored profiles here; a profile of another server is
+    /// listed with the reason in `problem`.
+    pub async fn status_all(&self) -> Result<Vec<ProfileStatus>, Error> {
+        let doc = self.read_document()?.unwrap_or_default();
+        let now = self.now().wall;
+        let inner = &self.inner;
+        Ok(doc
+            .profiles
+            .iter()
+            .map(|(name, profile)| {
+                let resolved = Resolved::Profile { name, profile };
+                ProfileStatus {
+                    name: name.clone(),
+                    active: doc.active_profile.as_deref() == Some(name.as_str()),
+                    status: StatusReport::new(
+                        Some(&resolved),
+                        Some(&doc),
+                        &inner.keys,
+                        now,
+                        &inner.refresh,
+                    ),
+                    problem: profile
+                        .check_server(name, inner.issuer.as_deref(), inner.api_base.as_deref())
+                        .err()
+                        .map(|e| e.to_string()),
+                }
+            })
+            .collect())
     }
 
     /// Logs out of this view's profile (or the active one): revokes the token at the
@@ -84,9 +116,7 @@ impl Authenticator {
         let store = Arc::clone(&self.inner.store);
         let lock = tokio::task::spawn_blocking(move || store.lock())
             .await
-            .map_err(|_| Error::Storage {
-                reason: "waiting for the credentials lock failed".into(),
-            })??;
+            .map_err(|_| Error::storage("waiting for the credentials lock failed"))??;
         let mut doc = self.inner.store.read_locked(&lock)?.unwrap_or_default();
         doc.switch(name)?;
         self.inner.store.write(&lock, &doc)

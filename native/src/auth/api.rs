@@ -13,9 +13,7 @@ impl Authenticator {
         }
         match &self.inner.api_base {
             Some(base) => Ok(join_url(base, path)),
-            None => Err(Error::InvalidConfig {
-                reason: "no API base is configured".into(),
-            }),
+            None => Err(Error::invalid_config("no API base is configured")),
         }
     }
 

@@ -1,8 +1,8 @@
 //! Configuring an [`Authenticator`]: [`AuthenticatorBuilder`].
 
+use std::collections::BTreeSet;
 use std::fmt;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cliauth_core::discovery::{check_endpoint_url, discovery_urls};
@@ -40,6 +40,9 @@ pub struct AuthenticatorBuilder {
     browser: Browser,
     ui: Option<Arc<dyn Ui>>,
     http: HttpOptions,
+    http_client: Option<reqwest::Client>,
+    insecure_storage: bool,
+    keyring: bool,
     refresh: RefreshPolicy,
     clock: Option<Arc<dyn Clock>>,
     transport: Option<Arc<dyn Transport>>,
@@ -165,7 +168,9 @@ impl AuthenticatorBuilder {
         self
     }
 
-    /// Where credentials are stored (default: [`FileStore`] in `~/.<app>`).
+    /// Where credentials are stored (default: the OS keyring with the `keyring`
+    /// feature, see [`keyring`](Self::keyring), over a [`FileStore`] in the
+    /// platform's configuration directory, [`crate::store::paths`]).
     pub fn store(mut self, store: impl CredentialStore + 'static) -> Self {
         self.store = Some(Arc::new(store));
         self
@@ -234,6 +239,36 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// Sends every request with this `reqwest::Client` (its TLS roots, proxy,
+    /// resolver, connection pool) instead of one cliauth builds. The total timeout
+    /// and retries of [`http`](Self::http) still apply; its `User-Agent` and connect
+    /// timeout are the client's. Build it from [`crate::http::client_builder`], and
+    /// never with redirects on (see [`HttpClient::with_client`]).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Keeps the credentials of new logins in the credentials file (0600) even where
+    /// the OS keyring is used — `gh auth login --insecure-storage`. Also turned on at
+    /// run time by `<APP>_INSECURE_STORAGE=1` (`true`, `yes`), per login by
+    /// [`Authenticator::with_insecure_storage`] (the `--insecure-storage` flag).
+    pub fn insecure_storage(mut self, insecure: bool) -> Self {
+        self.insecure_storage = insecure;
+        self
+    }
+
+    /// Whether the default store (when no [`store`](Self::store) is given) uses the OS
+    /// keyring: a [`KeyringStore`](crate::store::KeyringStore) over the credentials
+    /// file (default with the `keyring` feature), or only the file. A demo or a test
+    /// that must never touch the user's real keyring turns it off.
+    #[cfg(feature = "keyring")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "keyring")))]
+    pub fn keyring(mut self, on: bool) -> Self {
+        self.keyring = on;
+        self
+    }
+
     /// When access tokens are refreshed.
     pub fn refresh_policy(mut self, policy: RefreshPolicy) -> Self {
         self.refresh = policy;
@@ -267,9 +302,8 @@ impl AuthenticatorBuilder {
     pub fn build(self) -> Result<Authenticator, Error> {
         let check = |what: &str, url: &Option<String>| -> Result<(), Error> {
             match url {
-                Some(u) => check_endpoint_url(u).map_err(|reason| Error::InvalidConfig {
-                    reason: format!("the {what} {reason}"),
-                }),
+                Some(u) => check_endpoint_url(u)
+                    .map_err(|reason| Error::invalid_config(format!("the {what} {reason}"))),
                 None => Ok(()),
             }
         };
@@ -288,9 +322,9 @@ impl AuthenticatorBuilder {
         }
         let oauth = self.issuer.is_some() || self.endpoints.token.is_some();
         if oauth && self.client_id.as_deref().is_none_or(str::is_empty) {
-            return Err(Error::InvalidConfig {
-                reason: "an authorization server is configured but no client id".into(),
-            });
+            return Err(Error::invalid_config(
+                "an authorization server is configured but no client id",
+            ));
         }
         let verify = match &self.verify {
             Some(v) if v.starts_with("http://") || v.starts_with("https://") => {
@@ -300,9 +334,9 @@ impl AuthenticatorBuilder {
             Some(v) => match &self.api_base {
                 Some(base) => Some(join_url(base, v)),
                 None => {
-                    return Err(Error::InvalidConfig {
-                        reason: "a relative verification endpoint needs an API base".into(),
-                    });
+                    return Err(Error::invalid_config(
+                        "a relative verification endpoint needs an API base",
+                    ));
                 }
             },
             None => None,
@@ -317,7 +351,7 @@ impl AuthenticatorBuilder {
                     )
                 });
                 let dir = FileStore::default_dir(&self.app.cli, self.env.get(&var).as_deref())?;
-                Arc::new(FileStore::new(dir))
+                default_store(&self.app.cli, FileStore::new(dir), self.keyring)
             }
         };
         let keys = self.keys.unwrap_or_else(|| {
@@ -336,7 +370,21 @@ impl AuthenticatorBuilder {
             // `acme cliauth/0.1.0`: servers can tell which CLI is calling.
             http_options.user_agent = format!("{} {}", self.app.cli, http_options.user_agent);
         }
-        let http = HttpClient::new(&http_options)?;
+        let http = match self.http_client {
+            Some(client) => HttpClient::with_client(client, &http_options),
+            None => HttpClient::new(&http_options)?,
+        };
+        let insecure_var = format!(
+            "{}_INSECURE_STORAGE",
+            cliauth_core::error::env_prefix(&self.app.cli)
+        );
+        let insecure_storage = self.insecure_storage
+            || self.env.get(&insecure_var).is_some_and(|v| {
+                matches!(
+                    v.trim().to_ascii_lowercase().as_str(),
+                    "1" | "true" | "yes" | "on"
+                )
+            });
         let transport: Arc<dyn Transport> = match self.transport {
             Some(t) => t,
             None => Arc::new(http.clone()),
@@ -365,10 +413,13 @@ impl AuthenticatorBuilder {
                 entropy: self.entropy.unwrap_or_else(|| Arc::new(OsEntropy)),
                 refresh: self.refresh,
                 gate: tokio::sync::Mutex::new(()),
-                warned: AtomicBool::new(false),
+                warned: Mutex::new(BTreeSet::new()),
+                insecure_storage,
             }),
             profile: None,
             flag_key: None,
+            insecure_storage: None,
+            scopes: None,
             ui: self.ui.unwrap_or_else(|| Arc::new(TerminalUi::new())),
         })
     }
@@ -377,7 +428,8 @@ impl AuthenticatorBuilder {
 impl Authenticator {
     /// Starts configuring an authenticator for the CLI whose command is `cli`
     /// (`acme`): messages say `acme auth login`, the API key variable defaults to
-    /// `ACME_API_KEY` and credentials live in `~/.acme/credentials.json`.
+    /// `ACME_API_KEY`, and credentials live in the OS keyring (feature `keyring`) and
+    /// `~/.config/acme/credentials.json` ([`crate::store::paths`]).
     pub fn builder(cli: impl Into<String>) -> AuthenticatorBuilder {
         let cli = cli.into();
         AuthenticatorBuilder {
@@ -399,10 +451,25 @@ impl Authenticator {
             browser: Browser::System,
             ui: None,
             http: HttpOptions::default(),
+            http_client: None,
+            insecure_storage: false,
+            keyring: cfg!(feature = "keyring"),
             refresh: RefreshPolicy::default(),
             clock: None,
             transport: None,
             entropy: None,
         }
     }
+}
+
+/// The store an app gets without [`AuthenticatorBuilder::store`]: the OS keyring
+/// (with the file for the rest of the document) when the `keyring` feature is on,
+/// else the file.
+fn default_store(app: &str, file: FileStore, keyring: bool) -> Arc<dyn CredentialStore> {
+    #[cfg(feature = "keyring")]
+    if keyring {
+        return Arc::new(crate::store::KeyringStore::new(app, file));
+    }
+    let _ = (app, keyring);
+    Arc::new(file)
 }

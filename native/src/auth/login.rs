@@ -80,7 +80,8 @@ impl Authenticator {
         if let Some((server, limits)) = server {
             io.loopback = Some(server.serve(limits)?);
         }
-        Ok(drive(io, flow).await?.outcome)
+        let login = drive(io, flow).await?;
+        Ok(self.stored(login.outcome))
     }
 
     /// Stores an API key after core validation ([`KeyRegistry::validate`]) and, when a
@@ -91,7 +92,8 @@ impl Authenticator {
     /// [`KeyRegistry::validate`]: cliauth_core::keys::KeyRegistry::validate
     pub async fn login_api_key(&self, key: &str) -> Result<LoginOutcome, Error> {
         let mut flow = KeyLogin::new(key, LoginMethod::ApiKey, self.login_config(None));
-        Ok(self.run(&mut flow).await?.outcome)
+        let login = self.run(&mut flow).await?;
+        Ok(self.stored(login.outcome))
     }
 
     /// Reads a key typed or pasted at a prompt — hidden on a terminal, a line from
@@ -111,7 +113,8 @@ impl Authenticator {
             .await?;
         let text = line.as_ref().map_or("", SecretString::expose_secret);
         let mut flow = KeyLogin::new(text, LoginMethod::Paste, self.login_config(None));
-        Ok(self.run(&mut flow).await?.outcome)
+        let login = self.run(&mut flow).await?;
+        Ok(self.stored(login.outcome))
     }
 
     /// Authorization code + PKCE through the loopback server: opens the browser at
@@ -120,16 +123,12 @@ impl Authenticator {
     /// (core's [`CodeLogin`]).
     pub async fn login_browser(&self) -> Result<LoginOutcome, Error> {
         let endpoints = self.endpoints_for("browser login").await?;
-        let authorization =
-            endpoints
-                .authorization
-                .clone()
-                .ok_or_else(|| Error::InvalidConfig {
-                    reason: "the authorization server offers no authorization endpoint".into(),
-                })?;
+        let authorization = endpoints.authorization.clone().ok_or_else(|| {
+            Error::invalid_config("the authorization server offers no authorization endpoint")
+        })?;
         let server = LoopbackServer::bind(self.inner.loopback.clone())?;
         let mut config = AuthorizationConfig::new(authorization, self.inner.client_id.clone())
-            .scopes(self.inner.scopes.iter().cloned());
+            .scopes(self.requested_scopes().iter().cloned());
         config.pkce_method = PkceMethod::negotiate(endpoints.pkce_methods.as_deref(), false)?;
         config.extra_params = self.inner.extra_params.clone();
         config.timeout = self.inner.loopback.timeout;
@@ -170,9 +169,7 @@ impl Authenticator {
             .inner
             .cli_auth_page
             .clone()
-            .ok_or_else(|| Error::InvalidConfig {
-                reason: "no cli-auth page is configured".into(),
-            })?;
+            .ok_or_else(|| Error::invalid_config("no cli-auth page is configured"))?;
         let endpoints = if self.has_oauth() {
             Some(self.endpoints().await?)
         } else {
@@ -197,16 +194,12 @@ impl Authenticator {
     /// core decides until the user approves, denies or the code expires.
     pub async fn login_device(&self) -> Result<LoginOutcome, Error> {
         let endpoints = self.endpoints_for("device login").await?;
-        let device_endpoint =
-            endpoints
-                .device_authorization
-                .clone()
-                .ok_or_else(|| Error::InvalidConfig {
-                    reason: "the authorization server does not offer device login".into(),
-                })?;
+        let device_endpoint = endpoints.device_authorization.clone().ok_or_else(|| {
+            Error::invalid_config("the authorization server does not offer device login")
+        })?;
         let config = self.login_config(Some(&endpoints));
         config.require_token_endpoint()?;
-        let mut flow = DeviceLogin::new(&device_endpoint, &self.inner.scopes, config);
+        let mut flow = DeviceLogin::new(&device_endpoint, self.requested_scopes(), config);
         self.run_login(&mut flow, None).await
     }
 

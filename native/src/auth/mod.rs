@@ -14,9 +14,9 @@
 //! | `api.rs` | authenticated API calls |
 //! | `account.rs` | status, logout, profiles |
 
+use std::collections::BTreeSet;
 use std::fmt;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 
 use cliauth_core::credentials::validate_profile_name;
 use cliauth_core::keys::KeyRegistry;
@@ -41,8 +41,8 @@ mod storage;
 
 pub use builder::AuthenticatorBuilder;
 pub use outcomes::{
-    Endpoints, Fallback, LoginOutcome, LogoutOutcome, ProfileInfo, RefreshOutcome, Revocation,
-    Verification,
+    Endpoints, Fallback, LoginOutcome, LogoutOutcome, ProfileInfo, ProfileStatus, RefreshOutcome,
+    Revocation, Verification,
 };
 
 struct Inner {
@@ -70,7 +70,10 @@ struct Inner {
     /// One locked read-modify-write (a refresh, a login's storing) per process at a
     /// time, in front of the store's cross-process lock.
     gate: tokio::sync::Mutex<()>,
-    warned: AtomicBool,
+    /// The store warnings already shown.
+    warned: Mutex<BTreeSet<String>>,
+    /// Whether logins keep credentials in the file by default.
+    insecure_storage: bool,
 }
 
 /// Authentication for one CLI: logins, the stored credential, refresh, status,
@@ -86,6 +89,10 @@ pub struct Authenticator {
     profile: Option<String>,
     flag_key: Option<Arc<ApiKey>>,
     ui: Arc<dyn Ui>,
+    /// `--insecure-storage` for this view's logins.
+    insecure_storage: Option<bool>,
+    /// `--scopes` for this view's logins and refreshes.
+    scopes: Option<Vec<String>>,
 }
 
 impl fmt::Debug for Authenticator {
@@ -145,6 +152,35 @@ impl Authenticator {
             profile: Some(name),
             ..self.clone()
         })
+    }
+
+    /// A view whose logins keep the credential in the credentials file even where
+    /// the OS keyring is used (`--insecure-storage`), or not (`false`, overriding
+    /// [`AuthenticatorBuilder::insecure_storage`] and `<APP>_INSECURE_STORAGE`).
+    pub fn with_insecure_storage(&self, insecure: bool) -> Authenticator {
+        Authenticator {
+            insecure_storage: Some(insecure),
+            ..self.clone()
+        }
+    }
+
+    /// A view whose logins ask for these scopes instead of the configured ones
+    /// (`login --scopes`), and whose [`refresh_now`](Self::refresh_now) asks for them
+    /// as a narrower scope (RFC 6749 §6: no wider than what was granted).
+    pub fn with_scopes<I, S>(&self, scopes: I) -> Authenticator
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Authenticator {
+            scopes: Some(scopes.into_iter().map(Into::into).collect()),
+            ..self.clone()
+        }
+    }
+
+    /// The scopes this view's logins ask for.
+    pub fn requested_scopes(&self) -> &[String] {
+        self.scopes.as_deref().unwrap_or(&self.inner.scopes)
     }
 
     /// A view where `key` (from a `--api-key` flag) takes precedence over the

@@ -2,7 +2,7 @@
 //! logout outcomes are core's (the same values the wasm binding produces); the rest
 //! are listings and summaries of core's results.
 
-use cliauth_core::credentials::LoginMethod;
+use cliauth_core::credentials::{LoginMethod, StatusReport};
 use serde::Serialize;
 
 pub use cliauth_core::flow::{Endpoints, LoginOutcome, LogoutOutcome, Revocation, Verification};
@@ -21,6 +21,7 @@ pub enum Fallback {
 
 /// The result of [`Authenticator::refresh_now`](super::Authenticator::refresh_now).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct RefreshOutcome {
     /// The profile whose tokens were refreshed.
     pub profile: String,
@@ -28,10 +29,13 @@ pub struct RefreshOutcome {
     pub rotated: bool,
     /// When the new access token expires, RFC 3339.
     pub expires_at: Option<String>,
+    /// The scopes of the new access token.
+    pub scopes: Vec<String>,
 }
 
 /// A stored profile, for listings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ProfileInfo {
     /// Its name.
     pub name: String,
@@ -45,4 +49,19 @@ pub struct ProfileInfo {
     pub subject: Option<String>,
     /// Its authorization server.
     pub issuer: Option<String>,
+}
+
+/// One stored profile's status, from
+/// [`Authenticator::status_all`](super::Authenticator::status_all).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ProfileStatus {
+    /// The profile's name.
+    pub name: String,
+    /// Whether it is the active profile.
+    pub active: bool,
+    /// Its status, as `status` reports it for this profile.
+    pub status: StatusReport,
+    /// Why it cannot be used with this configuration (another server), if so.
+    pub problem: Option<String>,
 }

@@ -39,12 +39,10 @@ impl Authenticator {
     pub(super) fn server_endpoints(&self, what: &str) -> ServerEndpoints {
         let inner = &self.inner;
         if !self.has_oauth() {
-            return ServerEndpoints::Missing(Error::InvalidConfig {
-                reason: format!(
-                    "{} has no OAuth server configured for {what}",
-                    inner.app.cli
-                ),
-            });
+            return ServerEndpoints::Missing(Error::invalid_config(format!(
+                "{} has no OAuth server configured for {what}",
+                inner.app.cli
+            )));
         }
         match (inner.endpoints.get(), &inner.issuer) {
             (Some(known), _) => ServerEndpoints::Known(known.clone()),
@@ -88,6 +86,9 @@ impl Authenticator {
         config.policy = inner.refresh;
         config.retry = inner.http.retry_policy();
         config.want = want;
+        if want == Want::RefreshNow {
+            config.scope = self.scopes.as_ref().map(|s| s.join(" "));
+        }
         config.seed = self.seed();
         config
     }
@@ -128,14 +129,18 @@ impl Authenticator {
             .oauth_profile()
             .ok_or(Error::NotAuthenticated)?
             .to_string();
-        let expires_at = match &bearer.credential {
-            Credential::OAuth(t) => t.expires_at.map(Timestamp::to_rfc3339),
-            Credential::ApiKey(_) => None,
+        let (expires_at, scopes) = match &bearer.credential {
+            Credential::OAuth(t) => (
+                t.expires_at.map(Timestamp::to_rfc3339),
+                t.scopes().iter().map(|s| s.to_string()).collect(),
+            ),
+            Credential::ApiKey(_) => (None, Vec::new()),
         };
         Ok(RefreshOutcome {
             profile,
             rotated: bearer.rotated,
             expires_at,
+            scopes,
         })
     }
 }

@@ -2,26 +2,40 @@
 //! [`Authenticator`](super::Authenticator) runs with.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use cliauth_core::credentials::CredentialsDocument;
-use cliauth_core::flow::{Client, Flow, LoginConfig};
+use cliauth_core::flow::{Client, Flow, LoginConfig, LoginOutcome};
 use cliauth_core::{Error, Now};
 
 use super::{Authenticator, Endpoints};
 use crate::drive::{Io, drive};
+use crate::store::STORAGE_FIELD;
 use crate::sys;
 use crate::ui::Notice;
 
 impl Authenticator {
-    /// The store's warnings (loose permissions, a keyring fallback), once per
-    /// authenticator.
+    /// The store's warnings (loose permissions, a keyring that could not be used),
+    /// each once per authenticator.
     pub(super) fn warn_store_once(&self) {
-        if !self.inner.warned.swap(true, Ordering::Relaxed) {
-            for w in self.inner.store.warnings() {
+        for w in self.inner.store.warnings() {
+            let new = self
+                .inner
+                .warned
+                .lock()
+                .map(|mut shown| shown.insert(w.clone()))
+                .unwrap_or(true);
+            if new {
                 self.ui.notice(&Notice::Warning(&w));
             }
         }
+    }
+
+    /// A stored login's outcome, completed with where the store keeps it; a keyring
+    /// that failed during the write says so now.
+    pub(super) fn stored(&self, mut outcome: LoginOutcome) -> LoginOutcome {
+        self.warn_store_once();
+        outcome.storage = Some(self.inner.store.profile_location(&outcome.profile));
+        outcome
     }
 
     /// A snapshot of the document, for looking only.
@@ -94,6 +108,12 @@ impl Authenticator {
             .and_then(|e| e.issuer.clone())
             .or_else(|| inner.issuer.clone());
         config.api_base = inner.api_base.clone();
+        // Where the store keeps it: `--insecure-storage` keeps it in the file.
+        let insecure = self.insecure_storage.unwrap_or(inner.insecure_storage);
+        config.profile_fields = vec![(
+            STORAGE_FIELD.to_string(),
+            insecure.then(|| serde_json::Value::from("file")),
+        )];
         config.seed = self.seed();
         config
     }

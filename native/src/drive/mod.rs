@@ -284,9 +284,7 @@ async fn read<'a>(
                 let store = Arc::clone(store);
                 let lock = tokio::task::spawn_blocking(move || store.lock())
                     .await
-                    .map_err(|_| Error::Storage {
-                        reason: "waiting for the credentials lock failed".into(),
-                    })??;
+                    .map_err(|_| Error::storage("waiting for the credentials lock failed"))??;
                 *held = Some(Held { lock, _gate: gate });
             }
             match held {

@@ -125,12 +125,10 @@ impl CredentialStore for EnvStore {
 
     fn write(&self, lock: &StoreLock, _document: &CredentialsDocument) -> Result<(), Error> {
         lock.check(self.id)?;
-        Err(Error::Storage {
-            reason: format!(
-                "credentials come from the environment variable {} and cannot be changed here; set or unset it instead",
-                self.var
-            ),
-        })
+        Err(Error::storage(format!(
+            "credentials come from the environment variable {} and cannot be changed here; set or unset it instead",
+            self.var
+        )))
     }
 
     fn is_read_only(&self) -> bool {

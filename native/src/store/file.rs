@@ -14,8 +14,10 @@ const FILE_NAME: &str = "credentials.json";
 
 /// `credentials.json` in a private directory.
 ///
-/// - **Location**: `~/.<app>/` by default, `%APPDATA%\<app>\` on Windows, or the
-///   directory an environment variable names ([`FileStore::default_dir`]).
+/// - **Location**: the platform's configuration directory by default
+///   (`~/.config/<app>/`, `%APPDATA%\<app>\`; a legacy `~/.<app>/` keeps being used
+///   while it alone holds credentials), or the directory an environment variable
+///   names ([`FileStore::default_dir`], [`paths`](super::paths)).
 /// - **Permissions from creation**: the directory is created `0700` and every file
 ///   `0600` by `open(2)` itself — there is no moment where a file exists with wider
 ///   permissions and is then `chmod`ed. Looser permissions found on existing files are
@@ -56,24 +58,12 @@ impl FileStore {
         )?))
     }
 
-    /// The directory for `app`: `dir_override` if given and non-empty, else
-    /// `%APPDATA%\<app>` on Windows, else `$HOME/.<app>`.
+    /// The directory for `app`: `dir_override` if given and not blank, else the
+    /// platform's configuration directory (`~/.config/<app>`, `%APPDATA%\<app>`),
+    /// or the legacy `~/.<app>` while only it holds credentials; see
+    /// [`paths`](super::paths).
     pub fn default_dir(app: &str, dir_override: Option<&str>) -> Result<PathBuf, Error> {
-        if let Some(dir) = dir_override.filter(|d| !d.trim().is_empty()) {
-            return Ok(PathBuf::from(dir));
-        }
-        let missing = |var: &str| Error::Storage {
-            reason: format!("{var} is not set, so there is no place for the credentials file"),
-        };
-        if cfg!(windows) {
-            let base = std::env::var_os("APPDATA").ok_or_else(|| missing("APPDATA"))?;
-            Ok(PathBuf::from(base).join(app))
-        } else {
-            let home = std::env::var_os("HOME")
-                .filter(|h| !h.is_empty())
-                .ok_or_else(|| missing("HOME"))?;
-            Ok(PathBuf::from(home).join(format!(".{app}")))
-        }
+        super::paths::config_dir(app, dir_override)
     }
 
     /// The directory.
@@ -112,15 +102,14 @@ impl FileStore {
 
     fn refuse_symlink(path: &Path) -> Result<bool, Error> {
         match fs::symlink_metadata(path) {
-            Ok(m) if m.file_type().is_symlink() => Err(Error::Storage {
-                reason: format!(
-                    "{} is a symbolic link; refusing to use it (replace it with a regular file)",
-                    path.display()
-                ),
-            }),
-            Ok(m) if !m.is_file() => Err(Error::Storage {
-                reason: format!("{} is not a regular file", path.display()),
-            }),
+            Ok(m) if m.file_type().is_symlink() => Err(Error::storage(format!(
+                "{} is a symbolic link; refusing to use it (replace it with a regular file)",
+                path.display()
+            ))),
+            Ok(m) if !m.is_file() => Err(Error::storage(format!(
+                "{} is not a regular file",
+                path.display()
+            ))),
             Ok(_) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(io_error(&format!("cannot inspect {}", path.display()), &e)),
@@ -132,9 +121,11 @@ impl FileStore {
         let mut o = OpenOptions::new();
         #[cfg(unix)]
         {
+            use rustix::fs::OFlags;
             use std::os::unix::fs::OpenOptionsExt;
-            o.mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+            // The flag bits are small positive constants; the cast cannot wrap.
+            let flags = (OFlags::NOFOLLOW | OFlags::CLOEXEC).bits() as i32;
+            o.mode(0o600).custom_flags(flags);
         }
         o
     }
@@ -158,13 +149,11 @@ impl FileStore {
     fn open_error(&self, path: &Path, e: &io::Error) -> Error {
         // O_NOFOLLOW on a symlink that appeared after the check: ELOOP.
         #[cfg(unix)]
-        if e.raw_os_error() == Some(libc::ELOOP) {
-            return Error::Storage {
-                reason: format!(
-                    "{} is a symbolic link; refusing to use it (replace it with a regular file)",
-                    path.display()
-                ),
-            };
+        if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+            return Error::storage(format!(
+                "{} is a symbolic link; refusing to use it (replace it with a regular file)",
+                path.display()
+            ));
         }
         io_error(&format!("cannot open {}", path.display()), e)
     }
@@ -202,7 +191,7 @@ impl FileStore {
         }
     }
 
-    #[cfg_attr(not(feature = "keyring"), allow(dead_code))]
+    #[allow(dead_code)]
     pub(crate) fn id(&self) -> u64 {
         self.id
     }

@@ -1,178 +1,610 @@
-//! The OS keyring (feature `keyring`).
+//! The OS keyring (feature `keyring`), through [keyring-core] and its per-platform
+//! stores: the macOS Keychain (`apple-native-keyring-store`), the Windows Credential
+//! Manager (`windows-native-keyring-store`) and the Secret Service on Linux and the
+//! BSDs (`zbus-secret-service-keyring-store`, pure Rust over D-Bus).
+//!
+//! [keyring-core]: https://docs.rs/keyring-core
 
-use std::sync::OnceLock;
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use cliauth_core::Error;
-use cliauth_core::credentials::CredentialsDocument;
+use cliauth_core::credentials::{CREDENTIALS_VERSION, CredentialsDocument};
+use keyring_core::{CredentialStore as Backend, Entry};
+use serde_json::{Map, Value, json};
 use tracing::{debug, warn};
+use zeroize::Zeroizing;
 
-use super::{CredentialStore, FileStore, StoreLock};
+use super::{CredentialStore, FileStore, STORAGE_FIELD, StoreLock};
 
-const ACCOUNT: &str = "credentials";
+/// The top-level field of `credentials.json` that lists the profiles whose
+/// credential is in the keyring.
+pub const KEYRING_PROFILES_FIELD: &str = "keyring_profiles";
 
-/// The credentials document in the OS keyring (macOS Keychain, Windows Credential
-/// Manager, the Secret Service on Linux), as one entry of service `<service>`.
+/// The largest secret one keyring item holds, in bytes: the Windows Credential
+/// Manager's limit for a credential blob (`CRED_MAX_CREDENTIAL_BLOB_SIZE`, 5 × 512).
+/// Longer credentials — an access, ID and refresh token that are all JWTs easily
+/// reach 5 KB — are split over several items, on every platform alike.
+pub const MAX_ITEM_BYTES: usize = 2560;
+
+/// Credentials in the OS keyring, one profile at a time; everything else in the
+/// credentials file.
 ///
-/// When no keyring is reachable (no Secret Service on a headless Linux box, a
-/// locked-down container), it falls back to a [`FileStore`] and says so in
-/// [`CredentialStore::warnings`], which [`crate::Authenticator`] shows to the user —
-/// never silently. The lock for read-modify-write is always the file store's lock
-/// file, so refreshes stay single across processes either way.
+/// # Layout
 ///
-/// Keyrings limit entry sizes (Windows: 2560 bytes); a document that does not fit
-/// fails to save with a clear error.
-#[derive(Debug)]
+/// `credentials.json` (a [`FileStore`], with its permissions, atomic writes and
+/// lock) keeps the document: the active profile, every profile's non-secret fields
+/// (method, issuer, subject, dates) and, for profiles kept in the file, the
+/// credential itself. A profile whose credential is in the keyring is listed under
+/// `keyring_profiles` instead of `profiles`, with a reference to its items:
+///
+/// ```json
+/// { "version": 1, "active_profile": "work", "profiles": {},
+///   "keyring_profiles": { "work": { "method": "device", "issuer": "…", "created_at": 1795341600,
+///                                   "keyring": { "generation": "9f2c41d07ab3", "items": 3 } } } }
+/// ```
+///
+/// The credential (`{"type":"oauth","access_token":…,"refresh_token":…,"id_token":…}`)
+/// is stored as items of service `<service>` and user `<profile>/<generation>/<n>`,
+/// each at most [`MAX_ITEM_BYTES`]. A write puts new credentials under a new
+/// generation, then replaces the file atomically, then deletes the old generation's
+/// items: a crash leaves the old or the new credential complete, never a mix of a
+/// new access token with an old refresh token (at worst an unreferenced item is left
+/// behind). A profile that did not change keeps its items.
+///
+/// A build of the app without the keyring feature sees only the profiles kept in the
+/// file, and keeps `keyring_profiles` as it is (unknown fields are preserved).
+///
+/// # Where a profile goes
+///
+/// - A profile marked `"storage": "file"` (logged in with `--insecure-storage`)
+///   stays in the file.
+/// - Any other profile goes to the keyring. When the keyring cannot be used (no
+///   Secret Service on a headless box, a locked keychain, a container), it goes to the
+///   file instead and [`CredentialStore::warnings`] says so, with the reason — the
+///   fallback is never silent. It moves to the keyring on a later write once the
+///   keyring works.
+/// - A credential the keyring does not hold any more (deleted in the keyring's own UI)
+///   is reported as a warning and treated as logged out; a keyring that cannot be
+///   read (locked, unreachable) makes the read fail with [`Error::Storage`] — a
+///   profile is never dropped because its keyring was not reachable.
+///
+/// The lock for read-modify-write is always the file's lock, so refreshes stay single
+/// across processes whichever way a profile is stored.
 pub struct KeyringStore {
     service: String,
-    fallback: FileStore,
-    backend: OnceLock<Backend>,
+    file: FileStore,
+    backend: OnceLock<Result<Arc<Backend>, String>>,
+    state: Mutex<State>,
+    hasher: RandomState,
 }
 
-#[derive(Debug)]
-enum Backend {
-    Keyring(keyring::Entry),
-    Fallback { reason: String },
+/// What this instance learnt from its reads and writes.
+#[derive(Default)]
+struct State {
+    /// Per keyring profile: the items read or written last, and a fingerprint of the
+    /// credential they hold (a keyed hash, never the bytes), so unchanged profiles
+    /// are not rewritten.
+    known: BTreeMap<String, (ItemRef, u64)>,
+    /// Where each profile went in the last write (`true`: the keyring).
+    in_keyring: BTreeMap<String, bool>,
+    /// Why the last write could not use the keyring, if it could not.
+    fallback: Option<String>,
+    /// Profiles whose keyring items were gone.
+    missing: BTreeSet<String>,
+    /// Profiles whose keyring items held no readable credential, with where the
+    /// bytes were kept.
+    damaged: BTreeMap<String, Option<String>>,
+    /// Profiles listed in the file whose keyring could not be read, with why; their
+    /// entries are written back unchanged.
+    unreadable: BTreeMap<String, (Value, String)>,
 }
 
-impl KeyringStore {
-    /// A keyring store for `service` (usually the app's command name), falling back to
-    /// `fallback`, which also holds the lock file.
-    pub fn new(service: impl Into<String>, fallback: FileStore) -> KeyringStore {
-        KeyringStore {
-            service: service.into(),
-            fallback,
-            backend: OnceLock::new(),
-        }
-    }
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ItemRef {
+    generation: String,
+    items: usize,
+}
 
-    /// Whether the keyring is used (`false`: the fallback file is).
-    pub fn uses_keyring(&self) -> bool {
-        matches!(self.backend(), Backend::Keyring(_))
-    }
-
-    fn backend(&self) -> &Backend {
-        self.backend.get_or_init(|| {
-            let probe = keyring::Entry::new(&self.service, ACCOUNT).and_then(|entry| {
-                match entry.get_password() {
-                    Ok(_) | Err(keyring::Error::NoEntry) => Ok(entry),
-                    Err(e) => Err(e),
-                }
-            });
-            match probe {
-                Ok(entry) => Backend::Keyring(entry),
-                Err(e) => {
-                    let reason = describe(&e);
-                    warn!(%reason, "OS keyring unavailable; using the credentials file");
-                    Backend::Fallback { reason }
-                }
-            }
+impl ItemRef {
+    fn parse(meta: &Value) -> Option<ItemRef> {
+        let r = meta.get("keyring")?;
+        Some(ItemRef {
+            generation: r.get("generation")?.as_str()?.to_string(),
+            items: usize::try_from(r.get("items")?.as_u64()?).ok()?,
         })
     }
 
-    fn read_keyring(&self, entry: &keyring::Entry) -> Result<Option<CredentialsDocument>, Error> {
-        let text = match entry.get_password() {
-            Ok(text) => text,
-            Err(keyring::Error::NoEntry) => return Ok(None),
-            Err(e) => {
-                return Err(Error::Storage {
-                    reason: format!("cannot read the OS keyring: {}", describe(&e)),
-                });
-            }
-        };
-        match CredentialsDocument::from_json(text.as_bytes()) {
-            Ok(doc) => Ok(Some(doc)),
-            Err(Error::CorruptCredentials { reason, .. }) => {
-                // Keep the damaged data next to the fallback file, then clear the entry.
-                let moved_to = self.fallback.keep_damaged(text.as_bytes());
-                if moved_to.is_some() {
-                    let _ = entry.delete_credential();
-                }
-                Err(Error::CorruptCredentials { reason, moved_to })
-            }
-            Err(e) => Err(e),
-        }
+    fn to_value(&self) -> Value {
+        json!({ "generation": self.generation, "items": self.items })
+    }
+
+    fn user(&self, profile: &str, n: usize) -> String {
+        format!("{profile}/{}/{n}", self.generation)
     }
 }
 
-fn describe(e: &keyring::Error) -> String {
+impl std::fmt::Debug for KeyringStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyringStore")
+            .field("service", &self.service)
+            .field("file", &self.file)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyringStore {
+    /// A keyring store for `service` (usually the app's command name) whose document
+    /// lives in `file`.
+    pub fn new(service: impl Into<String>, file: FileStore) -> KeyringStore {
+        KeyringStore {
+            service: service.into(),
+            file,
+            backend: OnceLock::new(),
+            state: Mutex::default(),
+            hasher: RandomState::new(),
+        }
+    }
+
+    /// Whether the OS keyring can be used here (connecting to it the first time).
+    pub fn uses_keyring(&self) -> bool {
+        self.backend().is_ok()
+    }
+
+    /// The file store that holds the document.
+    pub fn file(&self) -> &FileStore {
+        &self.file
+    }
+
+    fn backend(&self) -> Result<&Arc<Backend>, &str> {
+        self.backend
+            .get_or_init(|| {
+                let store = platform_store().and_then(|store| {
+                    // A read of an item that does not exist proves the keyring answers
+                    // (and is unlocked) without creating anything.
+                    let probe = Entry::new_in_store(&store, &self.service, "cliauth-probe")?;
+                    match probe.get_secret() {
+                        Ok(_) | Err(keyring_core::Error::NoEntry) => Ok(store),
+                        Err(e) => Err(e),
+                    }
+                });
+                store.map_err(|e| {
+                    let reason = describe(&e);
+                    warn!(%reason, "OS keyring unavailable");
+                    reason
+                })
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    fn entry(&self, backend: &Arc<Backend>, user: &str) -> Result<Entry, keyring_core::Error> {
+        Entry::new_in_store(backend, &self.service, user)
+    }
+
+    fn fingerprint(&self, bytes: &[u8]) -> u64 {
+        self.hasher.hash_one(bytes)
+    }
+
+    fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Reads the items of one profile and joins them: `Ok(None)` when the keyring no
+    /// longer has them.
+    fn read_items(&self, profile: &str, r: &ItemRef) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
+        let backend = self.backend().map_err(|reason| {
+            Error::storage(format!("the OS keyring is not available ({reason})"))
+        })?;
+        let mut bytes = Zeroizing::new(Vec::new());
+        for n in 0..r.items {
+            let read = self
+                .entry(backend, &r.user(profile, n))
+                .and_then(|e| e.get_secret());
+            match read {
+                Ok(part) => bytes.extend_from_slice(&part),
+                Err(keyring_core::Error::NoEntry) => return Ok(None),
+                Err(e) => return Err(keyring_error("cannot read the OS keyring", e)),
+            }
+        }
+        Ok(Some(bytes))
+    }
+
+    /// Writes `bytes` as new items of `profile`; on failure removes what it wrote.
+    fn write_items(
+        &self,
+        backend: &Arc<Backend>,
+        profile: &str,
+        bytes: &[u8],
+    ) -> Result<ItemRef, Error> {
+        let generation = generation()?;
+        let chunks: Vec<&[u8]> = bytes.chunks(MAX_ITEM_BYTES).collect();
+        let r = ItemRef {
+            generation,
+            items: chunks.len(),
+        };
+        for (n, chunk) in chunks.iter().enumerate() {
+            let written = self
+                .entry(backend, &r.user(profile, n))
+                .and_then(|e| e.set_secret(chunk));
+            if let Err(e) = written {
+                self.delete_items(
+                    backend,
+                    profile,
+                    &ItemRef {
+                        items: n,
+                        ..r.clone()
+                    },
+                );
+                return Err(keyring_error("cannot write to the OS keyring", e));
+            }
+        }
+        Ok(r)
+    }
+
+    fn delete_items(&self, backend: &Arc<Backend>, profile: &str, r: &ItemRef) {
+        for n in 0..r.items {
+            match self
+                .entry(backend, &r.user(profile, n))
+                .and_then(|e| e.delete_credential())
+            {
+                Ok(()) | Err(keyring_core::Error::NoEntry) => {}
+                Err(e) => debug!(error = %describe(&e), "an old keyring item could not be removed"),
+            }
+        }
+    }
+
+    /// The document as the caller sees it: the file's profiles plus the keyring's.
+    fn assemble(
+        &self,
+        file_doc: Option<CredentialsDocument>,
+    ) -> Result<Option<CredentialsDocument>, Error> {
+        let Some(mut doc) = file_doc else {
+            return Ok(None);
+        };
+        let Some(listed) = doc.extra.remove(KEYRING_PROFILES_FIELD) else {
+            return Ok(Some(doc));
+        };
+        let Value::Object(listed) = listed else {
+            return Err(corrupt(format!(
+                "`{KEYRING_PROFILES_FIELD}` is not an object"
+            )));
+        };
+        let mut damaged = BTreeMap::new();
+        let mut known = BTreeMap::new();
+        let mut missing = BTreeSet::new();
+        let mut unreadable = BTreeMap::new();
+        for (name, meta) in listed {
+            if doc.profiles.contains_key(&name) {
+                // Written to the file by a build without the keyring: that one is newer.
+                continue;
+            }
+            let r = ItemRef::parse(&meta).ok_or_else(|| {
+                corrupt(format!("profile `{name}` has no valid keyring reference"))
+            })?;
+            let bytes = match self.read_items(&name, &r) {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => {
+                    missing.insert(name);
+                    continue;
+                }
+                Err(e) => {
+                    // Not reachable now: left out of this read, and kept as it is.
+                    warn!(profile = %name, error = %e, "keyring profile unreadable");
+                    unreadable.insert(name, (meta, e.to_string()));
+                    continue;
+                }
+            };
+            let Value::Object(mut profile) = meta else {
+                return Err(corrupt(format!("profile `{name}` is not an object")));
+            };
+            profile.remove("keyring");
+            // Core parses the joined profile, as it parses the file.
+            let parsed = serde_json::from_slice::<Value>(&bytes)
+                .ok()
+                .and_then(|credential| {
+                    profile.insert("credential".into(), credential);
+                    let joined = json!({
+                        "version": CREDENTIALS_VERSION,
+                        "profiles": { name.as_str(): Value::Object(profile) },
+                    });
+                    CredentialsDocument::from_json(joined.to_string().as_bytes()).ok()
+                })
+                .and_then(|mut d| d.profiles.remove(&name));
+            match parsed {
+                Some(p) => {
+                    known.insert(name.clone(), (r, self.fingerprint(&bytes)));
+                    doc.profiles.insert(name, p);
+                }
+                None => {
+                    // Kept aside (owner-only, next to the file), then cleared; the
+                    // profile reads as logged out, the others are untouched.
+                    let moved_to = self.file.keep_damaged(&bytes);
+                    if moved_to.is_some()
+                        && let Ok(backend) = self.backend()
+                    {
+                        self.delete_items(backend, &name, &r);
+                    }
+                    damaged.insert(name, moved_to);
+                }
+            }
+        }
+        let mut state = self.lock_state();
+        for name in &missing {
+            warn!(profile = %name, "the keyring no longer holds this profile's credential");
+        }
+        state.known = known;
+        state.missing = missing;
+        state.unreadable = unreadable;
+        state.damaged = damaged;
+        Ok(Some(doc))
+    }
+}
+
+fn corrupt(reason: String) -> Error {
+    Error::CorruptCredentials {
+        reason,
+        moved_to: None,
+    }
+}
+
+/// A random name for a new set of items.
+fn generation() -> Result<String, Error> {
+    let bytes = crate::sys::entropy::<6>()?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// This platform's keyring store.
+fn platform_store() -> Result<Arc<Backend>, keyring_core::Error> {
+    #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
+    {
+        let store: Arc<Backend> = zbus_secret_service_keyring_store::Store::new()?;
+        Ok(store)
+    }
+    #[cfg(target_os = "macos")]
+    {
+        let store: Arc<Backend> = apple_native_keyring_store::keychain::Store::new()?;
+        Ok(store)
+    }
+    #[cfg(windows)]
+    {
+        let store: Arc<Backend> = windows_native_keyring_store::Store::new()?;
+        Ok(store)
+    }
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "freebsd",
+        target_os = "openbsd",
+        target_os = "macos",
+        windows
+    )))]
+    {
+        Err(keyring_core::Error::NotSupportedByStore(
+            "no OS keyring is supported on this platform".into(),
+        ))
+    }
+}
+
+/// Words for a keyring error, without any stored bytes.
+fn describe(e: &keyring_core::Error) -> String {
     match e {
-        keyring::Error::PlatformFailure(_) => "the platform keyring failed".into(),
-        keyring::Error::NoStorageAccess(_) => "no keyring is available".into(),
-        keyring::Error::NoEntry => "no entry".into(),
-        keyring::Error::TooLong(what, max) => format!("the {what} is longer than {max}"),
+        keyring_core::Error::PlatformFailure(_) => "the platform keyring failed".into(),
+        keyring_core::Error::NoStorageAccess(_) => "no keyring is available".into(),
+        keyring_core::Error::NoEntry => "no entry".into(),
+        keyring_core::Error::TooLong(what, max) => format!("the {what} is longer than {max}"),
+        keyring_core::Error::NoDefaultStore => "no keyring store is set up".into(),
+        keyring_core::Error::NotSupportedByStore(why) => why.clone(),
         _ => "keyring error".into(),
+    }
+}
+
+/// A storage error for a keyring failure; the platform's own error is kept as the
+/// source (never an error that carries the stored bytes).
+fn keyring_error(what: &str, e: keyring_core::Error) -> Error {
+    let error = Error::storage(format!("{what}: {}", describe(&e)));
+    match e {
+        keyring_core::Error::PlatformFailure(inner)
+        | keyring_core::Error::NoStorageAccess(inner) => {
+            error.with_cause(Some(cliauth_core::error::Cause::from(inner)))
+        }
+        _ => error,
     }
 }
 
 impl CredentialStore for KeyringStore {
     fn location(&self) -> String {
         match self.backend() {
-            Backend::Keyring(_) => format!("OS keyring (service {})", self.service),
-            Backend::Fallback { .. } => self.fallback.location(),
+            Ok(_) => format!("OS keyring (service {})", self.service),
+            Err(_) => self.file.location(),
+        }
+    }
+
+    fn profile_location(&self, profile: &str) -> String {
+        match self.lock_state().in_keyring.get(profile) {
+            Some(true) => format!("OS keyring (service {})", self.service),
+            Some(false) => self.file.location(),
+            None => self.location(),
         }
     }
 
     fn read(&self) -> Result<Option<CredentialsDocument>, Error> {
-        match self.backend() {
-            Backend::Keyring(entry) => self.read_keyring(entry),
-            Backend::Fallback { .. } => self.fallback.read(),
-        }
+        self.assemble(self.file.read()?)
     }
 
     fn lock(&self) -> Result<StoreLock, Error> {
-        self.fallback.lock()
+        self.file.lock()
     }
 
     fn read_locked(&self, lock: &StoreLock) -> Result<Option<CredentialsDocument>, Error> {
-        match self.backend() {
-            Backend::Keyring(entry) => {
-                lock.check(self.fallback.id())?;
-                self.read_keyring(entry)
-            }
-            Backend::Fallback { .. } => self.fallback.read_locked(lock),
-        }
+        self.assemble(self.file.read_locked(lock)?)
     }
 
     fn write(&self, lock: &StoreLock, document: &CredentialsDocument) -> Result<(), Error> {
-        match self.backend() {
-            Backend::Keyring(entry) => {
-                lock.check(self.fallback.id())?;
-                // Nothing left to keep (the last profile logged out): remove the
-                // item rather than leave an empty one behind in the user's keyring.
-                if document.profiles.is_empty() && document.extra.is_empty() {
-                    return match entry.delete_credential() {
-                        Ok(()) | Err(keyring::Error::NoEntry) => {
-                            debug!(service = %self.service, "keyring item removed (no profiles left)");
-                            Ok(())
-                        }
-                        Err(e) => Err(Error::Storage {
-                            reason: format!(
-                                "cannot remove the item from the OS keyring: {}",
-                                describe(&e)
-                            ),
-                        }),
-                    };
+        // What the file references now (the items to delete once replaced).
+        let current = self.file.read_locked(lock)?;
+        let old: BTreeMap<String, ItemRef> = current
+            .as_ref()
+            .and_then(|d| d.extra.get(KEYRING_PROFILES_FIELD))
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| ItemRef::parse(v).map(|r| (k.clone(), r)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (known, unreadable) = {
+            let mut state = self.lock_state();
+            (std::mem::take(&mut state.known), state.unreadable.clone())
+        };
+        let mut file_doc = CredentialsDocument::new();
+        file_doc.active_profile = document.active_profile.clone();
+        file_doc.extra = document.extra.clone();
+        file_doc.extra.remove(KEYRING_PROFILES_FIELD);
+        let mut listed = Map::new();
+        let mut written: Vec<(String, ItemRef)> = Vec::new();
+        let mut kept: BTreeMap<String, (ItemRef, u64)> = BTreeMap::new();
+        let mut in_keyring = BTreeMap::new();
+        let mut fallback = None;
+        // One serialisation of the whole document; each profile's JSON is taken from it.
+        let full: Value = serde_json::from_slice(&document.to_json())
+            .map_err(|_| Error::Misuse("the credentials document did not serialise"))?;
+        for (name, profile) in &document.profiles {
+            let wants_file =
+                profile.extra.get(STORAGE_FIELD).and_then(Value::as_str) == Some("file");
+            let backend = if wants_file {
+                None
+            } else {
+                match self.backend() {
+                    Ok(b) => Some(b),
+                    Err(reason) => {
+                        fallback = Some(reason.to_string());
+                        None
+                    }
                 }
-                let text = String::from_utf8_lossy(&document.to_json()).into_owned();
-                entry.set_password(&text).map_err(|e| Error::Storage {
-                    reason: format!("cannot write to the OS keyring: {}", describe(&e)),
-                })?;
-                debug!(service = %self.service, "credentials written to the keyring");
-                Ok(())
+            };
+            let Some(backend) = backend else {
+                file_doc
+                    .profiles
+                    .insert(name.clone(), profile.clone_secret());
+                in_keyring.insert(name.clone(), false);
+                continue;
+            };
+            let Some(Value::Object(mut meta)) =
+                full.get("profiles").and_then(|p| p.get(name)).cloned()
+            else {
+                return Err(Error::Misuse("a profile did not serialise"));
+            };
+            let credential = meta.remove("credential").unwrap_or(Value::Null);
+            let bytes = Zeroizing::new(serde_json::to_vec(&credential).unwrap_or_default());
+            drop(credential);
+            let print = self.fingerprint(&bytes);
+            let unchanged = match (known.get(name), old.get(name)) {
+                (Some((seen, f)), Some(now)) => *f == print && seen == now,
+                _ => false,
+            };
+            let r = if unchanged {
+                old.get(name).cloned()
+            } else {
+                match self.write_items(backend, name, &bytes) {
+                    Ok(r) => {
+                        written.push((name.clone(), r.clone()));
+                        Some(r)
+                    }
+                    Err(e) => {
+                        // Never silent: the reason is reported, the profile kept in the file.
+                        warn!(profile = %name, error = %e, "keyring write failed; using the file");
+                        fallback = Some(e.to_string());
+                        None
+                    }
+                }
+            };
+            match r {
+                Some(r) => {
+                    meta.insert("keyring".into(), r.to_value());
+                    listed.insert(name.clone(), Value::Object(meta));
+                    kept.insert(name.clone(), (r, print));
+                    in_keyring.insert(name.clone(), true);
+                }
+                None => {
+                    file_doc
+                        .profiles
+                        .insert(name.clone(), profile.clone_secret());
+                    in_keyring.insert(name.clone(), false);
+                }
             }
-            Backend::Fallback { .. } => self.fallback.write(lock, document),
         }
+        for (name, (meta, _)) in unreadable {
+            if !document.profiles.contains_key(&name) {
+                if let Some(r) = old.get(&name) {
+                    kept.insert(name.clone(), (r.clone(), 0));
+                }
+                listed.insert(name, meta);
+            }
+        }
+        if !listed.is_empty() {
+            file_doc
+                .extra
+                .insert(KEYRING_PROFILES_FIELD.into(), Value::Object(listed));
+        }
+        if let Err(e) = self.file.write(lock, &file_doc) {
+            // The file still references the old items: remove the new ones.
+            if let Ok(backend) = self.backend() {
+                for (name, r) in &written {
+                    self.delete_items(backend, name, r);
+                }
+            }
+            return Err(e);
+        }
+        // Replaced: the items nothing references any more can go.
+        if let Ok(backend) = self.backend() {
+            for (name, r) in &old {
+                if kept.get(name).map(|(k, _)| k) != Some(r) {
+                    self.delete_items(backend, name, r);
+                }
+            }
+        }
+        debug!(service = %self.service, keyring = kept.len(), file = file_doc.profiles.len(), "credentials written");
+        let mut state = self.lock_state();
+        state.known = kept;
+        state.in_keyring = in_keyring;
+        state.fallback = fallback;
+        Ok(())
     }
 
     fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if let Backend::Fallback { reason } = self.backend() {
+        let state = self.lock_state();
+        if let Some(reason) = &state.fallback {
             out.push(format!(
-                "The OS keyring is not available ({reason}); credentials are stored in {} instead.",
-                self.fallback.location()
+                "The OS keyring could not be used ({reason}); the credential is stored in plain text in {} instead.",
+                self.file.location()
             ));
         }
-        out.extend(self.fallback.warnings());
+        for (name, (_, reason)) in &state.unreadable {
+            out.push(format!(
+                "Profile `{name}` is stored in the OS keyring, which cannot be read now ({reason}); it is left as it is."
+            ));
+        }
+        for (name, moved_to) in &state.damaged {
+            out.push(match moved_to {
+                Some(path) => format!(
+                    "The OS keyring held a damaged credential for profile `{name}`; it was kept at {path} and removed from the keyring. Sign in again."
+                ),
+                None => format!(
+                    "The OS keyring holds a damaged credential for profile `{name}`. Sign in again."
+                ),
+            });
+        }
+        for name in &state.missing {
+            out.push(format!(
+                "The OS keyring no longer holds the credential of profile `{name}` (deleted there?); sign in again to use it."
+            ));
+        }
+        drop(state);
+        out.extend(self.file.warnings());
         out
     }
 }

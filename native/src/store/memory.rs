@@ -51,9 +51,7 @@ impl MemoryStore {
 }
 
 fn poisoned() -> Error {
-    Error::Storage {
-        reason: "the in-memory store was poisoned by a panic".into(),
-    }
+    Error::storage("the in-memory store was poisoned by a panic")
 }
 
 /// Releases the in-process lock when dropped.

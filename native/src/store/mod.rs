@@ -5,17 +5,21 @@
 //! ([`CredentialStore::lock`]) that other processes respect, so two CLI processes
 //! refreshing or logging in at once never lose each other's writes.
 //!
-//! - [`FileStore`] (the default): `~/.<app>/credentials.json`, atomic and locked,
-//!   owner-only permissions from creation.
+//! - [`FileStore`] (the default without the `keyring` feature):
+//!   `credentials.json` in the platform's configuration directory ([`paths`]:
+//!   `~/.config/<app>/`, `%APPDATA%\<app>\`, a legacy `~/.<app>/`), atomic and
+//!   locked, owner-only permissions from creation.
 //! - [`MemoryStore`]: for tests and short-lived processes.
 //! - [`EnvStore`]: an API key from an environment variable, read-only.
-//! - `KeyringStore` (feature `keyring`): the OS keyring, falling back to a
-//!   [`FileStore`] with a visible warning when no keyring is available.
+//! - `KeyringStore` (feature `keyring`, then the default): credentials in the OS
+//!   keyring, one profile at a time in items of at most 2,560 bytes, the rest of the
+//!   document in the file; a profile goes to the file when the keyring cannot be used
+//!   (with a visible warning) or when the user asks for `--insecure-storage`.
 //!
 //! ```
 //! use cliauth::store::{CredentialStore, FileStore};
-//! use cliauth::core::credentials::{Credential, LoginMethod, Profile};
-//! use cliauth::core::secret::ApiKey;
+//! use cliauth::cliauth_core::credentials::{Credential, LoginMethod, Profile};
+//! use cliauth::cliauth_core::secret::ApiKey;
 //!
 //! let dir = tempfile::tempdir().unwrap();
 //! let store = FileStore::new(dir.path().join("acme"));
@@ -43,13 +47,21 @@ mod file;
 #[cfg(feature = "keyring")]
 mod keyring;
 mod memory;
+pub mod paths;
 
 pub use env::{EnvSource, EnvStore};
 pub use file::FileStore;
 #[cfg(feature = "keyring")]
 #[cfg_attr(docsrs, doc(cfg(feature = "keyring")))]
-pub use keyring::KeyringStore;
+pub use keyring::{KEYRING_PROFILES_FIELD, KeyringStore, MAX_ITEM_BYTES};
 pub use memory::MemoryStore;
+
+/// The profile field that keeps a profile's credential in the credentials file even
+/// where the OS keyring is used (`"storage": "file"`), as `--insecure-storage` (or
+/// `<APP>_INSECURE_STORAGE=1`) asks; see
+/// [`AuthenticatorBuilder::insecure_storage`](crate::AuthenticatorBuilder::insecure_storage).
+/// Stores that keep everything in one place ignore it.
+pub const STORAGE_FIELD: &str = "storage";
 
 /// Storage for the credentials document.
 ///
@@ -77,8 +89,17 @@ pub trait CredentialStore: Send + Sync + fmt::Debug {
     /// Replaces the document atomically while holding `lock`.
     fn write(&self, lock: &StoreLock, document: &CredentialsDocument) -> Result<(), Error>;
 
+    /// Where profile `profile` is kept, for messages: [`location`](Self::location)
+    /// unless the store keeps profiles in different places (the keyring store keeps
+    /// a profile logged in with `--insecure-storage` in its file).
+    fn profile_location(&self, profile: &str) -> String {
+        let _ = profile;
+        self.location()
+    }
+
     /// Problems the user should hear about (loose permissions, a keyring fallback),
-    /// each with the fix.
+    /// each with the fix. Asked after reads and writes; a store may add warnings as
+    /// it learns them (a keyring that fails during a write).
     fn warnings(&self) -> Vec<String> {
         Vec::new()
     }
@@ -142,6 +163,9 @@ impl<S: CredentialStore + ?Sized> CredentialStore for std::sync::Arc<S> {
     fn write(&self, lock: &StoreLock, document: &CredentialsDocument) -> Result<(), Error> {
         (**self).write(lock, document)
     }
+    fn profile_location(&self, profile: &str) -> String {
+        (**self).profile_location(profile)
+    }
     fn warnings(&self) -> Vec<String> {
         (**self).warnings()
     }
@@ -150,9 +174,16 @@ impl<S: CredentialStore + ?Sized> CredentialStore for std::sync::Arc<S> {
     }
 }
 
-/// A `Storage` error naming what failed, from an IO error (no file contents).
+/// A `Storage` error naming what failed, from an IO error (no file contents); the IO
+/// error is kept as its source (the same OS error code, or kind and message).
 pub(crate) fn io_error(what: &str, e: &std::io::Error) -> Error {
-    Error::Storage {
-        reason: format!("{what}: {}", e.kind()),
+    Error::storage(format!("{what}: {}", e.kind())).with_source(copy_io_error(e))
+}
+
+/// An owned copy of an IO error (`io::Error` is not `Clone`).
+pub(crate) fn copy_io_error(e: &std::io::Error) -> std::io::Error {
+    match e.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => std::io::Error::new(e.kind(), e.to_string()),
     }
 }

@@ -17,9 +17,22 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cliauth::core::secret::SecretString;
+use cliauth::cliauth_core::secret::SecretString;
 use cliauth::ui::{Notice, Ui};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A reqwest client for the tests' own requests. cliauth's reqwest has no
+/// process-wide crypto provider (cliauth configures rustls per client), so the
+/// tests install ring as the default before building their own clients.
+pub fn tls_builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
+/// [`tls_builder`], built.
+pub fn tls_client() -> reqwest::Client {
+    tls_builder().build().unwrap()
+}
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -169,7 +182,9 @@ impl OidcServer {
 
     /// Token requests seen by the server, by grant type.
     pub async fn token_requests(&self, grant: &str) -> u64 {
-        let stats: serde_json::Value = reqwest::get(self.url("/test/stats"))
+        let stats: serde_json::Value = tls_client()
+            .get(self.url("/test/stats"))
+            .send()
             .await
             .unwrap()
             .json()
@@ -179,7 +194,9 @@ impl OidcServer {
     }
 
     pub async fn revocations(&self) -> u64 {
-        let stats: serde_json::Value = reqwest::get(self.url("/test/stats"))
+        let stats: serde_json::Value = tls_client()
+            .get(self.url("/test/stats"))
+            .send()
             .await
             .unwrap()
             .json()
@@ -190,7 +207,7 @@ impl OidcServer {
 
     /// The next interaction is denied.
     pub async fn deny_next(&self) {
-        reqwest::Client::new()
+        tls_client()
             .post(self.url("/test/deny"))
             .send()
             .await
@@ -199,7 +216,7 @@ impl OidcServer {
 
     /// A raw refresh request: the status and the JSON body.
     pub async fn raw_refresh(&self, refresh_token: &str) -> (u16, serde_json::Value) {
-        let r = reqwest::Client::new()
+        let r = tls_client()
             .post(self.url("/token"))
             .form(&[
                 ("grant_type", "refresh_token"),
@@ -215,7 +232,7 @@ impl OidcServer {
 
     /// Whether the userinfo endpoint accepts this access token.
     pub async fn userinfo_ok(&self, access_token: &str) -> bool {
-        reqwest::Client::new()
+        tls_client()
             .get(self.url("/me"))
             .bearer_auth(access_token)
             .send()
@@ -246,7 +263,7 @@ pub struct TestBrowser {
 impl Default for TestBrowser {
     fn default() -> Self {
         TestBrowser {
-            client: reqwest::Client::builder()
+            client: tls_builder()
                 .cookie_store(true)
                 .redirect(reqwest::redirect::Policy::limited(20))
                 .build()

@@ -122,6 +122,7 @@ fn run(origins: Vec<String>, timeout: Duration) -> Result<(), cliauth_core::Erro
         .map_err(|e| cliauth_core::Error::LoopbackUnavailable {
             address: "127.0.0.1".into(),
             reason: e.to_string(),
+            source: None,
         })?;
     runtime.block_on(async move {
         let server = LoopbackServer::bind(LoopbackOptions {
@@ -130,9 +131,8 @@ fn run(origins: Vec<String>, timeout: Duration) -> Result<(), cliauth_core::Erro
         })?;
         let port = server.port();
         let mut entropy = [0u8; 32];
-        getrandom::fill(&mut entropy).map_err(|e| cliauth_core::Error::InvalidConfig {
-            reason: e.to_string(),
-        })?;
+        getrandom::fill(&mut entropy)
+            .map_err(|e| cliauth_core::Error::invalid_config(e.to_string()))?;
         let state = StateToken::from_entropy(&entropy);
         let mut config = LoopbackConfig::new(port, "Harness");
         config.allowed_origins = origins;

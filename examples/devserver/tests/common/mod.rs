@@ -39,6 +39,8 @@ pub async fn start_default() -> Fixture {
 
 /// A client that never follows redirects (the callbacks go to ports nobody listens on).
 pub fn client() -> reqwest::Client {
+    // The workspace's reqwest leaves the rustls crypto provider to the application.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
