@@ -633,11 +633,11 @@ impl PartialEq for Error {
                     | Error::InvalidJwt { .. }
                     | Error::Rejected { .. }
                     | Error::Misuse { .. }
-                    | Error::NotAuthenticated { .. }
+                    | Error::NotAuthenticated
                     | Error::Unauthorized { .. }
-                    | Error::SessionExpired { .. }
-                    | Error::StateMismatch { .. }
-                    | Error::NonceMismatch { .. }
+                    | Error::SessionExpired
+                    | Error::StateMismatch
+                    | Error::NonceMismatch
                     | Error::IssuerMismatch { .. }
                     | Error::AccessDenied { .. }
                     | Error::AuthorizationFailed { .. }
@@ -654,9 +654,9 @@ impl PartialEq for Error {
                     | Error::UnsupportedVersion { .. }
                     | Error::Storage { .. }
                     | Error::LoginTimedOut { .. }
-                    | Error::DeviceCodeExpired { .. }
-                    | Error::AuthorizationExpired { .. }
-                    | Error::Cancelled { .. } => false,
+                    | Error::DeviceCodeExpired
+                    | Error::AuthorizationExpired
+                    | Error::Cancelled => false,
                 }
             }
         }
