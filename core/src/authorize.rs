@@ -60,6 +60,7 @@ pub fn loopback_redirect_uri(port: u16) -> String {
 
 /// What every authorization request of an app shares.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AuthorizationConfig {
     /// The authorization endpoint.
     pub authorization_endpoint: String,
@@ -398,6 +399,7 @@ impl PendingAuthorization {
 
 /// The parameters of a callback (authorization response or cli-auth handoff).
 #[derive(Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CallbackParams {
     /// `code`: an authorization code or a one-time handoff code.
     pub code: Option<AuthorizationCode>,

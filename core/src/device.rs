@@ -72,6 +72,7 @@ pub fn device_authorization_request(
 
 /// The device authorization response (RFC 8628 §3.2).
 #[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DeviceAuthorization {
     /// The device code (secret; sent only to the token endpoint).
     pub device_code: DeviceCode,
@@ -209,6 +210,7 @@ fn check_display_uri(uri: &str, body: &[u8]) -> Result<(), Error> {
 
 /// Counters for benchmarks and diagnostics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DeviceStats {
     /// Token requests sent.
     pub polls: u32,

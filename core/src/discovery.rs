@@ -67,6 +67,7 @@ pub fn discovery_urls(issuer: &str) -> Result<Vec<String>, Error> {
 
 /// The metadata cliauth uses.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ServerMetadata {
     /// The issuer identifier.
     pub issuer: String,

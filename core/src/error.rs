@@ -146,6 +146,7 @@ impl ErrorKind {
 /// Who is talking to the user: the CLI's command name and the product's name. Hints
 /// use it (`Run \`acme auth login\``), so one error renders correctly for every app.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AppContext {
     /// The command users type, e.g. `acme`.
     pub cli: String,

@@ -97,6 +97,7 @@ impl HandoffCredential {
 
 /// The CLI's request to the page, read and validated from the page URL.
 #[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HandoffRequest {
     /// The loopback port (1024–65535).
     pub port: u16,

@@ -416,6 +416,7 @@ fn body_detail_of(value: &json::Value) -> Option<String> {
 
 /// One challenge of a `WWW-Authenticate` header.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Challenge {
     /// The auth scheme, e.g. `Bearer`.
     pub scheme: String,
@@ -597,6 +598,7 @@ pub fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
 
 /// Rate-limit details of a response.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RateLimitInfo {
     /// The policy name, e.g. `dev:memories`.
     pub policy: Option<String>,

@@ -101,6 +101,7 @@ impl std::error::Error for JwtError {}
 
 /// The JOSE header fields a client cares about.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct JwtHeader {
     /// `alg`.
     pub alg: Option<String>,
@@ -112,6 +113,7 @@ pub struct JwtHeader {
 
 /// Registered claims (RFC 7519 §4.1) plus `scope`, and everything else in `extra`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct JwtClaims {
     /// `sub`.
     pub sub: Option<String>,
@@ -143,6 +145,7 @@ impl JwtClaims {
 
 /// A decoded, **unverified** JWT.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DecodedJwt {
     /// The header.
     pub header: JwtHeader,

@@ -7,6 +7,7 @@
 
 /// Facts about where the CLI runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LaunchEnvironment {
     /// `SSH_CONNECTION`, `SSH_CLIENT` or `SSH_TTY` is set.
     pub ssh: bool,

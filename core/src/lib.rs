@@ -86,6 +86,26 @@
 //! assert_eq!(tokens.obtained_at, Timestamp::from_unix_secs(1_700_000_020));
 //! assert_eq!(flow.stats().polls, 3);
 //! ```
+//!
+//! ## Structs that may grow
+//!
+//! Public structs with public fields that a later version may extend — parsed
+//! server answers ([`token::TokenResponse`], [`discovery::ServerMetadata`],
+//! [`device::DeviceAuthorization`], [`jwt::JwtClaims`]), token sets and configurations
+//! ([`token::TokenSet`], [`refresh::RefreshConfig`], [`retry::RetryPolicy`]) — are
+//! `#[non_exhaustive]`: read their fields, build them with their constructor or
+//! `Default` and set fields, never with a struct literal:
+//!
+//! ```
+//! use cliauth_core::{refresh::RefreshConfig, retry::RetryPolicy};
+//! let mut config = RefreshConfig::new("https://auth.example/token", "my-cli");
+//! config.retry = RetryPolicy::never();
+//! ```
+//!
+//! ```compile_fail,E0639
+//! // A struct literal does not compile outside this crate: a new field would break it.
+//! let retry = cliauth_core::retry::RetryPolicy { max_attempts: 2, ..Default::default() };
+//! ```
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -35,6 +35,7 @@ use crate::state::StateToken;
 
 /// Size limits for one request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LoopbackLimits {
     /// Longest request line (method, target, version).
     pub max_request_line: usize,
@@ -263,6 +264,7 @@ pub struct Accept {
 
 /// How the loopback server behaves for one login.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LoopbackConfig {
     /// The port the server listens on (for the `Host` check).
     pub port: u16,

@@ -38,6 +38,7 @@ use crate::token::{
 
 /// Where and how to refresh.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RefreshConfig {
     /// The token endpoint.
     pub token_endpoint: String,
@@ -71,6 +72,7 @@ impl RefreshConfig {
 
 /// What a [`Refresh`] ends with.
 #[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Refreshed {
     /// A valid token set.
     pub tokens: TokenSet,

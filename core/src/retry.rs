@@ -54,6 +54,7 @@ pub enum RetryDecision {
 
 /// Retry limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Total attempts including the first (default 4).
     pub max_attempts: u32,

@@ -98,6 +98,7 @@ pub fn token_request(token_endpoint: &str, client_id: &str, grant: TokenGrant<'_
 
 /// A successful token response (RFC 6749 §5.1).
 #[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TokenResponse {
     /// The access token.
     pub access_token: AccessToken,
@@ -115,6 +116,7 @@ pub struct TokenResponse {
 
 /// An OAuth error response (RFC 6749 §5.2, RFC 8628 §3.5).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct OAuthError {
     /// The error code, e.g. `invalid_grant`, `authorization_pending`.
     pub error: String,
@@ -125,6 +127,16 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
+    /// An error response with this code and description (no `error_uri`), e.g. from
+    /// an authorization callback's `error` parameter.
+    pub fn new(error: impl Into<String>, description: Option<String>) -> OAuthError {
+        OAuthError {
+            error: error.into(),
+            description,
+            uri: None,
+        }
+    }
+
     /// The error in the taxonomy, for flows with no special meaning for it:
     /// `access_denied` → [`Error::AccessDenied`], `expired_token` →
     /// [`Error::DeviceCodeExpired`], anything else → [`Error::AuthorizationFailed`].
@@ -312,6 +324,7 @@ pub(crate) fn describe_media(media: &str, body: &[u8]) -> String {
 
 /// Access and refresh tokens with an absolute expiry.
 #[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TokenSet {
     /// The access token.
     pub access_token: AccessToken,
@@ -330,6 +343,20 @@ pub struct TokenSet {
 }
 
 impl TokenSet {
+    /// A `Bearer` access token received at `obtained_at`, with no expiry, refresh
+    /// token, scope or ID token (set the public fields for those).
+    pub fn new(access_token: AccessToken, obtained_at: Timestamp) -> TokenSet {
+        TokenSet {
+            access_token,
+            token_type: "Bearer".into(),
+            expires_at: None,
+            refresh_token: None,
+            scope: None,
+            id_token: None,
+            obtained_at,
+        }
+    }
+
     /// A token set from a response received at `now`. When `expires_in` is absent and
     /// the access token is a JWT with `exp`, that expiry is used.
     pub fn from_response(response: TokenResponse, now: Timestamp) -> Self {
@@ -418,6 +445,7 @@ impl TokenSet {
 /// When to refresh. For tokens that live less than four times these durations, each
 /// is reduced to a quarter of the token's lifetime (see [`TokenSet::status`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RefreshPolicy {
     /// Refresh this long before expiry (default 60 s, at most ¼ of the lifetime).
     pub margin: Duration,

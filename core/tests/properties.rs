@@ -330,15 +330,11 @@ proptest! {
             let credential = if i % 2 == 0 {
                 Credential::ApiKey(ApiKey::new(secrets[0].clone()))
             } else {
-                Credential::OAuth(TokenSet {
-                    access_token: AccessToken::new(secrets[1].clone()),
-                    token_type: "Bearer".into(),
-                    expires_at: exp.map(Timestamp::from_unix_secs),
-                    refresh_token: Some(RefreshToken::new(secrets[2].clone())),
-                    scope: Some(secrets[3].clone()),
-                    id_token: None,
-                    obtained_at: Timestamp::from_unix_secs(1000),
-                })
+                let mut tokens = TokenSet::new(AccessToken::new(secrets[1].clone()), Timestamp::from_unix_secs(1000));
+                tokens.expires_at = exp.map(Timestamp::from_unix_secs);
+                tokens.refresh_token = Some(RefreshToken::new(secrets[2].clone()));
+                tokens.scope = Some(secrets[3].clone());
+                Credential::OAuth(tokens)
             };
             doc.set_profile(n, Profile::new(credential, LoginMethod::Device, Timestamp::from_unix_secs(5))).unwrap();
         }
@@ -492,10 +488,11 @@ proptest! {
             steps += 1;
             prop_assert!(steps < 200);
             match r.poll(now) {
-                Step::ReadStorage(_) => r.handle(now, Input::Stored(Ok(Some(document(TokenSet {
-                    access_token: AccessToken::new("a"), token_type: "Bearer".into(),
-                    expires_at: Some(NOW.saturating_add(Duration::from_secs(expires))),
-                    refresh_token: Some(RefreshToken::new("r")), scope: None, id_token: None, obtained_at: NOW,
+                Step::ReadStorage(_) => r.handle(now, Input::Stored(Ok(Some(document({
+                    let mut t = TokenSet::new(AccessToken::new("a"), NOW);
+                    t.expires_at = Some(NOW.saturating_add(Duration::from_secs(expires)));
+                    t.refresh_token = Some(RefreshToken::new("r"));
+                    t
                 }))))),
                 Step::Send(_) => match responses.next() {
                     Some(resp) => r.handle(now, Input::Response(resp)),

@@ -84,20 +84,20 @@ pub fn launch_environment_from(env: &EnvSource) -> LaunchEnvironment {
             || set("WSL_INTEROP")
             || std::fs::read_to_string("/proc/sys/kernel/osrelease")
                 .is_ok_and(|s| s.to_ascii_lowercase().contains("microsoft")));
-    LaunchEnvironment {
-        ssh: set("SSH_CONNECTION") || set("SSH_CLIENT") || set("SSH_TTY"),
-        needs_display: cfg!(any(
-            target_os = "linux",
-            target_os = "freebsd",
-            target_os = "openbsd",
-            target_os = "netbsd",
-            target_os = "dragonfly"
-        )),
-        has_display: set("DISPLAY") || set("WAYLAND_DISPLAY"),
-        container: Path::new("/.dockerenv").exists()
-            || Path::new("/run/.containerenv").exists()
-            || set("container"),
-        wsl,
-        browser_override: set("BROWSER"),
-    }
+    let mut facts = LaunchEnvironment::default();
+    facts.ssh = set("SSH_CONNECTION") || set("SSH_CLIENT") || set("SSH_TTY");
+    facts.needs_display = cfg!(any(
+        target_os = "linux",
+        target_os = "freebsd",
+        target_os = "openbsd",
+        target_os = "netbsd",
+        target_os = "dragonfly"
+    ));
+    facts.has_display = set("DISPLAY") || set("WAYLAND_DISPLAY");
+    facts.container = Path::new("/.dockerenv").exists()
+        || Path::new("/run/.containerenv").exists()
+        || set("container");
+    facts.wsl = wsl;
+    facts.browser_override = set("BROWSER");
+    facts
 }

@@ -107,7 +107,9 @@
 //! [`native/schema/auth-output.v1.schema.json`](https://github.com/cliauth/cliauth/blob/main/native/schema/auth-output.v1.schema.json)
 //! ([`JSON_SCHEMA`]), which the tests validate every output against. Within a
 //! version, fields are only ever added (consumers ignore fields they do not know);
-//! renaming, removing or retyping a field raises the version.
+//! renaming, removing or retyping a field raises the version. A test
+//! (`native/tests/json_schema.rs`) holds the version's contract — every field's type,
+//! every required field and enum value — and fails on any edit that drops one.
 //!
 //! | Command | Object |
 //! | --- | --- |

@@ -41,6 +41,7 @@ use tracing::{debug, trace};
 
 /// HTTP client settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HttpOptions {
     /// Longest time to establish a connection (default 10 s).
     pub connect_timeout: Duration,

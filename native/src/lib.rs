@@ -55,11 +55,9 @@
 //! use cliauth::store::FileStore;
 //! use cliauth_devserver::{dev_key_format, DevServer, DevServerConfig};
 //!
-//! let server = DevServer::start(DevServerConfig {
-//!     issuer: Some("https://auth.demo.example".into()), // an identifier, not the origin
-//!     ..DevServerConfig::default()
-//! })
-//! .await?;
+//! let mut config = DevServerConfig::default();
+//! config.issuer = Some("https://auth.demo.example".into()); // an identifier, not the origin
+//! let server = DevServer::start(config).await?;
 //! let dir = tempfile::tempdir()?;
 //! let auth = Authenticator::builder("demo")          // messages say `demo auth login`
 //!     .product("Demo")
@@ -96,11 +94,9 @@
 //! use cliauth::{Authenticator, LoginMethod};
 //! use cliauth_devserver::{DevServer, DevServerConfig};
 //!
-//! let server = DevServer::start(DevServerConfig {
-//!     auto_approve_browser: true,
-//!     ..DevServerConfig::default()
-//! })
-//! .await?;
+//! let mut config = DevServerConfig::default();
+//! config.auto_approve_browser = true;
+//! let server = DevServer::start(config).await?;
 //! # let dir = tempfile::tempdir()?;
 //! // Plays the user's browser, which follows the redirect to the loopback server.
 //! let client = cliauth::http::client_builder(&Default::default())?
@@ -145,12 +141,10 @@
 //! use cliauth::{Authenticator, LoginMethod};
 //! use cliauth_devserver::{DevServer, DevServerConfig};
 //!
-//! let server = DevServer::start(DevServerConfig {
-//!     auto_approve_device: Some(Duration::from_secs(1)),
-//!     device_interval: Duration::from_secs(1),
-//!     ..DevServerConfig::default()
-//! })
-//! .await?;
+//! let mut config = DevServerConfig::default();
+//! config.auto_approve_device = Some(Duration::from_secs(1));
+//! config.device_interval = Duration::from_secs(1);
+//! let server = DevServer::start(config).await?;
 //! # let dir = tempfile::tempdir()?;
 //! let auth = Authenticator::builder("demo")
 //!     .issuer(server.issuer())
@@ -181,9 +175,10 @@
 //! use cliauth::{Authenticator, Error, KeyRegistry, Verification};
 //! use cliauth_devserver::{dev_key_format, DevServer, DevServerConfig};
 //!
-//! # let server = DevServer::start(DevServerConfig {
-//! #     auto_approve_device: Some(Duration::ZERO), device_interval: Duration::from_secs(1),
-//! #     ..DevServerConfig::default() }).await?;
+//! # let mut config = DevServerConfig::default();
+//! # config.auto_approve_device = Some(Duration::ZERO);
+//! # config.device_interval = Duration::from_secs(1);
+//! # let server = DevServer::start(config).await?;
 //! # let dir = tempfile::tempdir()?;
 //! let auth = Authenticator::builder("demo")
 //!     .key_formats(KeyRegistry::new(vec![dev_key_format()]))  // `demo_dev_…`

@@ -79,6 +79,7 @@ use tracing::{debug, trace};
 
 /// How the loopback server listens and how long it waits.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LoopbackOptions {
     /// The port to listen on; `0` (the default) picks a free one.
     pub port: u16,

@@ -84,10 +84,9 @@ fn open_fds() -> usize {
 }
 
 fn options() -> LoopbackOptions {
-    LoopbackOptions {
-        cancel_on_ctrl_c: false,
-        ..LoopbackOptions::default()
-    }
+    let mut o = LoopbackOptions::default();
+    o.cancel_on_ctrl_c = false;
+    o
 }
 
 // ── log capture ───────────────────────────────────────────────────────────
@@ -658,9 +657,10 @@ fn slowloris_200_idle_and_trickling_connections_do_not_block_the_callback() {
     run(async {
         // A one-hour read timeout: only the admission policy can make room.
         let max = LoopbackOptions::default().max_connections;
-        let login = Login::start(LoopbackOptions {
-            read_timeout: Duration::from_secs(3600),
-            ..options()
+        let login = Login::start({
+            let mut o = options();
+            o.read_timeout = Duration::from_secs(3600);
+            o
         });
         const ATTACKERS: usize = 200;
         let closed = Arc::new(AtomicUsize::new(0));

@@ -676,10 +676,11 @@ fn json_out(o: &Output) -> serde_json::Value {
 
 /// The dev server with device codes approved at once, and `acme` pointed at it.
 async fn dev_env() -> (cliauth_devserver::DevServer, Vec<(&'static str, String)>) {
-    let server = cliauth_devserver::DevServer::start(cliauth_devserver::DevServerConfig {
-        auto_approve_device: Some(Duration::ZERO),
-        device_interval: Duration::from_secs(1),
-        ..cliauth_devserver::DevServerConfig::default()
+    let server = cliauth_devserver::DevServer::start({
+        let mut o = cliauth_devserver::DevServerConfig::default();
+        o.auto_approve_device = Some(Duration::ZERO);
+        o.device_interval = Duration::from_secs(1);
+        o
     })
     .await
     .unwrap();

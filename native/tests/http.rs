@@ -110,10 +110,8 @@ async fn retry_after_is_honoured() {
         }
     })
     .await;
-    let policy = RetryPolicy {
-        max_attempts: 2,
-        ..RetryPolicy::default()
-    };
+    let mut policy = RetryPolicy::default();
+    policy.max_attempts = 2;
     let started = Instant::now();
     let r = client()
         .run_with(HttpRequest::get(format!("{}/limited", server.url)), policy)
@@ -144,9 +142,10 @@ async fn transport_errors_are_classified_without_urls() {
 
     // A server that never answers: the total timeout.
     let silent = TinyServer::start(|_| Vec::new()).await;
-    let quick = HttpClient::new(&HttpOptions {
-        timeout: Duration::from_millis(300),
-        ..HttpOptions::default()
+    let quick = HttpClient::new(&{
+        let mut o = HttpOptions::default();
+        o.timeout = Duration::from_millis(300);
+        o
     })
     .unwrap();
     let e = quick

@@ -405,15 +405,11 @@ fn keyring_large_tokens_are_split_into_items_within_the_windows_limit() {
         jwt_like('i', 2200),
         jwt_like('r', 1500),
     );
-    let tokens = TokenSet {
-        access_token: AccessToken::new(&access),
-        token_type: "Bearer".into(),
-        expires_at: Some(cliauth::now()),
-        refresh_token: Some(RefreshToken::new(&refresh)),
-        scope: Some("openid offline_access".into()),
-        id_token: Some(IdToken::new(&id)),
-        obtained_at: cliauth::now(),
-    };
+    let mut tokens = TokenSet::new(AccessToken::new(&access), cliauth::now());
+    tokens.expires_at = Some(cliauth::now());
+    tokens.refresh_token = Some(RefreshToken::new(&refresh));
+    tokens.scope = Some("openid offline_access".into());
+    tokens.id_token = Some(IdToken::new(&id));
     let mut doc = CredentialsDocument::new();
     doc.set_profile(
         "big",

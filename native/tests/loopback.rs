@@ -17,10 +17,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 fn options() -> LoopbackOptions {
-    LoopbackOptions {
-        cancel_on_ctrl_c: false,
-        ..LoopbackOptions::default()
-    }
+    let mut o = LoopbackOptions::default();
+    o.cancel_on_ctrl_c = false;
+    o
 }
 
 fn setup(server: &LoopbackServer) -> (LoopbackHandler, String) {
@@ -104,9 +103,10 @@ async fn forged_and_stray_requests_never_end_the_wait() {
 async fn serves_preconnected_idle_sockets_and_favicon_concurrently() {
     // Idle sockets are never timed out here: if they held up other connections,
     // the wait below would run into its own timeout and fail.
-    let server = LoopbackServer::bind(LoopbackOptions {
-        read_timeout: Duration::from_secs(3600),
-        ..options()
+    let server = LoopbackServer::bind({
+        let mut o = options();
+        o.read_timeout = Duration::from_secs(3600);
+        o
     })
     .unwrap();
     let port = server.port();
@@ -134,9 +134,10 @@ async fn serves_preconnected_idle_sockets_and_favicon_concurrently() {
 
 #[tokio::test]
 async fn idle_connections_are_closed_after_the_read_timeout() {
-    let server = LoopbackServer::bind(LoopbackOptions {
-        read_timeout: Duration::from_millis(300),
-        ..options()
+    let server = LoopbackServer::bind({
+        let mut o = options();
+        o.read_timeout = Duration::from_millis(300);
+        o
     })
     .unwrap();
     let port = server.port();
@@ -193,7 +194,12 @@ async fn dropping_the_wait_releases_the_port() {
 async fn a_busy_port_is_a_clear_error() {
     let taken = StdListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
-    let err = LoopbackServer::bind(LoopbackOptions { port, ..options() }).unwrap_err();
+    let err = LoopbackServer::bind({
+        let mut o = options();
+        o.port = port;
+        o
+    })
+    .unwrap_err();
     assert_eq!(
         err,
         Error::LoopbackUnavailable {

@@ -216,11 +216,12 @@ async fn servers() -> Servers {
     // that `Host`); the front learns the upstream through a channel.
     let (upstream_tx, upstream_rx) = tokio::sync::oneshot::channel();
     let (tls, handshakes) = tls_front(pki.server.clone(), upstream_rx).await;
-    let dev = DevServer::start(DevServerConfig {
-        auto_approve_device: Some(Duration::ZERO),
-        device_interval: Duration::from_secs(1),
-        extra_hosts: vec![tls.to_string()],
-        ..DevServerConfig::default()
+    let dev = DevServer::start({
+        let mut o = DevServerConfig::default();
+        o.auto_approve_device = Some(Duration::ZERO);
+        o.device_interval = Duration::from_secs(1);
+        o.extra_hosts = vec![tls.to_string()];
+        o
     })
     .await
     .unwrap();
@@ -241,12 +242,13 @@ async fn servers() -> Servers {
 fn authenticator(base: &str, dir: &Path) -> cliauth::AuthenticatorBuilder {
     Authenticator::builder("acme")
         .issuer(base.to_string())
-        .endpoints(Endpoints {
-            authorization: Some(format!("{base}/authorize")),
-            token: Some(format!("{base}/token")),
-            device_authorization: Some(format!("{base}/device_authorization")),
-            revocation: Some(format!("{base}/revoke")),
-            ..Endpoints::default()
+        .endpoints({
+            let mut o = Endpoints::default();
+            o.authorization = Some(format!("{base}/authorize"));
+            o.token = Some(format!("{base}/token"));
+            o.device_authorization = Some(format!("{base}/device_authorization"));
+            o.revocation = Some(format!("{base}/revoke"));
+            o
         })
         .client_id("democli")
         .scopes(["openid", "offline_access"])

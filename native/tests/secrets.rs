@@ -210,9 +210,10 @@ async fn no_secret_in_logs_errors_or_debug_output() {
         let out = auth.logout().await.unwrap();
         shown.push(format!("{out:?}"));
         // A callback with a forged state, and one with the right one but an error.
-        let server_l = LoopbackServer::bind(LoopbackOptions {
-            cancel_on_ctrl_c: false,
-            ..LoopbackOptions::default()
+        let server_l = LoopbackServer::bind({
+            let mut o = LoopbackOptions::default();
+            o.cancel_on_ctrl_c = false;
+            o
         })
         .unwrap();
         shown.push(format!("{server_l:?}"));

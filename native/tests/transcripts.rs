@@ -24,7 +24,6 @@ use cliauth::cliauth_core::secret::SecretString;
 use cliauth::clock::{Clock, Sleep};
 use cliauth::entropy::Entropy;
 use cliauth::http::{SendFailure, Sending, Transport};
-use cliauth::loopback::LoopbackOptions;
 use cliauth::store::{CredentialStore, StoreLock};
 use cliauth::ui::{Notice, Ui};
 use cliauth::{Authenticator, Error, HttpRequest, HttpResponse};
@@ -363,10 +362,7 @@ async fn browser_login_transcripts_write_the_vectors_documents() {
             .scopes(scopes)
             .browser(delivering(c["callback"].as_str().unwrap().to_string()))
             .entropy(Fixed(hex(v["entropy_hex"].as_str().unwrap())))
-            .loopback(LoopbackOptions {
-                cancel_on_ctrl_c: false,
-                ..LoopbackOptions::default()
-            })
+            .cancel_on_ctrl_c(false)
             .build()
             .unwrap();
         if let Some(profile) = c["profile"].as_str() {

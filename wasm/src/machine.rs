@@ -266,10 +266,8 @@ impl Machine {
             if let Some(l) = opt_u64(&v, "leewayMs")? {
                 policy.leeway = Duration::from_millis(l);
             }
-            let endpoints = Endpoints {
-                token: Some(token_endpoint(&v)?),
-                ..Endpoints::default()
-            };
+            let mut endpoints = Endpoints::default();
+            endpoints.token = Some(token_endpoint(&v)?);
             let mut c = AccessConfig::new(
                 Client::new(req_str(&v, "clientId")?),
                 ServerEndpoints::Known(endpoints),

@@ -30,6 +30,7 @@ pub enum Want {
 
 /// The configuration of an [`AccessToken`].
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct AccessConfig {
     /// The `--api-key` flag's value.
     pub flag: Option<ApiKey>,
@@ -127,6 +128,7 @@ impl AccessConfig {
 
 /// A credential to send as a bearer token, and how it was obtained.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Bearer {
     /// The key or the token set.
     pub credential: Credential,

@@ -10,6 +10,7 @@ use crate::time::Now;
 
 /// The endpoints of the authorization server, configured or discovered.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Endpoints {
     /// Authorization endpoint (browser login).
     pub authorization: Option<String>,

@@ -26,6 +26,7 @@ use crate::token::TokenSet;
 
 /// What a login needs to know about the app and its server.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LoginConfig {
     /// The OAuth client.
     pub client: Client,
@@ -147,6 +148,7 @@ pub struct LoginOutcome {
 
 /// What a login flow ends with: the outcome to report and the credential it stored.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Login {
     /// What to tell the user.
     pub outcome: LoginOutcome,

@@ -195,10 +195,8 @@ pub fn refresh(v: &Value, o: &mut Outcome) {
         // binding reads under the lock from the start, the native shell first takes
         // an unlocked snapshot.
         for locked in [true, false] {
-            let endpoints = Endpoints {
-                token: Some(s(v, "token_endpoint")),
-                ..Endpoints::default()
-            };
+            let mut endpoints = Endpoints::default();
+            endpoints.token = Some(s(v, "token_endpoint"));
             let mut config = AccessConfig::new(
                 Client::new(s(v, "client_id")),
                 ServerEndpoints::Known(endpoints),

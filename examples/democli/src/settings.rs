@@ -99,13 +99,14 @@ impl Setup {
         store_dir: Option<&Path>,
     ) -> Result<Setup, Error> {
         create_private_dir(&options.home)?;
-        let server = DevServer::start(DevServerConfig {
-            issuer: Some(EMBEDDED_ISSUER.to_string()),
-            state_file: Some(options.home.join("devserver-state.json")),
-            auto_approve_device: options.auto_approve_device,
-            device_interval: options.device_interval,
-            rate_limits: options.rate_limits,
-            ..DevServerConfig::default()
+        let server = DevServer::start({
+            let mut o = DevServerConfig::default();
+            o.issuer = Some(EMBEDDED_ISSUER.to_string());
+            o.state_file = Some(options.home.join("devserver-state.json"));
+            o.auto_approve_device = options.auto_approve_device;
+            o.device_interval = options.device_interval;
+            o.rate_limits = options.rate_limits;
+            o
         })
         .await
         .map_err(|e| {
@@ -114,12 +115,13 @@ impl Setup {
         let e = server.endpoints();
         let mut builder = base_builder()
             .issuer(EMBEDDED_ISSUER)
-            .endpoints(Endpoints {
-                authorization: Some(e.authorization.clone()),
-                token: Some(e.token.clone()),
-                device_authorization: Some(e.device_authorization.clone()),
-                revocation: Some(e.revocation.clone()),
-                ..Endpoints::default()
+            .endpoints({
+                let mut o = Endpoints::default();
+                o.authorization = Some(e.authorization.clone());
+                o.token = Some(e.token.clone());
+                o.device_authorization = Some(e.device_authorization.clone());
+                o.revocation = Some(e.revocation.clone());
+                o
             })
             .verification_endpoint(e.whoami.clone());
         match var("DEMO_CLI_AUTH_PAGE") {

@@ -175,13 +175,11 @@ struct Server {
 impl Server {
     fn start() -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let config = DevServerConfig {
-            auto_approve_device: Some(Duration::from_millis(100)),
-            auto_approve_browser: true,
-            device_interval: Duration::from_secs(1),
-            record_secrets: Some(dir.path().join("secrets.jsonl")),
-            ..DevServerConfig::default()
-        };
+        let mut config = DevServerConfig::default();
+        config.auto_approve_device = Some(Duration::from_millis(100));
+        config.auto_approve_browser = true;
+        config.device_interval = Duration::from_secs(1);
+        config.record_secrets = Some(dir.path().join("secrets.jsonl"));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

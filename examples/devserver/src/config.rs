@@ -15,6 +15,7 @@ pub const DEFAULT_CLIENT_ID: &str = "democli";
 /// `Retry-After`, `RateLimit-Policy: "dev:memories";q=120;w=3600` and
 /// `{"detail":"Rate limited: dev:memories (120/hr)"}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RateLimitPolicy {
     /// The policy name, e.g. `dev:memories`.
     pub name: String,
@@ -120,18 +121,18 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// How to run a [`DevServer`](crate::DevServer). `Default` gives the documented
-/// defaults; override fields with struct-update syntax:
+/// defaults; set the fields to change (the struct is `#[non_exhaustive]`, so new
+/// settings can be added without breaking an app):
 ///
 /// ```
 /// use std::time::Duration;
 /// use cliauth_devserver::DevServerConfig;
-/// let config = DevServerConfig {
-///     auto_approve_device: Some(Duration::from_secs(2)),
-///     ..DevServerConfig::default()
-/// };
+/// let mut config = DevServerConfig::default();
+/// config.auto_approve_device = Some(Duration::from_secs(2));
 /// assert_eq!(config.client_id, "democli");
 /// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct DevServerConfig {
     /// The port to bind on 127.0.0.1; 0 (default) picks a free one.
     pub port: u16,

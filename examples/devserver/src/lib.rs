@@ -212,6 +212,7 @@ pub enum DevServerError {
 
 /// The URLs of a running server.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Endpoints {
     /// RFC 8414 metadata: `/.well-known/oauth-authorization-server`.
     pub metadata: String,

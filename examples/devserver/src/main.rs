@@ -77,30 +77,26 @@ struct Args {
 
 impl Args {
     fn into_config(self) -> DevServerConfig {
-        let defaults = DevServerConfig::default();
-        DevServerConfig {
-            port: self.port,
-            issuer: self.issuer,
-            client_id: self.client_id,
-            state_file: self.state_file,
-            access_token_ttl: self.access_token_ttl,
-            refresh_token_ttl: self.refresh_token_ttl,
-            device_interval: self.device_interval,
-            device_code_lifetime: self.device_code_lifetime,
-            code_lifetime: self.code_lifetime,
-            auto_approve_device: self.auto_approve_device,
-            auto_approve_browser: self.auto_approve_browser,
-            rate_limits: if self.rate_limits.is_empty() {
-                defaults.rate_limits
-            } else {
-                self.rate_limits
-            },
-            web_root: self.web_root,
-            pkg_dir: self.pkg_dir,
-            log_requests: self.log_requests,
-            extra_hosts: Vec::new(),
-            record_secrets: self.record_secrets,
+        let mut config = DevServerConfig::default();
+        config.port = self.port;
+        config.issuer = self.issuer;
+        config.client_id = self.client_id;
+        config.state_file = self.state_file;
+        config.access_token_ttl = self.access_token_ttl;
+        config.refresh_token_ttl = self.refresh_token_ttl;
+        config.device_interval = self.device_interval;
+        config.device_code_lifetime = self.device_code_lifetime;
+        config.code_lifetime = self.code_lifetime;
+        config.auto_approve_device = self.auto_approve_device;
+        config.auto_approve_browser = self.auto_approve_browser;
+        if !self.rate_limits.is_empty() {
+            config.rate_limits = self.rate_limits;
         }
+        config.web_root = self.web_root;
+        config.pkg_dir = self.pkg_dir;
+        config.log_requests = self.log_requests;
+        config.record_secrets = self.record_secrets;
+        config
     }
 }
 

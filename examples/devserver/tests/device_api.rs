@@ -24,10 +24,8 @@ use serde_json::json;
 
 /// A server whose device interval is short enough for tests.
 async fn device_server(extra: impl FnOnce(&mut DevServerConfig)) -> Fixture {
-    let mut config = DevServerConfig {
-        device_interval: Duration::from_millis(200),
-        ..DevServerConfig::default()
-    };
+    let mut config = DevServerConfig::default();
+    config.device_interval = Duration::from_millis(200);
     extra(&mut config);
     start(config).await
 }
@@ -320,9 +318,10 @@ async fn api_key(fx: &Fixture, cookie: &str, scopes: &[&str]) -> String {
 
 #[tokio::test]
 async fn protected_api_error_shapes() {
-    let fx = start(DevServerConfig {
-        access_token_ttl: Duration::from_secs(1),
-        ..DevServerConfig::default()
+    let fx = start({
+        let mut o = DevServerConfig::default();
+        o.access_token_ttl = Duration::from_secs(1);
+        o
     })
     .await;
     // No credentials: a challenge without an error code (RFC 6750 §3.1).
@@ -462,9 +461,10 @@ async fn rate_limits_answer_429_with_retry_after_and_policy() {
 
     // The quickstart's policy: the third quick call is limited, a retry after
     // Retry-After succeeds.
-    let fx = start(DevServerConfig {
-        rate_limits: vec![RateLimitPolicy::parse("dev:memories=2/2s").unwrap()],
-        ..DevServerConfig::default()
+    let fx = start({
+        let mut o = DevServerConfig::default();
+        o.rate_limits = vec![RateLimitPolicy::parse("dev:memories=2/2s").unwrap()];
+        o
     })
     .await;
     let cookie = fx.login("demo").await;

@@ -64,9 +64,10 @@ async fn discovery_documents_parse_with_core() {
     fx.server.shutdown().await;
 
     // An embedded server names a stable issuer that is not its live origin.
-    let fx = start(DevServerConfig {
-        issuer: Some("https://dev.cliauth.test".into()),
-        ..DevServerConfig::default()
+    let fx = start({
+        let mut o = DevServerConfig::default();
+        o.issuer = Some("https://dev.cliauth.test".into());
+        o
     })
     .await;
     let r = fx.get("/.well-known/oauth-authorization-server").await;
@@ -358,9 +359,10 @@ async fn consent_denial_and_forged_forms() {
 
 #[tokio::test]
 async fn auto_approve_skips_the_page_only_when_configured() {
-    let fx = start(DevServerConfig {
-        auto_approve_browser: true,
-        ..DevServerConfig::default()
+    let fx = start({
+        let mut o = DevServerConfig::default();
+        o.auto_approve_browser = true;
+        o
     })
     .await;
     let (mut pending, r) = fx.begin_login(&["memories:read"]).await;
@@ -554,9 +556,10 @@ async fn pkce_and_redirect_uri_are_verified() {
 
 #[tokio::test]
 async fn codes_expire() {
-    let fx = start(DevServerConfig {
-        code_lifetime: Duration::from_millis(200),
-        ..DevServerConfig::default()
+    let fx = start({
+        let mut o = DevServerConfig::default();
+        o.code_lifetime = Duration::from_millis(200);
+        o
     })
     .await;
     let (code, verifier, redirect_uri) = approved_code(&fx).await;
@@ -811,9 +814,10 @@ async fn handoff_codes_are_bound_to_the_challenge_and_single_use() {
 
 #[tokio::test]
 async fn pages_are_served() {
-    let fx = start(DevServerConfig {
-        pkg_dir: Some(std::env::temp_dir().join("cliauth-devserver-no-such-dir")),
-        ..DevServerConfig::default()
+    let fx = start({
+        let mut o = DevServerConfig::default();
+        o.pkg_dir = Some(std::env::temp_dir().join("cliauth-devserver-no-such-dir"));
+        o
     })
     .await;
     for (path, needle) in [

@@ -48,9 +48,10 @@ fn assert_kind(map: &BTreeMap<String, (String, bool)>, value: &str, kind: &str) 
 async fn every_secret_issued_or_received_is_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("secrets.jsonl");
-    let fx = start(DevServerConfig {
-        record_secrets: Some(file.clone()),
-        ..DevServerConfig::default()
+    let fx = start({
+        let mut o = DevServerConfig::default();
+        o.record_secrets = Some(file.clone());
+        o
     })
     .await;
     #[cfg(unix)]
@@ -181,9 +182,10 @@ async fn recorded_requests_reach_the_handlers_intact() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("secrets.jsonl");
     let plain = start_default().await;
-    let recorded_fx = start(DevServerConfig {
-        record_secrets: Some(file.clone()),
-        ..DevServerConfig::default()
+    let recorded_fx = start({
+        let mut o = DevServerConfig::default();
+        o.record_secrets = Some(file.clone());
+        o
     })
     .await;
     for fx in [&plain, &recorded_fx] {
@@ -204,9 +206,10 @@ async fn recorded_requests_reach_the_handlers_intact() {
 
 #[tokio::test]
 async fn an_unwritable_record_file_stops_the_start() {
-    let err = cliauth_devserver::DevServer::start(DevServerConfig {
-        record_secrets: Some("/nonexistent-dir/secrets.jsonl".into()),
-        ..DevServerConfig::default()
+    let err = cliauth_devserver::DevServer::start({
+        let mut o = DevServerConfig::default();
+        o.record_secrets = Some("/nonexistent-dir/secrets.jsonl".into());
+        o
     })
     .await
     .unwrap_err();

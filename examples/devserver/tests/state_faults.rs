@@ -22,12 +22,10 @@ use serde_json::json;
 async fn two_instances_share_one_state_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("devserver-state.json");
-    let config = DevServerConfig {
-        issuer: Some("https://dev.cliauth.test".into()),
-        state_file: Some(file.clone()),
-        device_interval: Duration::from_millis(100),
-        ..DevServerConfig::default()
-    };
+    let mut config = DevServerConfig::default();
+    config.issuer = Some("https://dev.cliauth.test".into());
+    config.state_file = Some(file.clone());
+    config.device_interval = Duration::from_millis(100);
     let a = start(config.clone()).await;
     let b = start(config).await;
     assert_ne!(a.server.url(), b.server.url());
@@ -120,9 +118,10 @@ async fn two_instances_share_one_state_file() {
     a.server.shutdown().await;
 
     // A new instance on the same file still knows everything.
-    let c = start(DevServerConfig {
-        state_file: Some(file.clone()),
-        ..DevServerConfig::default()
+    let c = start({
+        let mut o = DevServerConfig::default();
+        o.state_file = Some(file.clone());
+        o
     })
     .await;
     assert_eq!(c.bearer_get("/api/whoami", &key).await.status, 200);
@@ -130,9 +129,10 @@ async fn two_instances_share_one_state_file() {
     // A file that is not a state file is refused at start, not overwritten.
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "{\"version\": 99}").unwrap();
-    let err = cliauth_devserver::DevServer::start(DevServerConfig {
-        state_file: Some(bad.clone()),
-        ..DevServerConfig::default()
+    let err = cliauth_devserver::DevServer::start({
+        let mut o = DevServerConfig::default();
+        o.state_file = Some(bad.clone());
+        o
     })
     .await
     .unwrap_err();
@@ -143,10 +143,8 @@ async fn two_instances_share_one_state_file() {
 #[tokio::test]
 async fn concurrent_writers_on_one_file_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let config = DevServerConfig {
-        state_file: Some(dir.path().join("state.json")),
-        ..DevServerConfig::default()
-    };
+    let mut config = DevServerConfig::default();
+    config.state_file = Some(dir.path().join("state.json"));
     let a = start(config.clone()).await;
     let b = start(config).await;
     let cookie = a.login("demo").await;

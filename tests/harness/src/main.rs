@@ -125,9 +125,10 @@ fn run(origins: Vec<String>, timeout: Duration) -> Result<(), cliauth_core::Erro
             source: None,
         })?;
     runtime.block_on(async move {
-        let server = LoopbackServer::bind(LoopbackOptions {
-            cancel_on_ctrl_c: false,
-            ..LoopbackOptions::default()
+        let server = LoopbackServer::bind({
+            let mut o = LoopbackOptions::default();
+            o.cancel_on_ctrl_c = false;
+            o
         })?;
         let port = server.port();
         let mut entropy = [0u8; 32];
