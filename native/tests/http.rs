@@ -138,6 +138,18 @@ async fn transport_errors_are_classified_without_urls() {
         .await
         .unwrap_err();
     assert!(matches!(e, Error::Network { .. }));
+    // The transport's error is kept as the source, stripped of the URL.
+    let source = std::error::Error::source(&e).expect("the transport error is the source");
+    let reqwest_error = source
+        .downcast_ref::<reqwest::Error>()
+        .expect("a reqwest::Error");
+    assert!(reqwest_error.is_connect() && reqwest_error.url().is_none());
+    let mut chain = Some(source);
+    while let Some(err) = chain {
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains("hush") && !text.contains("/x"), "{text}");
+        chain = err.source();
+    }
     assert!(!e.to_string().contains("hush") && !e.to_string().contains("/x"));
 
     // A server that never answers: the total timeout.

@@ -208,6 +208,11 @@ async fn a_busy_port_is_a_clear_error() {
             source: None,
         }
     );
+    // The OS error stays reachable as the source.
+    let os = std::error::Error::source(&err)
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .expect("the bind error is the source");
+    assert_eq!(os.kind(), std::io::ErrorKind::AddrInUse);
     assert_eq!(err.exit_code(), 3);
     let app = cliauth::AppContext::new("acme", "Acme");
     assert!(err.render(&app).contains("acme auth login --device"));

@@ -443,3 +443,23 @@ async fn keyring_store_falls_back_to_the_file_only_with_a_visible_warning() {
         assert_eq!(keyring.read().unwrap().unwrap().profiles.len(), 1);
     }
 }
+
+/// A storage failure keeps the OS error as its source: the message stays the stable
+/// one-liner, the caller can still ask what the OS said.
+#[test]
+fn storage_errors_keep_the_io_error_as_their_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let not_a_dir = tmp.path().join("file");
+    fs::write(&not_a_dir, b"x").unwrap();
+    let store = FileStore::new(not_a_dir.join("acme"));
+    let err = store.lock().map(drop).unwrap_err();
+    assert!(matches!(err, Error::Storage { .. }), "{err:?}");
+    let io = std::error::Error::source(&err)
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .unwrap_or_else(|| panic!("no io::Error behind {err:?}"));
+    assert_eq!(io.raw_os_error(), Some(20), "ENOTDIR: {io:?}");
+    assert!(
+        err.to_string().starts_with("Credential storage error: "),
+        "{err}"
+    );
+}
