@@ -680,10 +680,11 @@ async fn a_browser_login_whose_id_token_lacks_the_sent_nonce_is_refused_and_stor
         let auth = base(&store, &CaptureUi::new())
             .client_id("acme-cli")
             .scopes(["openid", "email"])
-            .endpoints(cliauth::Endpoints {
-                authorization: Some(format!("{}/authorize", server.url)),
-                token: Some(format!("{}/token", server.url)),
-                ..cliauth::Endpoints::default()
+            .endpoints({
+                let mut o = cliauth::Endpoints::default();
+                o.authorization = Some(format!("{}/authorize", server.url));
+                o.token = Some(format!("{}/token", server.url));
+                o
             })
             .browser(common::TestBrowser::default().opener())
             .build()
@@ -741,9 +742,10 @@ async fn api_key_verification_against_a_dripping_server_ends_at_one_overall_dead
     let auth = base(&store, &CaptureUi::new())
         .key_formats(keys())
         .verification_endpoint(url)
-        .http(cliauth::http::HttpOptions {
-            timeout,
-            ..cliauth::http::HttpOptions::default()
+        .http({
+            let mut o = cliauth::http::HttpOptions::default();
+            o.timeout = timeout;
+            o
         })
         .build()
         .unwrap();
