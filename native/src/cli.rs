@@ -2,7 +2,7 @@
 //!
 //! The app keeps its own [`clap::Parser`]; it flattens [`GlobalArgs`] and adds
 //! [`AuthArgs`] as a subcommand. [`run`] executes an [`AuthCommand`] against an
-//! [`Authenticator`] and returns the process's [`ExitCode`] (core's
+//! [`Authenticator`] and returns the process's [`ExitCode`](std::process::ExitCode) (core's
 //! [`cliauth_core::error::exit_code`]): human output on stderr (`✓ …`, `✗ …` with a
 //! hint), JSON on stdout with `--json` ([the JSON output](#json-output)).
 //!

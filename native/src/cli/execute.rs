@@ -21,7 +21,7 @@ pub async fn run(auth: &Authenticator, global: &GlobalArgs, command: &AuthComman
 }
 
 /// Like [`run`], with the exit code as a number (core's
-/// [`exit_code`]).
+/// [`exit_code`](cliauth_core::error::exit_code)).
 pub async fn run_code(auth: &Authenticator, global: &GlobalArgs, command: &AuthCommand) -> i32 {
     global.init_logging();
     let renderer = global.renderer(auth.app());
