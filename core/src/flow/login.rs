@@ -474,6 +474,37 @@ pub fn subject_from_json(response: &HttpResponse) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::ApiKey;
+
+    #[test]
+    fn profile_fields_are_set_or_removed_and_the_rest_is_kept() {
+        let now = Now::from_wall(Timestamp::from_unix_secs(1_700_000_000));
+        let key = |k: &str| Credential::ApiKey(ApiKey::new(k));
+        let mut doc = CredentialsDocument::new();
+        let mut old = Profile::new(key("k1"), LoginMethod::ApiKey, now.wall);
+        old.extra.insert("storage".into(), "file".into());
+        old.extra.insert("newer".into(), true.into());
+        doc.set_profile("default", old).unwrap();
+        let stored = |fields: Vec<(String, Option<serde_json::Value>)>,
+                      doc: &mut CredentialsDocument| {
+            let mut config = LoginConfig::new(Client::new("cli"));
+            config.profile_fields = fields;
+            let save = Save::new(&config, key("k2"), LoginMethod::ApiKey, None, None);
+            let (name, _) = save.store_in(doc, now).unwrap();
+            doc.profile(&name).unwrap().extra.clone()
+        };
+        // A login without `--insecure-storage` removes the marker; a newer version's
+        // field survives.
+        let extra = stored(vec![("storage".into(), None)], &mut doc);
+        assert_eq!(extra.get("storage"), None);
+        assert_eq!(extra.get("newer"), Some(&serde_json::Value::Bool(true)));
+        // With it, the marker is set.
+        let extra = stored(vec![("storage".into(), Some("file".into()))], &mut doc);
+        assert_eq!(extra.get("storage"), Some(&serde_json::Value::from("file")));
+        assert_eq!(extra.get("newer"), Some(&serde_json::Value::Bool(true)));
+        // No fields: the old profile's are kept as they are.
+        assert_eq!(stored(Vec::new(), &mut doc), extra);
+    }
 
     #[test]
     fn subjects_from_verification_responses() {
