@@ -34,9 +34,11 @@
 
 use core::time::Duration;
 
+use crate::client::RequestKind;
 use crate::encoding::{append_query, parse_query};
 use crate::error::{Error, sanitize_server_text};
 use crate::pkce::{PkceChallenge, PkceMethod, PkceVerifier};
+use crate::provider::RedirectHost;
 use crate::secret::{ApiKey, AuthorizationCode, IdToken};
 use crate::state::{Nonce, StateToken};
 use crate::time::Timestamp;
@@ -55,7 +57,47 @@ pub const CALLBACK_PATH: &str = "/callback";
 /// The loopback redirect URI for a port: `http://127.0.0.1:PORT/callback`. An IP
 /// literal, not `localhost`, as RFC 8252 §7.3 and §8.3 recommend.
 pub fn loopback_redirect_uri(port: u16) -> String {
-    format!("http://127.0.0.1:{port}{CALLBACK_PATH}")
+    LoopbackHost::Ipv4.redirect_uri(port)
+}
+
+/// The host a loopback redirect URI names (RFC 8252 §7.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoopbackHost {
+    /// `127.0.0.1`: the default.
+    Ipv4,
+    /// `[::1]`: where 127.0.0.1 cannot be bound (an IPv6-only host or container),
+    /// RFC 8252 §7.3 "`http://[::1]:{port}/{path}` for IPv6".
+    Ipv6,
+    /// `localhost`, only for servers that accept nothing else
+    /// ([`RedirectHost::Localhost`], Amazon Cognito); the loopback server listens
+    /// on both loopback addresses so that either resolution of the name reaches it.
+    Localhost,
+}
+
+impl LoopbackHost {
+    /// The host as written in a URL: `127.0.0.1`, `[::1]` or `localhost`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoopbackHost::Ipv4 => "127.0.0.1",
+            LoopbackHost::Ipv6 => "[::1]",
+            LoopbackHost::Localhost => "localhost",
+        }
+    }
+
+    /// `http://HOST:PORT/callback`.
+    pub fn redirect_uri(self, port: u16) -> String {
+        format!("http://{}:{port}{CALLBACK_PATH}", self.as_str())
+    }
+
+    /// The host to name for a server whose loopback listener is `bound`
+    /// ([`Ipv4`](Self::Ipv4) or [`Ipv6`](Self::Ipv6)), given the server's
+    /// redirect quirk.
+    pub fn choose(redirect: RedirectHost, bound: LoopbackHost) -> LoopbackHost {
+        match redirect {
+            RedirectHost::Localhost => LoopbackHost::Localhost,
+            RedirectHost::LoopbackIp => bound,
+        }
+    }
 }
 
 /// What every authorization request of an app shares.
@@ -131,17 +173,6 @@ impl AuthorizationConfig {
     }
 }
 
-const RESERVED_PARAMS: &[&str] = &[
-    "response_type",
-    "client_id",
-    "redirect_uri",
-    "scope",
-    "state",
-    "code_challenge",
-    "code_challenge_method",
-    "nonce",
-];
-
 /// What the callback yields: the code to exchange with its verifier.
 #[derive(Debug)]
 pub struct AuthorizationGrant {
@@ -153,6 +184,9 @@ pub struct AuthorizationGrant {
     pub redirect_uri: String,
     /// The `nonce` the authorization request carried, if any.
     pub nonce: Option<Nonce>,
+    /// The scopes the authorization request asked for: what the tokens carry when
+    /// the token response names none (RFC 6749 §5.1).
+    pub scopes: Vec<String>,
 }
 
 impl AuthorizationGrant {
@@ -196,6 +230,7 @@ pub struct PendingAuthorization {
     verifier: PkceVerifier,
     nonce: Option<Nonce>,
     redirect_uri: String,
+    scopes: Vec<String>,
     url: String,
     expires_at: Timestamp,
     issuer: Option<String>,
@@ -264,7 +299,7 @@ impl PendingAuthorization {
             pairs.push(("nonce", n.expose_secret()));
         }
         for (k, v) in &config.extra_params {
-            if !RESERVED_PARAMS.contains(&k.as_str()) {
+            if !RequestKind::Authorize.reserved().contains(&k.as_str()) {
                 pairs.push((k, v));
             }
         }
@@ -274,6 +309,7 @@ impl PendingAuthorization {
             verifier,
             nonce,
             redirect_uri,
+            scopes: config.scopes.clone(),
             url,
             expires_at: now.saturating_add(config.timeout),
             issuer: config.issuer.clone(),
@@ -393,6 +429,7 @@ impl PendingAuthorization {
             verifier: self.verifier.clone_secret(),
             redirect_uri: self.redirect_uri.clone(),
             nonce: self.nonce.as_ref().map(Nonce::clone_secret),
+            scopes: self.scopes.clone(),
         })
     }
 }

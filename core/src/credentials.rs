@@ -520,6 +520,9 @@ pub struct ResolveInput<'a> {
     pub flag: Option<&'a str>,
     /// The API-key environment variable's name and value.
     pub env: Option<(&'a str, &'a str)>,
+    /// The bearer-token environment variable's name and value (`<APP>_TOKEN`, like
+    /// gh's `GH_TOKEN`): any bearer token, an OAuth access token in CI.
+    pub env_token: Option<(&'a str, &'a str)>,
     /// A profile named with `--profile`.
     pub profile: Option<&'a str>,
     /// The stored document.
@@ -543,13 +546,22 @@ pub enum Resolved<'a> {
         /// The profile.
         profile: &'a Profile,
     },
+    /// A bearer token from the environment ([`ResolveInput::env_token`]), checked
+    /// against RFC 6750's token syntax only: it is sent as it is, never refreshed and
+    /// never stored.
+    Token {
+        /// The token.
+        token: AccessToken,
+        /// The variable.
+        source: CredentialSource,
+    },
 }
 
 impl Resolved<'_> {
     /// Where the credential came from.
     pub fn source(&self) -> CredentialSource {
         match self {
-            Resolved::Key { source, .. } => source.clone(),
+            Resolved::Key { source, .. } | Resolved::Token { source, .. } => source.clone(),
             Resolved::Profile { name, .. } => CredentialSource::Profile {
                 name: name.to_string(),
             },
@@ -557,9 +569,15 @@ impl Resolved<'_> {
     }
 }
 
-/// Applies the precedence flag > env > named or active profile > none. Empty flag or
-/// env values count as absent. A named profile that does not exist is an error
-/// ([`Error::ProfileNotFound`]) rather than a silent fallback.
+/// Applies the precedence flag > API-key variable > bearer-token variable > named or
+/// active profile > none. Empty flag or variable values count as absent. A named
+/// profile that does not exist is an error ([`Error::ProfileNotFound`]) rather than
+/// a silent fallback; so is a token variable that is not a bearer token
+/// ([`bearer_token`]).
+///
+/// The environment wins over stored credentials, as gh's `GH_TOKEN`/`GITHUB_TOKEN`
+/// do ("takes precedence over previously stored credentials"); between the two
+/// variables the one the app documents first (the API key) wins.
 pub fn resolve<'a>(input: ResolveInput<'a>) -> Result<Option<Resolved<'a>>, Error> {
     if let Some(flag) = input.flag.filter(|v| !v.trim().is_empty()) {
         return Ok(Some(Resolved::Key {
@@ -570,6 +588,14 @@ pub fn resolve<'a>(input: ResolveInput<'a>) -> Result<Option<Resolved<'a>>, Erro
     if let Some((var, value)) = input.env.filter(|(_, v)| !v.trim().is_empty()) {
         return Ok(Some(Resolved::Key {
             key: ApiKey::new(value),
+            source: CredentialSource::Env {
+                var: var.to_string(),
+            },
+        }));
+    }
+    if let Some((var, value)) = input.env_token.filter(|(_, v)| !v.trim().is_empty()) {
+        return Ok(Some(Resolved::Token {
+            token: bearer_token(var, value)?,
             source: CredentialSource::Env {
                 var: var.to_string(),
             },
@@ -589,6 +615,44 @@ pub fn resolve<'a>(input: ResolveInput<'a>) -> Result<Option<Resolved<'a>>, Erro
         .map(|(name, profile)| Resolved::Profile { name, profile }))
 }
 
+/// A bearer token from the variable `var`: surrounding whitespace (a newline from
+/// `$(cat token.txt)`) is dropped, the rest must match RFC 6750 §2.1's `b64token`
+/// (letters, digits, `-._~+/`, then `=` padding), so that a pasted `Bearer ` prefix,
+/// quotes or a second line are reported instead of being sent in a header.
+pub fn bearer_token(var: &str, value: &str) -> Result<AccessToken, Error> {
+    let token = value.trim();
+    let body = token.trim_end_matches('=');
+    let problem = if token.len() >= 7 && token[..7].eq_ignore_ascii_case("bearer ") {
+        Some("it starts with `Bearer `; set only the token".to_string())
+    } else if body.is_empty() {
+        Some("it is empty".to_string())
+    } else if let Some(c) = body
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/')))
+    {
+        let what = match c {
+            ' ' | '\t' => "a space".to_string(),
+            '\n' | '\r' => "a line break".to_string(),
+            '"' | '\'' => "a quote".to_string(),
+            '=' => "`=` before its end".to_string(),
+            c if c.is_control() => "a control character".to_string(),
+            c => format!("`{c}`"),
+        };
+        Some(format!(
+            "it contains {what}; a bearer token has only letters, digits and -._~+/ (RFC 6750 §2.1)"
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some(reason) => Err(Error::InvalidArgument {
+            name: var.to_string(),
+            reason,
+        }),
+        None => Ok(AccessToken::new(token)),
+    }
+}
+
 /// What `status` reports; serialisable for `--json`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
@@ -599,7 +663,7 @@ pub struct StatusReport {
     pub source: Option<String>,
     /// The profile in use.
     pub profile: Option<String>,
-    /// `api_key` or `oauth`.
+    /// `api_key`, `oauth`, or `token` (a bearer token from the environment).
     pub credential_type: Option<&'static str>,
     /// How it was obtained.
     pub method: Option<LoginMethod>,
@@ -679,6 +743,11 @@ impl StatusReport {
                 report.method = Some(LoginMethod::ApiKey);
                 report.masked_key = Some(keys.mask(key.expose_secret()));
                 expiry_from_jwt(key.expose_secret(), &mut report);
+            }
+            Resolved::Token { token, .. } => {
+                report.credential_type = Some("token");
+                report.masked_key = Some(keys.mask(token.expose_secret()));
+                expiry_from_jwt(token.expose_secret(), &mut report);
             }
             Resolved::Profile { name, profile } => {
                 report.profile = Some(name.to_string());
@@ -947,6 +1016,7 @@ mod tests {
         let input = ResolveInput {
             flag: Some("k1"),
             env: Some(("ACME_API_KEY", "k2")),
+            env_token: None,
             profile: Some("work"),
             document: Some(&d),
         };
@@ -992,6 +1062,68 @@ mod tests {
             }
         );
         assert!(resolve(ResolveInput::default()).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_token_from_the_environment() {
+        let d = doc_with_profiles();
+        let input = ResolveInput {
+            env_token: Some(("ACME_TOKEN", "gho_16C7e42F292c6912E7710c838347Ae178B4a\n")),
+            profile: Some("work"),
+            document: Some(&d),
+            ..Default::default()
+        };
+        // Over the stored profile (gh's GH_TOKEN rule), under the API-key variable.
+        let Some(Resolved::Token { token, source }) = resolve(input).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            token.expose_secret(),
+            "gho_16C7e42F292c6912E7710c838347Ae178B4a"
+        );
+        assert_eq!(source.label(), "env:ACME_TOKEN");
+        let with_key = ResolveInput {
+            env: Some(("ACME_API_KEY", "k2")),
+            ..input
+        };
+        assert_eq!(
+            resolve(with_key).unwrap().unwrap().source().label(),
+            "env:ACME_API_KEY"
+        );
+        for (bad, why) in [
+            ("Bearer abc", "starts with `Bearer `"),
+            ("abc def", "a space"),
+            ("abc\ndef", "a line break"),
+            ("\"abc\"", "a quote"),
+            ("ab=c", "`=` before its end"),
+            ("===", "it is empty"),
+        ] {
+            let e = resolve(ResolveInput {
+                env_token: Some(("ACME_TOKEN", bad)),
+                ..Default::default()
+            })
+            .unwrap_err();
+            assert_eq!(e.code(), "invalid_argument");
+            assert!(e.to_string().starts_with("Invalid ACME_TOKEN: "), "{e}");
+            assert!(e.to_string().contains(why), "{bad:?}: {e}");
+            assert!(!format!("{e:?}").contains("abc"), "{e:?}");
+        }
+        assert!(bearer_token("T", "a.b-c_d~e+f/g==").is_ok());
+        let keys = KeyRegistry::new(Vec::new());
+        let r = resolve(input).unwrap();
+        let s = StatusReport::new(r.as_ref(), Some(&d), &keys, NOW, &RefreshPolicy::default());
+        assert_eq!(
+            (s.source.as_deref(), s.credential_type, s.profile.as_deref()),
+            (Some("env:ACME_TOKEN"), Some("token"), None)
+        );
+        assert_eq!(s.masked_key.as_deref(), Some("gho_…8B4a"));
+        let app = AppContext::new("acme", "Acme");
+        let text = s.render(&app);
+        assert!(
+            text.contains("Source:   environment variable ACME_TOKEN"),
+            "{text}"
+        );
+        assert!(!text.contains("gho_16C7"), "{text}");
     }
 
     #[test]

@@ -32,15 +32,16 @@
 
 use core::time::Duration;
 
-use crate::encoding::{form_encode, split_url};
+use crate::client::Client;
+use crate::encoding::split_url;
 use crate::error::{Error, sanitize_server_text};
-use crate::flow::{Client, Flow, Input, Step};
+use crate::flow::{Flow, Input, Step};
 use crate::http::{HttpRequest, HttpResponse, MAX_RESPONSE_BODY, api_error};
 use crate::json::Value;
 use crate::rng::SplitMix64;
 use crate::secret::DeviceCode;
 use crate::time::{Instant, Now, Timestamp};
-use crate::token::{TokenEndpointResponse, TokenGrant, TokenSet, parse_token_response};
+use crate::token::{TokenEndpointResponse, TokenGrant, TokenSet};
 
 /// Polling interval when the server gives none (RFC 8628 §3.2).
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
@@ -54,20 +55,16 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// (an hour: common servers give 5 to 30 minutes; RFC 8628's example gives 30).
 pub const MAX_DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(3600);
 
-/// Builds the device authorization request (RFC 8628 §3.1). Safe to replay: a replay
-/// only creates another, unused device code.
-/// [`Client::device_authorization_request`] builds it for flows.
+/// Builds the device authorization request (RFC 8628 §3.1) for a public client
+/// without extra parameters: [`Client::device_authorization_request`] for
+/// [`Client::new`] (which flows use). Safe to replay: a replay only creates another, unused device
+/// code.
 pub fn device_authorization_request(
     endpoint: &str,
     client_id: &str,
     scopes: &[String],
 ) -> HttpRequest {
-    let scope = scopes.join(" ");
-    let mut pairs = vec![("client_id", client_id)];
-    if !scope.is_empty() {
-        pairs.push(("scope", scope.as_str()));
-    }
-    HttpRequest::post_form(endpoint, form_encode(pairs)).idempotent(true)
+    Client::new(client_id).device_authorization_request(endpoint, scopes)
 }
 
 /// The device authorization response (RFC 8628 §3.2).
@@ -86,12 +83,17 @@ pub struct DeviceAuthorization {
     pub expires_in: Duration,
     /// The polling interval, if given (at most [`MAX_DEVICE_CODE_LIFETIME`]).
     pub interval: Option<Duration>,
+    /// A sentence for the user the server wrote itself (Entra's `message`, not part
+    /// of RFC 8628), sanitised to one printable line.
+    pub message: Option<String>,
 }
 
 /// Parses a device authorization response. `verification_url` (an older spelling some
-/// providers use) is accepted too. Verification URIs must be `https` (or `http` on
-/// loopback), since they are shown to the user and may be opened. `expires_in` is
-/// capped at [`MAX_DEVICE_CODE_LIFETIME`].
+/// providers use — Google) is accepted too. Verification URIs must be `https` (or
+/// `http` on loopback), since they are shown to the user and may be opened.
+/// `expires_in` is capped at [`MAX_DEVICE_CODE_LIFETIME`]. An answer with an `error`
+/// member is that OAuth error whatever its status (GitHub answers `200` with
+/// `{"error": "device_flow_disabled"}`), not "no `device_code`".
 pub fn parse_device_authorization(
     response: &HttpResponse,
     now: Timestamp,
@@ -124,6 +126,20 @@ pub fn parse_device_authorization(
         "the device authorization endpoint answered",
         "the device authorization response",
     )?;
+    if let Some(code) = map.get("error") {
+        let Some(code) = code.as_str() else {
+            return Err(Error::protocol("the `error` field is not a string", body));
+        };
+        return Err(crate::token::OAuthError {
+            error: sanitize_server_text(code),
+            description: map
+                .get("error_description")
+                .and_then(Value::as_str)
+                .map(sanitize_server_text),
+            uri: None,
+        }
+        .into_error());
+    }
     let string = |name: &'static str| -> Result<Option<&str>, Error> {
         match map.get(name) {
             None | Some(Value::Null) => Ok(None),
@@ -183,6 +199,9 @@ pub fn parse_device_authorization(
     let interval = secs("interval")?
         .filter(|d| !d.is_zero())
         .map(|d| d.min(MAX_DEVICE_CODE_LIFETIME));
+    let message = string("message")?
+        .map(sanitize_server_text)
+        .filter(|m| !m.is_empty());
     Ok(DeviceAuthorization {
         device_code: DeviceCode::new(device_code),
         user_code: user_code.to_string(),
@@ -190,6 +209,7 @@ pub fn parse_device_authorization(
         verification_uri_complete: complete.map(str::to_string),
         expires_in,
         interval,
+        message,
     })
 }
 
@@ -236,6 +256,8 @@ enum State {
 pub struct DeviceFlow {
     token_endpoint: String,
     client: Client,
+    requested_scopes: Vec<String>,
+    message: Option<String>,
     device_code: DeviceCode,
     user_code: String,
     verification_uri: String,
@@ -250,8 +272,8 @@ pub struct DeviceFlow {
 }
 
 impl DeviceFlow {
-    /// Starts polling for `authorization`, received at `now`. `seed` is entropy for
-    /// backoff jitter.
+    /// Starts polling for `authorization`, received at `now`, for a public client
+    /// without extra parameters. `seed` is entropy for backoff jitter.
     pub fn new(
         authorization: DeviceAuthorization,
         token_endpoint: impl Into<String>,
@@ -268,7 +290,8 @@ impl DeviceFlow {
         )
     }
 
-    /// Like [`DeviceFlow::new`], with the client's requests built by `client`.
+    /// Like [`DeviceFlow::new`], with the client's requests built by `client` (its
+    /// secret, extra parameters and quirks).
     pub fn with_client(
         authorization: DeviceAuthorization,
         token_endpoint: impl Into<String>,
@@ -284,6 +307,8 @@ impl DeviceFlow {
         DeviceFlow {
             token_endpoint: token_endpoint.into(),
             client,
+            requested_scopes: Vec::new(),
+            message: authorization.message,
             device_code: authorization.device_code,
             user_code: authorization.user_code,
             verification_uri: authorization.verification_uri,
@@ -296,6 +321,19 @@ impl DeviceFlow {
             stats: DeviceStats::default(),
             state: State::Waiting(now.instant.saturating_add(interval)),
         }
+    }
+
+    /// The scopes the device authorization request asked for: the tokens carry them
+    /// when the token response names no scope (RFC 6749 §5.1).
+    #[must_use]
+    pub fn with_requested_scopes(mut self, scopes: &[String]) -> Self {
+        self.requested_scopes = scopes.to_vec();
+        self
+    }
+
+    /// The server's own sentence for the user, if it sent one (Entra's `message`).
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
     }
 
     /// The code to show the user.
@@ -336,6 +374,7 @@ impl DeviceFlow {
             verification_uri_complete: self.verification_uri_complete.clone(),
             expires_at: self.expires_at,
             interval: self.interval,
+            message: self.message.clone(),
         }
     }
 
@@ -357,10 +396,11 @@ impl DeviceFlow {
                 .unwrap_or_default();
             return State::Waiting(now.instant.saturating_add(self.interval.max(retry_after)));
         }
-        match parse_token_response(&response, now.wall) {
-            Ok(TokenEndpointResponse::Tokens(t)) => {
-                State::Authorized(TokenSet::from_response(t, now.wall))
-            }
+        match self.client.parse_token_response(&response, now.wall) {
+            Ok(TokenEndpointResponse::Tokens(t)) => State::Authorized(TokenSet::from_response(
+                t.or_requested_scope(&self.requested_scopes),
+                now.wall,
+            )),
             Ok(TokenEndpointResponse::Error(e)) => match e.error.as_str() {
                 "authorization_pending" => {
                     self.consecutive_failures = 0;
@@ -690,6 +730,72 @@ mod tests {
 
     fn pending(e: &str) -> HttpResponse {
         HttpResponse::json(400, &json!({ "error": e }))
+    }
+
+    #[test]
+    fn an_error_in_a_200_answer_is_that_error() {
+        // GitHub answers a disabled device flow with 200 and an `error` member.
+        let r = HttpResponse::json(
+            200,
+            &json!({"error": "device_flow_disabled", "error_description": "Device Flow must be explicitly enabled for this App"}),
+        );
+        let e = parse_device_authorization(&r, T0.wall).unwrap_err();
+        assert_eq!(
+            e,
+            Error::AuthorizationFailed {
+                error: "device_flow_disabled".into(),
+                description: Some("Device Flow must be explicitly enabled for this App".into()),
+            }
+        );
+        let r = HttpResponse::json(200, &json!({"error": 5}));
+        assert!(matches!(
+            parse_device_authorization(&r, T0.wall),
+            Err(Error::Protocol { .. })
+        ));
+    }
+
+    #[test]
+    fn message_quirks_and_requested_scope() {
+        let v = json!({"device_code":"dc","user_code":"ABCD-EFGH","verification_uri":"https://microsoft.com/devicelogin",
+            "expires_in":"900","interval":"5","message":"To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code ABCD-EFGH to authenticate.\u{1b}[2J"});
+        let a = parse_device_authorization(&HttpResponse::json(200, &v), T0.wall).unwrap();
+        assert!(
+            a.message
+                .as_deref()
+                .unwrap()
+                .starts_with("To sign in, use a web browser")
+        );
+        assert!(!a.message.as_deref().unwrap().contains('\u{1b}'));
+        let client = Client::new("cli").quirks(crate::provider::preset("entra").unwrap().quirks);
+        let scopes = vec!["openid".to_string(), "offline_access".to_string()];
+        let mut f = DeviceFlow::with_client(a, "https://as/token", client.clone(), T0, 1)
+            .with_requested_scopes(&scopes);
+        assert!(f.message().is_some());
+        let Step::Send(_) = f.poll(secs(5)) else {
+            panic!()
+        };
+        f.handle_response(
+            secs(5),
+            HttpResponse::json(
+                200,
+                &json!({"access_token":"at","token_type":"Bearer","expires_in":"3599"}),
+            ),
+        );
+        let Step::Done(t) = f.poll(secs(5)) else {
+            panic!()
+        };
+        // No `scope` in the answer: what was requested (RFC 6749 §5.1).
+        assert_eq!(t.scope.as_deref(), Some("openid offline_access"));
+        // Entra's `authorization_declined` is a denial through the preset's alias.
+        let mut f = DeviceFlow::with_client(auth(None), "https://as/token", client, T0, 1);
+        let Step::Send(_) = f.poll(secs(5)) else {
+            panic!()
+        };
+        f.handle_response(secs(5), pending("authorization_declined"));
+        let Step::Failed(e) = f.poll(secs(5)) else {
+            panic!()
+        };
+        assert!(matches!(e, Error::AccessDenied { .. }), "{e:?}");
     }
 
     fn secs(s: u64) -> Now {

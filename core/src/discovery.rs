@@ -88,6 +88,9 @@ pub struct ServerMetadata {
     pub grant_types_supported: Option<Vec<String>>,
     /// PKCE methods the server supports.
     pub code_challenge_methods_supported: Option<Vec<String>>,
+    /// How clients may authenticate at the token endpoint (RFC 8414 §2; absent means
+    /// `client_secret_basic`), for [`crate::client::ClientAuthMethod::negotiate`].
+    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
     /// Whether the server sends `iss` in authorization responses (RFC 9207).
     pub authorization_response_iss_parameter_supported: bool,
 }
@@ -180,6 +183,7 @@ pub fn parse_metadata(
         scopes_supported: list("scopes_supported")?,
         grant_types_supported: list("grant_types_supported")?,
         code_challenge_methods_supported: list("code_challenge_methods_supported")?,
+        token_endpoint_auth_methods_supported: list("token_endpoint_auth_methods_supported")?,
         authorization_response_iss_parameter_supported: map
             .get("authorization_response_iss_parameter_supported")
             .and_then(Value::as_bool)

@@ -111,6 +111,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod authorize;
+pub mod client;
 pub mod credentials;
 pub mod device;
 pub mod discovery;
@@ -126,6 +127,7 @@ pub mod keys;
 pub mod launch;
 pub mod loopback;
 pub mod pkce;
+pub mod provider;
 pub mod redact;
 pub mod refresh;
 pub mod retry;

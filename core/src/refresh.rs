@@ -25,16 +25,15 @@
 //!
 //! The shell releases the storage lock when the flow has ended.
 
+use crate::client::Client;
 use crate::credentials::{Credential, CredentialsDocument};
 use crate::error::Error;
 use crate::exchange::Exchange;
-use crate::flow::{Access, Client, Flow, Input, Step};
+use crate::flow::{Access, Flow, Input, Step};
 use crate::retry::RetryPolicy;
 use crate::secret::RefreshToken;
 use crate::time::Now;
-use crate::token::{
-    RefreshPolicy, TokenEndpointResponse, TokenGrant, TokenSet, TokenStatus, parse_token_response,
-};
+use crate::token::{RefreshPolicy, TokenEndpointResponse, TokenGrant, TokenSet, TokenStatus};
 
 /// Where and how to refresh.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,8 +41,9 @@ use crate::token::{
 pub struct RefreshConfig {
     /// The token endpoint.
     pub token_endpoint: String,
-    /// The client: its id, and where its refresh requests are built
-    /// ([`Client::token_request`]).
+    /// The client: its id, and its secret, extra parameters for
+    /// [`RequestKind::Refresh`](crate::client::RequestKind::Refresh) and quirks if
+    /// any ([`Client::new`] for a public client).
     pub client: Client,
     /// When a refresh is due.
     pub policy: RefreshPolicy,
@@ -234,7 +234,7 @@ impl Refresh {
             self.state = State::Failed(Error::Misuse("refresh without stored tokens"));
             return;
         };
-        let parsed = outcome.and_then(|r| parse_token_response(&r, now.wall));
+        let parsed = outcome.and_then(|r| self.config.client.parse_token_response(&r, now.wall));
         self.state = match parsed {
             Ok(TokenEndpointResponse::Tokens(mut t)) => {
                 // RFC 6749 §5.1: a response without `scope` granted the requested one.

@@ -4,7 +4,7 @@
 //! invalidate its access tokens) or the access token when there is no refresh token.
 //! Revocation is idempotent, so the request may be retried.
 
-use crate::encoding::form_encode;
+use crate::client::Client;
 use crate::error::Error;
 use crate::http::{HttpRequest, HttpResponse, api_error};
 use crate::time::Timestamp;
@@ -29,38 +29,22 @@ impl TokenTypeHint {
     }
 }
 
-/// Builds a revocation request for a public client.
+/// Builds a revocation request for a public client without extra parameters:
+/// [`Client::token_revocation_request`] for [`Client::new`].
 pub fn revocation_request(
     endpoint: &str,
     client_id: &str,
     token: &str,
     hint: TokenTypeHint,
 ) -> HttpRequest {
-    let form = form_encode([
-        ("token", token),
-        ("token_type_hint", hint.as_str()),
-        ("client_id", client_id),
-    ]);
-    HttpRequest::post_form(endpoint, form).idempotent(true)
+    Client::new(client_id).token_revocation_request(endpoint, token, hint)
 }
 
-/// The request that best ends a session: revoke the refresh token if there is one,
-/// else the access token.
+/// The request that best ends a session of a public client: revoke the refresh
+/// token if there is one, else the access token ([`Client::revocation_request`],
+/// which flows use).
 pub fn revoke_token_set(endpoint: &str, client_id: &str, tokens: &TokenSet) -> HttpRequest {
-    match &tokens.refresh_token {
-        Some(rt) => revocation_request(
-            endpoint,
-            client_id,
-            rt.expose_secret(),
-            TokenTypeHint::RefreshToken,
-        ),
-        None => revocation_request(
-            endpoint,
-            client_id,
-            tokens.access_token.expose_secret(),
-            TokenTypeHint::AccessToken,
-        ),
-    }
+    Client::new(client_id).revocation_request(endpoint, tokens)
 }
 
 /// Interprets the revocation response: 200 is success (also for unknown or already

@@ -13,7 +13,6 @@
 
 use core::time::Duration;
 
-use crate::encoding::form_encode;
 use crate::error::{Error, sanitize_server_text};
 use crate::http::{HttpRequest, HttpResponse, MAX_RESPONSE_BODY, api_error};
 use crate::json::Value;
@@ -51,49 +50,15 @@ pub enum TokenGrant<'a> {
 }
 
 /// Builds a token request for a public client (`client_id` in the body, RFC 6749
-/// §2.3.1 / §3.2.1). Code exchange and refresh are marked non-idempotent (a replay
+/// §2.3.1 / §3.2.1), without extra parameters: [`Client::token_request`] for
+/// [`Client::new`]. Code exchange and refresh are marked non-idempotent (a replay
 /// could burn a single-use code or a rotated refresh token); device polling is
 /// idempotent by design.
+///
+/// [`Client::token_request`]: crate::client::Client::token_request
+/// [`Client::new`]: crate::client::Client::new
 pub fn token_request(token_endpoint: &str, client_id: &str, grant: TokenGrant<'_>) -> HttpRequest {
-    let (form, idempotent) = match grant {
-        TokenGrant::AuthorizationCode {
-            code,
-            verifier,
-            redirect_uri,
-        } => (
-            form_encode([
-                ("grant_type", "authorization_code"),
-                ("code", code.expose_secret()),
-                ("redirect_uri", redirect_uri),
-                ("client_id", client_id),
-                ("code_verifier", verifier.expose_secret()),
-            ]),
-            false,
-        ),
-        TokenGrant::RefreshToken {
-            refresh_token,
-            scope,
-        } => {
-            let mut pairs = vec![
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token.expose_secret()),
-                ("client_id", client_id),
-            ];
-            if let Some(scope) = scope {
-                pairs.push(("scope", scope));
-            }
-            (form_encode(pairs), false)
-        }
-        TokenGrant::DeviceCode { device_code } => (
-            form_encode([
-                ("grant_type", DEVICE_CODE_GRANT),
-                ("device_code", device_code.expose_secret()),
-                ("client_id", client_id),
-            ]),
-            true,
-        ),
-    };
-    HttpRequest::post_form(token_endpoint, form).idempotent(idempotent)
+    crate::client::Client::new(client_id).token_request(token_endpoint, grant)
 }
 
 /// A successful token response (RFC 6749 §5.1).
@@ -112,6 +77,19 @@ pub struct TokenResponse {
     pub scope: Option<String>,
     /// An OpenID Connect ID token, if issued.
     pub id_token: Option<IdToken>,
+}
+
+impl TokenResponse {
+    /// The response with `scope` filled in from the request when the server sent
+    /// none: RFC 6749 §5.1 makes `scope` "OPTIONAL, if identical to the scope
+    /// requested by the client". An empty request leaves it unknown.
+    #[must_use]
+    pub fn or_requested_scope(mut self, requested: &[String]) -> Self {
+        if self.scope.is_none() && !requested.is_empty() {
+            self.scope = Some(requested.join(" "));
+        }
+        self
+    }
 }
 
 /// An OAuth error response (RFC 6749 §5.2, RFC 8628 §3.5).

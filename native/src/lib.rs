@@ -353,8 +353,10 @@ pub use auth::{
     ProfileInfo, ProfileStatus, RefreshOutcome, Revocation, Verification,
 };
 pub use cliauth_core;
+pub use cliauth_core::client::{ClientAuthMethod, RequestKind};
 pub use cliauth_core::credentials::{LoginMethod, StatusReport};
 pub use cliauth_core::keys::{Charset, KeyFormat, KeyRegistry};
+pub use cliauth_core::provider::{PRESETS, ProviderConfig, preset};
 pub use cliauth_core::secret::{AccessToken, ApiKey};
 pub use cliauth_core::{
     AppContext, Error, ErrorKind, HttpRequest, HttpResponse, Method, Timestamp,

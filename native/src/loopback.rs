@@ -2,7 +2,9 @@
 //! [`cliauth_core::loopback::LoopbackHandler`].
 //!
 //! [`LoopbackServer::bind`] listens on `127.0.0.1` on a random port (or the one
-//! configured), and on `[::1]` on the same port when the machine has IPv6 loopback.
+//! configured), and on `[::1]` on the same port when the machine has IPv6 loopback;
+//! on an IPv6-only host it listens on `[::1]` and the redirect URI names it
+//! (RFC 8252 §7.3).
 //! The server then serves every connection in its own task — browsers preconnect
 //! spare sockets and ask for `/favicon.ico` — reading bytes until core's
 //! [`parse_request`] has a complete request (or refuses the bytes), and hands each
@@ -67,7 +69,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use cliauth_core::Error;
-use cliauth_core::authorize::{DEFAULT_LOGIN_TIMEOUT, loopback_redirect_uri};
+use cliauth_core::authorize::{DEFAULT_LOGIN_TIMEOUT, LoopbackHost};
 use cliauth_core::loopback::{
     LoopbackLimits, LoopbackRequest, LoopbackResponse, ParseProgress, Rejection, parse_request,
 };
@@ -84,7 +86,8 @@ pub struct LoopbackOptions {
     /// The port to listen on; `0` (the default) picks a free one.
     pub port: u16,
     /// Also listen on `[::1]` on the same port when IPv6 loopback is available
-    /// (default `true`). The redirect URI always names `127.0.0.1`.
+    /// (default `true`), and listen on `[::1]` alone where 127.0.0.1 does not exist.
+    /// The redirect URI names `127.0.0.1` unless only `[::1]` could be bound.
     pub ipv6: bool,
     /// How long a login waits for its callback (default 5 minutes). Used by
     /// [`crate::Authenticator`]; [`LoopbackServer::wait`] takes its own timeout.
@@ -124,24 +127,47 @@ impl Default for LoopbackOptions {
 /// releases the port.
 #[derive(Debug)]
 pub struct LoopbackServer {
+    /// The primary listener: `127.0.0.1`, or `[::1]` when 127.0.0.1 cannot be
+    /// bound (then `host` is [`LoopbackHost::Ipv6`] and there is no second one).
     v4: StdListener,
+    /// `[::1]` on the same port, next to a 127.0.0.1 primary.
     v6: Option<StdListener>,
+    host: LoopbackHost,
     port: u16,
     options: LoopbackOptions,
 }
 
 impl LoopbackServer {
     /// Listens on `127.0.0.1:options.port` (and `[::1]` on the same port when
-    /// available). A port that cannot be bound is [`Error::LoopbackUnavailable`].
+    /// available). Where 127.0.0.1 does not exist (an IPv6-only host or container:
+    /// binding it fails with "address not available") and `options.ipv6` is set, it
+    /// listens on `[::1]` alone and [`redirect_uri`](Self::redirect_uri) names
+    /// `[::1]` (RFC 8252 §7.3). A port that cannot be bound is
+    /// [`Error::LoopbackUnavailable`].
     pub fn bind(options: LoopbackOptions) -> Result<LoopbackServer, Error> {
+        let listen = |addr: SocketAddr| {
+            StdListener::bind(addr).and_then(|l| l.set_nonblocking(true).map(|()| l))
+        };
         let v4_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, options.port));
-        let v4 = StdListener::bind(v4_addr).map_err(|e| bind_error(v4_addr, e))?;
-        let port = v4.local_addr().map_err(|e| bind_error(v4_addr, e))?.port();
-        v4.set_nonblocking(true)
-            .map_err(|e| bind_error(v4_addr, e))?;
-        let v6 = if options.ipv6 {
-            let addr = SocketAddr::from((Ipv6Addr::LOCALHOST, port));
-            match StdListener::bind(addr).and_then(|l| l.set_nonblocking(true).map(|()| l)) {
+        let v6_on = |port: u16| SocketAddr::from((Ipv6Addr::LOCALHOST, port));
+        let (primary, host) = match listen(v4_addr) {
+            Ok(l) => (l, LoopbackHost::Ipv4),
+            Err(e) if options.ipv6 && e.kind() == io::ErrorKind::AddrNotAvailable => {
+                debug!(error = %e, "127.0.0.1 is not available; listening on [::1]");
+                let addr = v6_on(options.port);
+                (
+                    listen(addr).map_err(|e| bind_error(addr, e))?,
+                    LoopbackHost::Ipv6,
+                )
+            }
+            Err(e) => return Err(bind_error(v4_addr, e)),
+        };
+        let port = primary
+            .local_addr()
+            .map_err(|e| bind_error(v4_addr, e))?
+            .port();
+        let v6 = if options.ipv6 && host == LoopbackHost::Ipv4 {
+            match listen(v6_on(port)) {
                 Ok(l) => Some(l),
                 Err(e) => {
                     debug!(port, error = %e, "not listening on [::1]");
@@ -151,10 +177,16 @@ impl LoopbackServer {
         } else {
             None
         };
-        debug!(port, ipv6 = v6.is_some(), "loopback server listening");
+        debug!(
+            port,
+            host = host.as_str(),
+            ipv6 = v6.is_some() || host == LoopbackHost::Ipv6,
+            "loopback server listening"
+        );
         Ok(LoopbackServer {
-            v4,
+            v4: primary,
             v6,
+            host,
             port,
             options,
         })
@@ -165,14 +197,21 @@ impl LoopbackServer {
         self.port
     }
 
-    /// `http://127.0.0.1:PORT/callback`, the `redirect_uri` to send.
+    /// `http://127.0.0.1:PORT/callback` (`http://[::1]:PORT/callback` on an
+    /// IPv6-only host), the `redirect_uri` to send.
     pub fn redirect_uri(&self) -> String {
-        loopback_redirect_uri(self.port)
+        self.host.redirect_uri(self.port)
     }
 
-    /// Whether the server also listens on `[::1]`.
+    /// The loopback address the redirect URI names: [`LoopbackHost::Ipv4`], or
+    /// [`LoopbackHost::Ipv6`] where 127.0.0.1 could not be bound.
+    pub fn host(&self) -> LoopbackHost {
+        self.host
+    }
+
+    /// Whether the server listens on `[::1]` (too).
     pub fn has_ipv6(&self) -> bool {
-        self.v6.is_some()
+        self.v6.is_some() || self.host == LoopbackHost::Ipv6
     }
 
     /// The options it was bound with.

@@ -334,6 +334,8 @@ export interface DevicePrompt {
   verificationUriComplete?: string;
   expiresAt: number;
   intervalMs: number;
+  /** A sentence the server wrote for the user (Microsoft Entra's `message`), to show too. */
+  message?: string;
 }
 
 export interface DeviceLoginConfig {

@@ -63,6 +63,7 @@ fn report(
     let resolved = credentials::resolve(ResolveInput {
         flag: None,
         env: None,
+        env_token: None,
         profile,
         document: Some(&doc),
     })?;

@@ -145,6 +145,7 @@ fn step_json<T>(
             verification_uri_complete,
             expires_at,
             interval,
+            message,
         }) => Obj::new()
             .str("type", "prompt")
             .str("userCode", &user_code)
@@ -155,6 +156,7 @@ fn step_json<T>(
             )
             .num("expiresAt", expires_at.unix_millis())
             .num("intervalMs", interval.as_secs() * 1000)
+            .opt("message", message.as_deref())
             .end(),
         Step::ReadStorage(_) => {
             *asked = Asked::Storage;

@@ -1,5 +1,5 @@
-//! The credential for a request: flag > environment > named or active profile, with
-//! OAuth tokens refreshed when due.
+//! The credential for a request: flag > API-key variable > bearer-token variable >
+//! named or active profile ([`resolve`]), with OAuth tokens refreshed when due.
 
 use crate::credentials::{
     Credential, CredentialSource, CredentialsDocument, ResolveInput, Resolved, resolve,
@@ -9,7 +9,7 @@ use crate::flow::{Access, Client, Discovery, Endpoints, Flow, Input, ServerEndpo
 use crate::keys::KeyRegistry;
 use crate::refresh::{Refresh, RefreshConfig};
 use crate::retry::RetryPolicy;
-use crate::secret::ApiKey;
+use crate::secret::{AccessToken as Token, ApiKey};
 use crate::time::Now;
 use crate::token::{RefreshPolicy, TokenStatus};
 
@@ -36,6 +36,11 @@ pub struct AccessConfig {
     pub flag: Option<ApiKey>,
     /// The API-key environment variable's name and value.
     pub env: Option<(String, ApiKey)>,
+    /// The bearer-token environment variable's name and value (`<APP>_TOKEN`, as
+    /// gh's `GH_TOKEN`): any token the API accepts, sent as it is — never refreshed
+    /// or stored. The [`Bearer`] carries it as a [`Credential::ApiKey`] (a credential
+    /// that is not refreshed) with its variable as the source.
+    pub env_token: Option<(String, Token)>,
     /// The profile named with `--profile` (`None`: the active one).
     pub profile: Option<String>,
     /// The key formats a flag or environment key must match.
@@ -75,6 +80,10 @@ impl AccessConfig {
                 .env
                 .as_ref()
                 .map(|(var, value)| (var.clone(), value.clone_secret())),
+            env_token: self
+                .env_token
+                .as_ref()
+                .map(|(var, value)| (var.clone(), value.clone_secret())),
             profile: self.profile.clone(),
             keys: self.keys.clone(),
             client: self.client.clone(),
@@ -96,6 +105,7 @@ impl AccessConfig {
         AccessConfig {
             flag: None,
             env: None,
+            env_token: None,
             profile: Some(name.to_string()),
             want: Want::Forced,
             scope: None,
@@ -110,6 +120,7 @@ impl AccessConfig {
         AccessConfig {
             flag: None,
             env: None,
+            env_token: None,
             profile: None,
             keys: KeyRegistry::new(Vec::new()),
             client,
@@ -204,24 +215,32 @@ impl AccessToken {
     /// The first read: resolve, and decide whether a refresh is needed.
     fn on_stored(&mut self, now: Now, doc: Option<CredentialsDocument>) -> Result<State, Error> {
         let c = &self.config;
-        let (flag, env) = match c.want {
-            Want::RefreshNow => (None, None),
-            _ => (c.flag.as_ref(), c.env.as_ref()),
+        let (flag, env, env_token) = match c.want {
+            Want::RefreshNow => (None, None, None),
+            _ => (c.flag.as_ref(), c.env.as_ref(), c.env_token.as_ref()),
         };
         let resolved = resolve(ResolveInput {
             flag: flag.map(ApiKey::expose_secret),
             env: env.map(|(k, v)| (k.as_str(), v.expose_secret())),
+            env_token: env_token.map(|(k, v)| (k.as_str(), v.expose_secret())),
             profile: c.profile.as_deref(),
             document: doc.as_ref(),
         })?;
         let (name, profile) = match resolved {
-            None | Some(Resolved::Key { .. }) if c.want == Want::RefreshNow => {
+            None | Some(Resolved::Key { .. } | Resolved::Token { .. })
+                if c.want == Want::RefreshNow =>
+            {
                 return Err(Error::NotAuthenticated);
             }
             None => return Err(Error::NotAuthenticated),
             Some(Resolved::Key { key, source }) => {
                 let valid = c.keys.validate(key.expose_secret())?;
                 return Ok(self.bearer(Credential::ApiKey(valid.into_key()), source));
+            }
+            // Checked against RFC 6750's syntax by `resolve`, not against key formats.
+            Some(Resolved::Token { token, source }) => {
+                let key = ApiKey::new(token.expose_secret());
+                return Ok(self.bearer(Credential::ApiKey(key), source));
             }
             Some(Resolved::Profile { name, profile }) => (name.to_string(), profile),
         };
@@ -256,14 +275,24 @@ impl AccessToken {
     fn refresh(
         &mut self,
         now: Now,
-        token_endpoint: String,
+        endpoints: &Endpoints,
         name: String,
         doc: Option<CredentialsDocument>,
     ) -> State {
         let c = &self.config;
+        let Some(token_endpoint) = endpoints.token.clone() else {
+            return State::Failed(Error::invalid_config(
+                "the authorization server offers no endpoint for refresh",
+            ));
+        };
+        // The secret goes the way the server's metadata allows.
+        let client = match c.client.for_server(endpoints.token_auth_methods.as_deref()) {
+            Ok(client) => client,
+            Err(e) => return State::Failed(e),
+        };
         let config = RefreshConfig {
             token_endpoint,
-            client: c.client.clone(),
+            client,
             policy: c.policy,
             retry: c.retry,
             issuer: c.issuer.clone(),
@@ -305,19 +334,14 @@ impl Flow for AccessToken {
                         else {
                             continue;
                         };
-                        let token = result.and_then(|e| {
-                            let token = e.token.clone();
-                            if discovers {
-                                self.discovered = Some(e);
+                        self.state = match result {
+                            Ok(e) => {
+                                let state = self.refresh(now, &e, name, doc);
+                                if discovers {
+                                    self.discovered = Some(e);
+                                }
+                                state
                             }
-                            token.ok_or_else(|| {
-                                Error::invalid_config(
-                                    "the authorization server offers no endpoint for refresh",
-                                )
-                            })
-                        });
-                        self.state = match token {
-                            Ok(url) => self.refresh(now, url, name, doc),
                             Err(e) => State::Failed(e),
                         };
                     }

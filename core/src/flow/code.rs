@@ -1,9 +1,10 @@
 //! The authorization-code login (RFC 6749 §4.1 + PKCE, RFC 8252 loopback).
 
 use crate::authorize::{
-    AuthorizationConfig, AuthorizationGrant, LOGIN_ENTROPY_LEN, PendingAuthorization,
+    AuthorizationConfig, AuthorizationGrant, LOGIN_ENTROPY_LEN, LoopbackHost, PendingAuthorization,
     check_id_token_nonce,
 };
+use crate::client::{Client, RequestKind};
 use crate::credentials::LoginMethod;
 use crate::error::Error;
 use crate::exchange::Exchange;
@@ -15,14 +16,12 @@ use crate::pkce::PkceVerifier;
 use crate::secret::AuthorizationCode;
 use crate::state::Nonce;
 use crate::time::Now;
-use crate::token::{
-    TokenEndpointResponse, TokenGrant, TokenResponse, TokenSet, parse_token_response,
-};
+use crate::token::{TokenEndpointResponse, TokenGrant, TokenResponse, TokenSet};
 
 /// A token request for a code and what its answer means: the token response, or
 /// the error (an OAuth error, a server failure, a malformed body).
 #[derive(Debug)]
-pub(crate) struct CodeGrant(Exchange);
+pub(crate) struct CodeGrant(Exchange, Client);
 
 impl CodeGrant {
     pub(crate) fn new(
@@ -41,11 +40,19 @@ impl CodeGrant {
             },
         );
         let seed = config.next_seed();
-        CodeGrant(Exchange::new(request, config.retry, seed))
+        CodeGrant(
+            Exchange::new(request, config.retry, seed),
+            config.client.clone(),
+        )
     }
 
-    fn parse(now: Now, outcome: Result<HttpResponse, Error>) -> Result<TokenResponse, Error> {
-        match parse_token_response(&outcome?, now.wall)? {
+    fn parse(
+        &self,
+        now: Now,
+        outcome: Result<HttpResponse, Error>,
+    ) -> Result<TokenResponse, Error> {
+        // The server's quirks (GitHub's comma-separated scope, error aliases).
+        match self.1.parse_token_response(&outcome?, now.wall)? {
             TokenEndpointResponse::Tokens(t) => Ok(t),
             TokenEndpointResponse::Error(e) => Err(e.into_error()),
         }
@@ -58,7 +65,7 @@ impl Flow for CodeGrant {
     fn poll(&mut self, now: Now) -> Step<TokenResponse> {
         match self.0.poll(now).outcome() {
             Err(step) => step,
-            Ok(outcome) => match Self::parse(now, outcome) {
+            Ok(outcome) => match self.parse(now, outcome) {
                 Ok(t) => Step::Done(t),
                 Err(e) => Step::Failed(e),
             },
@@ -79,6 +86,8 @@ pub struct CodeExchange {
     method: LoginMethod,
     /// The nonce the authorization request carried: the ID token must carry it.
     nonce: Option<Nonce>,
+    /// The scopes it asked for (the tokens' when the answer names none).
+    scopes: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -112,6 +121,7 @@ impl CodeExchange {
             config,
             method: LoginMethod::Browser,
             nonce: grant.nonce.as_ref().map(Nonce::clone_secret),
+            scopes: grant.scopes.clone(),
         }
     }
 }
@@ -133,6 +143,8 @@ impl Flow for CodeExchange {
                             self.state = ExchangeState::Failed(e);
                             continue;
                         }
+                        // RFC 6749 §5.1: no `scope` means the requested one.
+                        let response = response.or_requested_scope(&self.scopes);
                         let tokens = TokenSet::from_response(response, now.wall);
                         self.state = ExchangeState::Finishing(OAuthFinish::new(
                             tokens,
@@ -192,9 +204,10 @@ enum CodeState {
 }
 
 impl CodeLogin {
-    /// A login on loopback `port` (the shell has bound it): bytes `0..32` of
-    /// `entropy` make the PKCE verifier, `32..64` the `state`, `64..96` the OpenID
-    /// nonce ([`LOGIN_ENTROPY_LEN`]). The wait lasts `authorization.timeout`.
+    /// A login on loopback `port` of 127.0.0.1 (the shell has bound it): bytes
+    /// `0..32` of `entropy` make the PKCE verifier, `32..64` the `state`, `64..96`
+    /// the OpenID nonce ([`LOGIN_ENTROPY_LEN`]). The wait lasts
+    /// `authorization.timeout`. See [`CodeLogin::on`] for the rest.
     pub fn new(
         authorization: &AuthorizationConfig,
         port: u16,
@@ -202,8 +215,46 @@ impl CodeLogin {
         now: Now,
         config: LoginConfig,
     ) -> Result<Self, Error> {
+        Self::on(
+            authorization,
+            LoopbackHost::Ipv4,
+            port,
+            entropy,
+            now,
+            config,
+        )
+    }
+
+    /// A login whose loopback server listens on `bound` ([`LoopbackHost::Ipv4`], or
+    /// [`LoopbackHost::Ipv6`] where 127.0.0.1 cannot be bound) at `port`. The
+    /// redirect URI names that address (RFC 8252 §7.3), or `localhost` for a server
+    /// whose quirks say it accepts nothing else
+    /// ([`RedirectHost::Localhost`](crate::provider::RedirectHost::Localhost),
+    /// [`LoopbackHost::choose`]). The client's extra parameters for
+    /// [`RequestKind::Authorize`] are added to the authorization request.
+    pub fn on(
+        authorization: &AuthorizationConfig,
+        bound: LoopbackHost,
+        port: u16,
+        entropy: &[u8; LOGIN_ENTROPY_LEN],
+        now: Now,
+        config: LoginConfig,
+    ) -> Result<Self, Error> {
         config.require_token_endpoint()?;
-        let pending = PendingAuthorization::start(authorization, port, entropy, now.wall)?;
+        let mut authorization = authorization.clone();
+        authorization.extra_params.extend(
+            config
+                .client
+                .params_for(RequestKind::Authorize)
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        let host = LoopbackHost::choose(config.client.server_quirks().redirect_host, bound);
+        let pending = PendingAuthorization::start_with_redirect(
+            &authorization,
+            host.redirect_uri(port),
+            entropy,
+            now.wall,
+        )?;
         let handler = LoopbackHandler::new(
             LoopbackConfig::new(port, config.product.clone()),
             pending.state(),

@@ -47,6 +47,8 @@ use crate::time::Now;
 #[derive(Debug)]
 pub struct DeviceLogin {
     config: LoginConfig,
+    /// The scopes asked for: the tokens' when the token response names none.
+    scopes: Vec<String>,
     stats: DeviceStats,
     outbox: Outbox,
     state: State,
@@ -75,6 +77,7 @@ impl DeviceLogin {
         };
         DeviceLogin {
             config,
+            scopes: scopes.to_vec(),
             stats: DeviceStats::default(),
             outbox: Outbox::default(),
             state,
@@ -91,6 +94,7 @@ impl DeviceLogin {
         let checked = config.require_token_endpoint().map(|_| authorization);
         let mut login = DeviceLogin {
             config,
+            scopes: Vec::new(),
             stats: DeviceStats::default(),
             outbox: Outbox::default(),
             state: State::Finished,
@@ -124,7 +128,8 @@ impl DeviceLogin {
             self.config.client.clone(),
             now,
             seed,
-        );
+        )
+        .with_requested_scopes(&self.scopes);
         self.outbox.prompt(flow.prompt());
         self.outbox.prompt(Prompt::Waiting("Waiting for approval…"));
         State::Polling(flow)

@@ -26,6 +26,11 @@ pub struct Endpoints {
     pub pkce_methods: Option<Vec<String>>,
     /// Whether the server sends `iss` in authorization responses (RFC 9207).
     pub iss_parameter_supported: bool,
+    /// How clients may authenticate at the token endpoint
+    /// (`token_endpoint_auth_methods_supported`; `None`: not published, which RFC
+    /// 8414 §2 reads as `client_secret_basic`), for
+    /// [`Client::for_server`](crate::client::Client::for_server).
+    pub token_auth_methods: Option<Vec<String>>,
     /// The issuer identifier these endpoints belong to, as [`Discovery`] resolved it:
     /// the discovery document's `issuer` (identical to the configured one, RFC 8414
     /// §3.3), else the configured issuer. It is what RFC 9207 `iss` parameters must
@@ -53,6 +58,9 @@ impl Endpoints {
         if self.pkce_methods.is_none() {
             self.pkce_methods = discovered.code_challenge_methods_supported;
         }
+        if self.token_auth_methods.is_none() {
+            self.token_auth_methods = discovered.token_endpoint_auth_methods_supported;
+        }
         self.iss_parameter_supported |= discovered.authorization_response_iss_parameter_supported;
         // The metadata's own identifier (checked identical by `parse_metadata`).
         self.issuer = Some(discovered.issuer);
@@ -63,7 +71,9 @@ impl Endpoints {
 /// Discovery (RFC 8414, then OpenID Connect Discovery) when an issuer is configured
 /// without a token endpoint; otherwise the configured endpoints at once. Each
 /// well-known URL is tried in turn: a 404 moves on to the next, any other failure
-/// ends the flow, and the document must name the configured issuer.
+/// ends the flow, and the document must name the configured issuer. A provider
+/// preset may name the URLs instead ([`Discovery::at`]: the documented location of
+/// servers whose RFC 8414 URL is not theirs).
 #[derive(Debug)]
 pub struct Discovery {
     issuer: String,
@@ -89,6 +99,18 @@ impl Discovery {
     /// configured one).
     pub fn new(
         issuer: Option<&str>,
+        explicit: Endpoints,
+        retry: RetryPolicy,
+        seed: u64,
+    ) -> Result<Self, Error> {
+        Self::at(issuer, Vec::new(), explicit, retry, seed)
+    }
+
+    /// Like [`Discovery::new`], trying `urls` in turn (empty: the well-known URLs of
+    /// `issuer`, [`discovery_urls`]).
+    pub fn at(
+        issuer: Option<&str>,
+        urls: Vec<String>,
         mut explicit: Endpoints,
         retry: RetryPolicy,
         seed: u64,
@@ -98,7 +120,12 @@ impl Discovery {
         }
         let (issuer, urls, state) = match issuer {
             Some(issuer) if explicit.token.is_none() => {
-                (issuer.to_string(), discovery_urls(issuer)?, State::Next)
+                let urls = if urls.is_empty() {
+                    discovery_urls(issuer)?
+                } else {
+                    urls
+                };
+                (issuer.to_string(), urls, State::Next)
             }
             _ => (String::new(), Vec::new(), State::Done(explicit.clone())),
         };
@@ -182,6 +209,9 @@ pub enum ServerEndpoints {
     Discover {
         /// The issuer.
         issuer: String,
+        /// Where its metadata is (a provider preset's), tried in turn; empty: the
+        /// well-known URLs of `issuer`.
+        urls: Vec<String>,
         /// The endpoints configured explicitly.
         explicit: Endpoints,
     },
@@ -194,9 +224,11 @@ impl ServerEndpoints {
     pub(crate) fn discovery(self, retry: RetryPolicy, seed: u64) -> Result<Discovery, Error> {
         match self {
             ServerEndpoints::Known(e) => Discovery::new(None, e, retry, seed),
-            ServerEndpoints::Discover { issuer, explicit } => {
-                Discovery::new(Some(&issuer), explicit, retry, seed)
-            }
+            ServerEndpoints::Discover {
+                issuer,
+                urls,
+                explicit,
+            } => Discovery::at(Some(&issuer), urls, explicit, retry, seed),
             ServerEndpoints::Missing(e) => Err(e),
         }
     }

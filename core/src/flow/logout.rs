@@ -51,7 +51,8 @@ pub struct LogoutOutcome {
     pub profile: String,
     /// What the server did.
     pub revocation: Revocation,
-    /// An API-key environment variable that is still set (and still authenticates).
+    /// An environment variable that is still set and still authenticates (the
+    /// API-key or the bearer-token variable).
     pub env_still_set: Option<String>,
 }
 
@@ -97,8 +98,8 @@ struct Removal {
 
 impl Logout {
     /// A logout of `profile` (`None`: the active one). `env_var` names the API-key
-    /// environment variable when it is set; `endpoints` locate the revocation
-    /// endpoint.
+    /// or bearer-token environment variable when one is set; `endpoints` locate the
+    /// revocation endpoint.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         profile: Option<String>,
@@ -197,16 +198,23 @@ impl Flow for Logout {
                             continue;
                         };
                         self.state = match (result, &removal.tokens) {
-                            (Ok(e), Some(tokens)) => match &e.revocation {
-                                Some(endpoint) => {
-                                    let request = self.client.revocation_request(endpoint, tokens);
+                            (Ok(e), Some(tokens)) => match (
+                                &e.revocation,
+                                self.client.for_server(e.token_auth_methods.as_deref()),
+                            ) {
+                                (Some(endpoint), Ok(client)) => {
+                                    let request = client.revocation_request(endpoint, tokens);
                                     let seed = self.seed.wrapping_add(1);
                                     State::Revoking(
                                         Exchange::new(request, self.retry, seed),
                                         removal,
                                     )
                                 }
-                                None => self.persist(removal),
+                                (Some(_), Err(e)) => self.persist(Removal {
+                                    revocation: Revocation::failed(&e),
+                                    ..removal
+                                }),
+                                (None, _) => self.persist(removal),
                             },
                             (Ok(_), None) => self.persist(removal),
                             (Err(e), _) => self.persist(Removal {

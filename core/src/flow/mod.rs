@@ -30,8 +30,9 @@
 //! `verified_at`, `subject`, `api_base`, the issuer — are decided once, in
 //! [`login`]'s storing step and in [`Refresh`](crate::refresh::Refresh).
 //!
-//! Requests are built in one place per kind ([`Client`]), so that parameters and client
-//! authentication per request kind can be added there.
+//! Requests are built in one place per kind ([`Client`], [`crate::client`]): the
+//! client's authentication and extra parameters per request kind are added there,
+//! and the server's quirks ([`crate::provider::Quirks`]) applied to its answers.
 
 use core::time::Duration;
 use std::collections::VecDeque;
@@ -47,7 +48,6 @@ use crate::time::{Instant, Now, Timestamp};
 mod access;
 mod api;
 mod callback;
-mod client;
 mod code;
 mod device_login;
 mod discover;
@@ -59,10 +59,10 @@ mod offline;
 #[cfg(test)]
 mod tests;
 
+pub use crate::client::Client;
 pub use access::{AccessConfig, AccessToken, Bearer, Want};
 pub use api::ApiCall;
 pub use callback::CallbackWait;
-pub use client::Client;
 pub use code::{CodeExchange, CodeLogin};
 pub use device_login::DeviceLogin;
 pub use discover::{Discovery, Endpoints, ServerEndpoints};
@@ -273,6 +273,9 @@ pub enum Prompt {
         expires_at: Timestamp,
         /// The polling interval.
         interval: Duration,
+        /// A sentence the server wrote for the user (Entra's `message`, outside RFC
+        /// 8628), sanitised to one printable line: show it too.
+        message: Option<String>,
     },
     /// The key can also be pasted: read lines and feed them as [`Input::Pasted`]
     /// until [`Step::StopListening`].

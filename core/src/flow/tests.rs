@@ -450,6 +450,7 @@ fn discovery_runs_only_when_a_refresh_needs_it() {
     let mut c = access(Want::Token);
     c.endpoints = ServerEndpoints::Discover {
         issuer: "https://as.example".into(),
+        urls: Vec::new(),
         explicit: Endpoints::default(),
     };
     let mut shell = Shell::default().storing(Some(valid));

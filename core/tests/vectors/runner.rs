@@ -775,6 +775,7 @@ fn credentials_doc(v: &Value, o: &mut Outcome) {
         let input = ResolveInput {
             flag: c["flag"].as_str(),
             env: env.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
+            env_token: None,
             profile: c["profile"].as_str(),
             document: Some(&doc),
         };
@@ -794,6 +795,7 @@ fn credentials_doc(v: &Value, o: &mut Outcome) {
         let input = ResolveInput {
             flag: c["flag"].as_str(),
             env: env.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
+            env_token: None,
             profile: c["profile"].as_str(),
             document: Some(&doc),
         };

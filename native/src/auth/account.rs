@@ -3,8 +3,11 @@
 use std::sync::Arc;
 
 use cliauth_core::Error;
-use cliauth_core::credentials::{Credential, ResolveInput, Resolved, StatusReport, resolve};
-use cliauth_core::flow::{Client, Logout};
+use cliauth_core::credentials::{
+    Credential, CredentialSource, CredentialsDocument, ResolveInput, Resolved, StatusReport,
+    resolve,
+};
+use cliauth_core::flow::Logout;
 
 use super::{Authenticator, LogoutOutcome, ProfileInfo, ProfileStatus};
 
@@ -15,12 +18,12 @@ impl Authenticator {
     /// [`Error::ProfileServerMismatch`].
     pub async fn status(&self) -> Result<StatusReport, Error> {
         let doc = self.read_document()?;
-        let env_var = &self.inner.app.api_key_env;
-        let env = self.inner.env.get(env_var);
+        let (env, env_token) = self.env_credentials();
         let flag = self.flag_key.as_ref().map(|k| k.expose_secret());
         let resolved = resolve(ResolveInput {
             flag,
-            env: env.as_deref().map(|v| (env_var.as_str(), v)),
+            env: env.as_ref().map(|(k, v)| (k.as_str(), v.as_str())),
+            env_token: env_token.as_ref().map(|(k, v)| (k.as_str(), v.as_str())),
             profile: self.profile.as_deref(),
             document: doc.as_ref(),
         })?;
@@ -77,11 +80,17 @@ impl Authenticator {
     /// also when revocation fails, which the outcome reports (core's [`Logout`]).
     pub async fn logout(&self) -> Result<LogoutOutcome, Error> {
         let inner = &self.inner;
-        let env_var = &inner.app.api_key_env;
+        // A variable that still authenticates after the profile is gone.
+        let (env, env_token) = self.env_credentials();
+        let still_set = [env, env_token]
+            .into_iter()
+            .flatten()
+            .find(|(_, v)| !v.trim().is_empty())
+            .map(|(var, _)| var);
         let mut flow = Logout::new(
             self.profile.clone(),
-            inner.env.get(env_var).map(|_| env_var.clone()),
-            Client::new(inner.client_id.clone()),
+            still_set,
+            inner.client.clone(),
             self.server_endpoints("revocation"),
             inner.issuer.clone(),
             inner.api_base.clone(),
@@ -89,6 +98,42 @@ impl Authenticator {
             self.seed(),
         );
         self.run(&mut flow).await
+    }
+
+    /// The API-key and bearer-token variables, as (name, value) when set.
+    fn env_credentials(&self) -> (Option<(String, String)>, Option<(String, String)>) {
+        let get = |var: &String| self.inner.env.get(var).map(|v| (var.clone(), v));
+        (get(&self.inner.app.api_key_env), get(&self.inner.token_env))
+    }
+
+    /// After a login: if a variable (`<APP>_API_KEY`, `<APP>_TOKEN`) takes
+    /// precedence over the profile just stored, say so, as gh does for `GH_TOKEN`
+    /// ("The value of the GH_TOKEN environment variable is being used for
+    /// authentication"). The precedence is core's [`resolve`].
+    pub(super) fn warn_if_shadowed(&self) {
+        let (env, env_token) = self.env_credentials();
+        let doc = CredentialsDocument::new();
+        let resolved = resolve(ResolveInput {
+            flag: None,
+            env: env.as_ref().map(|(k, v)| (k.as_str(), v.as_str())),
+            env_token: env_token.as_ref().map(|(k, v)| (k.as_str(), v.as_str())),
+            profile: None,
+            document: Some(&doc),
+        });
+        let var = match resolved {
+            Ok(Some(Resolved::Key { source, .. } | Resolved::Token { source, .. })) => match source
+            {
+                CredentialSource::Env { var } => var,
+                _ => return,
+            },
+            // A malformed variable is reported when it is used.
+            Err(Error::InvalidArgument { name: var, .. }) => var,
+            _ => return,
+        };
+        let message = format!(
+            "{var} is set and is used instead of this login; unset it to use the stored credentials."
+        );
+        self.ui.notice(&crate::ui::Notice::Warning(&message));
     }
 
     /// The stored profiles.

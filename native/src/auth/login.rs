@@ -81,6 +81,7 @@ impl Authenticator {
             io.loopback = Some(server.serve(limits)?);
         }
         let login = drive(io, flow).await?;
+        self.warn_if_shadowed();
         Ok(self.stored(login.outcome))
     }
 
@@ -91,8 +92,9 @@ impl Authenticator {
     ///
     /// [`KeyRegistry::validate`]: cliauth_core::keys::KeyRegistry::validate
     pub async fn login_api_key(&self, key: &str) -> Result<LoginOutcome, Error> {
-        let mut flow = KeyLogin::new(key, LoginMethod::ApiKey, self.login_config(None));
+        let mut flow = KeyLogin::new(key, LoginMethod::ApiKey, self.login_config(None)?);
         let login = self.run(&mut flow).await?;
+        self.warn_if_shadowed();
         Ok(self.stored(login.outcome))
     }
 
@@ -112,8 +114,9 @@ impl Authenticator {
             .interruptible(async { read.await.map_err(|_| Error::Cancelled)? })
             .await?;
         let text = line.as_ref().map_or("", SecretString::expose_secret);
-        let mut flow = KeyLogin::new(text, LoginMethod::Paste, self.login_config(None));
+        let mut flow = KeyLogin::new(text, LoginMethod::Paste, self.login_config(None)?);
         let login = self.run(&mut flow).await?;
+        self.warn_if_shadowed();
         Ok(self.stored(login.outcome))
     }
 
@@ -126,23 +129,27 @@ impl Authenticator {
         let authorization = endpoints.authorization.clone().ok_or_else(|| {
             Error::invalid_config("the authorization server offers no authorization endpoint")
         })?;
+        let login = self.login_config(Some(&endpoints))?;
         let server = LoopbackServer::bind(self.inner.loopback.clone())?;
-        let mut config = AuthorizationConfig::new(authorization, self.inner.client_id.clone())
+        let mut config = AuthorizationConfig::new(authorization, login.client.id())
             .scopes(self.requested_scopes().iter().cloned());
+        // PKCE stays on whether or not a client secret is sent (RFC 8252 §8.5).
         config.pkce_method = PkceMethod::negotiate(endpoints.pkce_methods.as_deref(), false)?;
-        config.extra_params = self.inner.extra_params.clone();
         config.timeout = self.inner.loopback.timeout;
         if let Some(issuer) = &endpoints.issuer {
             config = config.issuer(issuer.clone(), endpoints.iss_parameter_supported);
         }
         // Verifier, state and nonce each from their own OS entropy.
         let entropy = self.entropy::<LOGIN_ENTROPY_LEN>()?;
-        let mut flow = CodeLogin::new(
+        // The redirect names the address the server could bind (`[::1]` on an
+        // IPv6-only host), or what the provider's quirks require (core decides).
+        let mut flow = CodeLogin::on(
             &config,
+            server.host(),
             server.port(),
             &entropy,
             self.now(),
-            self.login_config(Some(&endpoints)),
+            login,
         )?;
         self.run_login(&mut flow, Some((server, LoopbackLimits::default())))
             .await
@@ -183,7 +190,7 @@ impl Authenticator {
             &entropy,
             self.now(),
             self.inner.loopback.timeout,
-            self.login_config(endpoints.as_ref()),
+            self.login_config(endpoints.as_ref())?,
         );
         self.run_login(&mut flow, Some((server, LoopbackLimits::default())))
             .await
@@ -197,7 +204,7 @@ impl Authenticator {
         let device_endpoint = endpoints.device_authorization.clone().ok_or_else(|| {
             Error::invalid_config("the authorization server does not offer device login")
         })?;
-        let config = self.login_config(Some(&endpoints));
+        let config = self.login_config(Some(&endpoints))?;
         config.require_token_endpoint()?;
         let mut flow = DeviceLogin::new(&device_endpoint, self.requested_scopes(), config);
         self.run_login(&mut flow, None).await

@@ -18,6 +18,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+use cliauth_core::client::Client;
 use cliauth_core::credentials::validate_profile_name;
 use cliauth_core::keys::KeyRegistry;
 use cliauth_core::secret::ApiKey;
@@ -52,9 +53,14 @@ struct Inner {
     issuer: Option<String>,
     explicit: Endpoints,
     endpoints: tokio::sync::OnceCell<Endpoints>,
-    client_id: String,
+    /// The OAuth client as core builds its requests (id, secret, parameters per
+    /// request kind, the provider's quirks).
+    client: Client,
     scopes: Vec<String>,
-    extra_params: Vec<(String, String)>,
+    /// Discovery URLs from a provider preset (empty: from the issuer).
+    discovery: Vec<String>,
+    /// The bearer-token variable (`<APP>_TOKEN`).
+    token_env: String,
     store: Arc<dyn CredentialStore>,
     loopback: LoopbackOptions,
     cli_auth_page: Option<String>,
@@ -100,10 +106,11 @@ impl fmt::Debug for Authenticator {
         f.debug_struct("Authenticator")
             .field("app", &self.inner.app.cli)
             .field("issuer", &self.inner.issuer)
-            .field("client_id", &self.inner.client_id)
+            .field("client", &self.inner.client)
             .field("store", &self.inner.store)
             .field("profile", &self.profile)
             .field("flag_key", &self.flag_key.as_ref().map(|_| "[redacted]"))
+            .field("scopes", &self.requested_scopes())
             .finish_non_exhaustive()
     }
 }

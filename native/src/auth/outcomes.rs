@@ -29,7 +29,8 @@ pub struct RefreshOutcome {
     pub rotated: bool,
     /// When the new access token expires, RFC 3339.
     pub expires_at: Option<String>,
-    /// The scopes of the new access token.
+    /// The scopes of the new access token: as the server granted them, or as
+    /// requested when its answer names none (RFC 6749 §5.1).
     pub scopes: Vec<String>,
 }
 

@@ -2,7 +2,7 @@
 
 use cliauth_core::credentials::Credential;
 use cliauth_core::flow::{
-    AccessConfig, AccessToken as AccessFlow, Bearer, Client, Discovery, ServerEndpoints, Want,
+    AccessConfig, AccessToken as AccessFlow, Bearer, Discovery, ServerEndpoints, Want,
 };
 use cliauth_core::secret::{AccessToken, ApiKey};
 use cliauth_core::{Error, Timestamp};
@@ -20,8 +20,9 @@ impl Authenticator {
         inner
             .endpoints
             .get_or_try_init(|| async {
-                let mut flow = Discovery::new(
+                let mut flow = Discovery::at(
                     inner.issuer.as_deref(),
+                    inner.discovery.clone(),
                     inner.explicit.clone(),
                     inner.http.retry_policy(),
                     self.seed(),
@@ -48,6 +49,7 @@ impl Authenticator {
             (Some(known), _) => ServerEndpoints::Known(known.clone()),
             (None, Some(issuer)) => ServerEndpoints::Discover {
                 issuer: issuer.clone(),
+                urls: inner.discovery.clone(),
                 explicit: inner.explicit.clone(),
             },
             (None, None) => ServerEndpoints::Known(inner.explicit.clone()),
@@ -72,13 +74,15 @@ impl Authenticator {
     /// The access-token flow's configuration for this view.
     pub(super) fn access_config(&self, want: Want) -> AccessConfig {
         let inner = &self.inner;
-        let mut config = AccessConfig::new(
-            Client::new(inner.client_id.clone()),
-            self.server_endpoints("refresh"),
-        );
+        let mut config = AccessConfig::new(inner.client.clone(), self.server_endpoints("refresh"));
         config.flag = self.flag_key.as_deref().map(ApiKey::clone_secret);
         let var = &inner.app.api_key_env;
         config.env = inner.env.get(var).map(|v| (var.clone(), ApiKey::new(v)));
+        let var = &inner.token_env;
+        config.env_token = inner
+            .env
+            .get(var)
+            .map(|v| (var.clone(), AccessToken::new(v)));
         config.profile = self.profile.clone();
         config.keys = inner.keys.clone();
         config.issuer = inner.issuer.clone();

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use cliauth_core::credentials::CredentialsDocument;
-use cliauth_core::flow::{Client, Flow, LoginConfig, LoginOutcome};
+use cliauth_core::flow::{Flow, LoginConfig, LoginOutcome};
 use cliauth_core::{Error, Now};
 
 use super::{Authenticator, Endpoints};
@@ -84,11 +84,19 @@ impl Authenticator {
         drive(self.io(), flow).await
     }
 
-    /// What a login needs: the client, the token endpoint (of `endpoints`, when the
-    /// app has an OAuth server), key formats, verification, where to store.
-    pub(super) fn login_config(&self, endpoints: Option<&Endpoints>) -> LoginConfig {
+    /// What a login needs: the client (its secret sent as the metadata of
+    /// `endpoints` allows, core's [`Client::for_server`]), the token endpoint (of
+    /// `endpoints`, when the app has an OAuth server), key formats, verification,
+    /// where to store.
+    ///
+    /// [`Client::for_server`]: cliauth_core::client::Client::for_server
+    pub(super) fn login_config(&self, endpoints: Option<&Endpoints>) -> Result<LoginConfig, Error> {
         let inner = &self.inner;
-        let mut config = LoginConfig::new(Client::new(inner.client_id.clone()));
+        let client = match endpoints {
+            Some(e) => inner.client.for_server(e.token_auth_methods.as_deref())?,
+            None => inner.client.clone(),
+        };
+        let mut config = LoginConfig::new(client);
         config.token_endpoint = endpoints.and_then(|e| e.token.clone());
         config.retry = inner.http.retry_policy();
         config.keys = inner.keys.clone();
@@ -115,6 +123,6 @@ impl Authenticator {
             insecure.then(|| serde_json::Value::from("file")),
         )];
         config.seed = self.seed();
-        config
+        Ok(config)
     }
 }

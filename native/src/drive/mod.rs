@@ -314,12 +314,19 @@ impl Session {
                 user_code,
                 verification_uri,
                 verification_uri_complete,
+                message,
                 ..
-            } => ui.notice(&Notice::DeviceCode {
-                user_code: &user_code,
-                verification_uri: &verification_uri,
-                verification_uri_complete: verification_uri_complete.as_deref(),
-            }),
+            } => {
+                ui.notice(&Notice::DeviceCode {
+                    user_code: &user_code,
+                    verification_uri: &verification_uri,
+                    verification_uri_complete: verification_uri_complete.as_deref(),
+                });
+                if let Some(message) = message {
+                    // The server's own sentence (Entra), sanitised by core.
+                    ui.notice(&Notice::Info(&message));
+                }
+            }
             Prompt::PasteKey => {
                 ui.notice(&Notice::PasteHint {
                     product: io.product,
