@@ -9,7 +9,8 @@ with Django's login form in front of them.
 Usage: python server.py DATA_DIR
 Prints one JSON line once listening:
   {"issuer": ..., "port": ..., "username": ..., "password": ...,
-   "clients": {"code": ID, "device": ID, "secret": {"id": ID, "secret": S}}}
+   "clients": {"code": ID, "device": ID, "consent": ID,
+               "secret": {"id": ID, "secret": S}}}
 and serves until stdin closes (so the server never outlives the test).
 """
 
@@ -153,7 +154,7 @@ USERNAME, PASSWORD = "alice", "correct horse battery staple"
 user = User.objects.create_user(USERNAME, "alice@example.test", PASSWORD)
 
 
-def app(client_id, grant, client_type="public", secret=""):
+def app(client_id, grant, client_type="public", secret="", skip=True):
     a = Application(
         name=client_id,
         client_id=client_id,
@@ -161,7 +162,7 @@ def app(client_id, grant, client_type="public", secret=""):
         authorization_grant_type=grant,
         # RFC 8252 §7.3: DOT accepts any port for a loopback IP redirect.
         redirect_uris="http://127.0.0.1/callback",
-        skip_authorization=True,
+        skip_authorization=skip,
         user=user,
         algorithm=Application.RS256_ALGORITHM,
     )
@@ -173,6 +174,8 @@ def app(client_id, grant, client_type="public", secret=""):
 
 app("cliauth-code", Application.GRANT_AUTHORIZATION_CODE)
 app("cliauth-device", Application.GRANT_DEVICE_CODE)
+# The user sees the toolkit's consent form for this one.
+app("cliauth-consent", Application.GRANT_AUTHORIZATION_CODE, skip=False)
 SECRET = "s3cr3t-" + os.urandom(8).hex()
 app("cliauth-secret", Application.GRANT_AUTHORIZATION_CODE, "confidential", SECRET)
 
@@ -191,6 +194,7 @@ print(
             "clients": {
                 "code": "cliauth-code",
                 "device": "cliauth-device",
+                "consent": "cliauth-consent",
                 "secret": {"id": "cliauth-secret", "secret": SECRET},
             },
         }

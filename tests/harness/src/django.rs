@@ -45,6 +45,9 @@ pub struct DjangoServer {
     pub code_client: String,
     /// A public client for the device grant.
     pub device_client: String,
+    /// A public client for the authorization code grant whose logins the user
+    /// approves on the toolkit's consent form.
+    pub consent_client: String,
     /// A confidential client for the authorization code grant: (id, secret).
     pub secret_client: (String, String),
     child: Child,
@@ -105,6 +108,7 @@ impl DjangoServer {
             password: s(&ready["password"]),
             code_client: s(&ready["clients"]["code"]),
             device_client: s(&ready["clients"]["device"]),
+            consent_client: s(&ready["clients"]["consent"]),
             secret_client: (
                 s(&ready["clients"]["secret"]["id"]),
                 s(&ready["clients"]["secret"]["secret"]),
@@ -184,8 +188,16 @@ impl FormBrowser {
                     _ => {}
                 }
             }
-            let wanted = if self.approve { "accept" } else { "deny" };
-            if let Some(b) = form.buttons.iter().find(|(_, v)| v == wanted) {
+            // The device page's `action=accept|deny` buttons; the consent page's
+            // `allow` submit input (denying is submitting without it).
+            let clicked = form.buttons.iter().find(|(name, value)| {
+                if self.approve {
+                    value == "accept" || name == "allow"
+                } else {
+                    value == "deny"
+                }
+            });
+            if let Some(b) = clicked {
                 fields.push(b.clone());
             }
             response = match self
@@ -248,13 +260,20 @@ fn parse_form(html: &str) -> Option<Form> {
         return None;
     }
     let mut fields = Vec::new();
+    let mut buttons = Vec::new();
     for input in form.split("<input").skip(1) {
         let tag = &input[..input.find('>').unwrap_or(input.len())];
-        if let Some(n) = attr(tag, "name") {
-            fields.push((n, attr(tag, "value").unwrap_or_default()));
+        let Some(n) = attr(tag, "name") else {
+            continue;
+        };
+        let value = attr(tag, "value").unwrap_or_default();
+        // A named submit input is sent only when clicked: a button.
+        if attr(tag, "type").is_some_and(|t| t.eq_ignore_ascii_case("submit")) {
+            buttons.push((n, value));
+        } else {
+            fields.push((n, value));
         }
     }
-    let mut buttons = Vec::new();
     for button in form.split("<button").skip(1) {
         let tag = &button[..button.find('>').unwrap_or(button.len())];
         if let (Some(n), Some(v)) = (attr(tag, "name"), attr(tag, "value")) {
