@@ -12,11 +12,19 @@
 //! | `DEMO_API_BASE` | base URL of the protected API | the dev server's `/api` |
 //! | `DEMO_CLI_AUTH_PAGE` | the cli-auth page for `login --browser`, or `off` for plain OAuth | the dev server's `/cli-auth` |
 //! | `DEMO_LOGIN_TIMEOUT` | how long a browser login waits (`90s`, `5m`) | `5m` |
+//! | `DEMO_PROVIDER` | a provider preset (`github`, `google`, `entra`, `auth0`, `okta`, `keycloak`, `cognito`, `oidc`); no embedded server | — |
+//! | `DEMO_PROVIDER_<VAR>` | the preset's variables, e.g. `DEMO_PROVIDER_TENANT`, `DEMO_PROVIDER_DOMAIN`, `DEMO_PROVIDER_REALM` | the preset's defaults |
+//! | `DEMO_CLIENT_SECRET` | the client secret the provider issued (Google, GitHub's browser login, confidential clients) | — |
+//!
+//! With `DEMO_PROVIDER`, `DEMO_CLIENT_ID` is required, `DEMO_SCOPES` defaults to the
+//! preset's scopes, and `whoami` asks `DEMO_API_BASE`'s `/whoami` or else the
+//! provider's userinfo endpoint (GitHub: `/user`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cliauth::cli::GlobalArgs;
+use cliauth::core::provider::{preset, preset_ids};
 use cliauth::store::FileStore;
 use cliauth::{AppContext, Authenticator, Endpoints, Error, KeyRegistry};
 use cliauth_devserver::{DevServer, DevServerConfig, RateLimitPolicy, dev_key_format};
@@ -39,6 +47,10 @@ pub(crate) struct Setup {
     server: Option<DevServer>,
     /// The protected API's base URL.
     api_base: Option<String>,
+    /// The provider's userinfo endpoint, for `whoami` without an API.
+    userinfo: Option<String>,
+    /// Whether a provider preset is configured (`DEMO_PROVIDER`).
+    provider: bool,
 }
 
 /// Options for the embedded server (the quickstart tightens them).
@@ -57,6 +69,9 @@ impl Setup {
     /// From `DEMO_*` variables; the embedded server is started only if `server` is set
     /// and no `DEMO_ISSUER` is configured.
     pub(crate) async fn from_env(server: bool) -> Result<Setup, Error> {
+        if let Some(id) = var("DEMO_PROVIDER") {
+            return Setup::provider(&id);
+        }
         if let Some(issuer) = var("DEMO_ISSUER") {
             let api_base = var("DEMO_API_BASE")
                 .unwrap_or_else(|| format!("{}/api", issuer.trim_end_matches('/')));
@@ -71,6 +86,8 @@ impl Setup {
                 auth: builder.build()?,
                 server: None,
                 api_base: Some(api_base),
+                userinfo: None,
+                provider: false,
             });
         }
         let home = FileStore::default_dir("democli", var("DEMO_HOME").as_deref())?;
@@ -89,6 +106,8 @@ impl Setup {
                 auth,
                 server: None,
                 api_base: None,
+                userinfo: None,
+                provider: false,
             })
         }
     }
@@ -139,6 +158,50 @@ impl Setup {
             auth: builder.build()?,
             server: Some(server),
             api_base,
+            userinfo: None,
+            provider: false,
+        })
+    }
+
+    /// A provider preset (`DEMO_PROVIDER`), its variables from `DEMO_PROVIDER_<VAR>`.
+    fn provider(id: &str) -> Result<Setup, Error> {
+        let preset = preset(id).ok_or_else(|| {
+            Error::invalid_config(format!(
+                "DEMO_PROVIDER: no preset `{id}` (presets: {})",
+                preset_ids().join(", ")
+            ))
+        })?;
+        let values: Vec<(&str, String)> = preset
+            .vars
+            .iter()
+            .filter_map(|v| {
+                var(&format!("DEMO_PROVIDER_{}", v.name.to_ascii_uppercase()))
+                    .map(|value| (v.name, value))
+            })
+            .collect();
+        let pairs: Vec<(&str, &str)> = values.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let config = preset.configure(&pairs)?;
+        let client_id = var("DEMO_CLIENT_ID").ok_or_else(|| {
+            Error::invalid_config(format!(
+                "DEMO_PROVIDER={id} needs DEMO_CLIENT_ID, the client id of your app at {}",
+                preset.name
+            ))
+        })?;
+        let userinfo = config.endpoints.userinfo.clone();
+        let api_base = var("DEMO_API_BASE");
+        let mut builder = builder(None).provider(config).client_id(client_id);
+        if let Some(secret) = var("DEMO_CLIENT_SECRET") {
+            builder = builder.client_secret(secret);
+        }
+        if let Some(base) = &api_base {
+            builder = builder.api_base(base.clone());
+        }
+        Ok(Setup {
+            auth: builder.build()?,
+            server: None,
+            api_base,
+            userinfo,
+            provider: true,
         })
     }
 
@@ -154,8 +217,18 @@ impl Setup {
         }
     }
 
-    /// `GET /api/whoami`.
+    /// `GET /api/whoami` (with a provider and no API: its userinfo endpoint).
     pub(crate) async fn whoami(&self, auth: &Authenticator) -> Result<Value, Error> {
+        if self.api_base.is_none() && self.provider {
+            // The preset's endpoint, or the one discovery found.
+            let userinfo = match &self.userinfo {
+                Some(u) => Some(u.clone()),
+                None => auth.endpoints().await?.userinfo,
+            };
+            if let Some(userinfo) = userinfo {
+                return auth.get_json(&userinfo).await;
+            }
+        }
         auth.get_json(&self.api("whoami")?).await
     }
 
@@ -174,22 +247,30 @@ impl Setup {
 
 /// Everything that does not depend on where the server is.
 fn base_builder() -> cliauth::AuthenticatorBuilder {
-    let scopes = var("DEMO_SCOPES")
-        .unwrap_or_else(|| "openid profile memories:read memories:write offline_access".into());
+    builder(Some(
+        "openid profile memories:read memories:write offline_access",
+    ))
+    .client_id(var("DEMO_CLIENT_ID").unwrap_or_else(|| "democli".into()))
+}
+
+/// The app, the store and the timeout; the scopes from `DEMO_SCOPES`, else
+/// `default_scopes` (`None`: the provider preset's).
+fn builder(default_scopes: Option<&str>) -> cliauth::AuthenticatorBuilder {
     let mut builder = Authenticator::builder("democli")
         .product("Demo")
         .key_formats(KeyRegistry::new(vec![dev_key_format()]))
         .api_key_env("DEMO_API_KEY")
         .config_dir_env("DEMO_HOME")
         .keyring(var("DEMO_KEYRING").is_some_and(|v| v == "1"))
-        .insecure_storage(var("DEMO_INSECURE_STORAGE").is_some_and(|v| v == "1"))
-        .client_id(var("DEMO_CLIENT_ID").unwrap_or_else(|| "democli".into()))
-        .scopes(
+        .insecure_storage(var("DEMO_INSECURE_STORAGE").is_some_and(|v| v == "1"));
+    if let Some(scopes) = var("DEMO_SCOPES").or(default_scopes.map(str::to_string)) {
+        builder = builder.scopes(
             scopes
                 .split_whitespace()
                 .map(str::to_string)
                 .collect::<Vec<_>>(),
         );
+    }
     if let Some(timeout) =
         var("DEMO_LOGIN_TIMEOUT").and_then(|t| cliauth_devserver::parse_duration(&t).ok())
     {
@@ -224,7 +305,12 @@ pub(crate) fn describe_user(me: &Value) -> String {
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    let mut out = format!("Signed in as {}", text("sub"));
+    // `sub` (OpenID Connect, the dev server) or `login` (GitHub's `/user`).
+    let who = match text("sub") {
+        "" => text("login"),
+        sub => sub,
+    };
+    let mut out = format!("Signed in as {who}");
     match (text("name"), text("email")) {
         ("", "") => {}
         (name, "") => out.push_str(&format!(" ({name})")),
