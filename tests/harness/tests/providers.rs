@@ -15,7 +15,7 @@ use std::time::Duration;
 use cliauth::core::credentials::LoginMethod;
 use cliauth::loopback::LoopbackOptions;
 use cliauth::store::{CredentialStore, EnvSource, FileStore};
-use cliauth::{Authenticator, AuthenticatorBuilder, Error, Revocation, preset};
+use cliauth::{Authenticator, AuthenticatorBuilder, Error, RequestKind, Revocation, preset};
 use cliauth_test_harness::emulation::{Emulation, Options, Provider, browser, subject};
 use common::{CaptureUi, rewrite, stored, until};
 
@@ -668,4 +668,93 @@ async fn a_bearer_token_from_the_environment_wins_over_the_stored_login() {
         .unwrap();
     let e = bad.access_token().await.unwrap_err();
     assert!(e.to_string().starts_with("Invalid ACME_TOKEN"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extra_parameters_reach_each_request_kind_and_never_replace_cliauths_own() {
+    let emu = Emulation::start(Provider::Keycloak, Options::new("acme-cli")).await;
+    let paths = emu.paths();
+    let config = || {
+        preset("keycloak")
+            .unwrap()
+            .configure(&[("base", &emu.base), ("realm", "acme")])
+            .unwrap()
+    };
+    let params = |b: AuthenticatorBuilder| {
+        b.param(RequestKind::Authorize, "prompt", "login")
+            .param(
+                RequestKind::DeviceAuthorization,
+                "audience",
+                "https://api.acme.test",
+            )
+            .param(RequestKind::Token, "resource", "https://api.acme.test")
+            .param(RequestKind::Refresh, "resource", "https://files.acme.test")
+            .param(RequestKind::Revocation, "vendor_flag", "1")
+            // Reserved: cliauth's own parameters are never replaced.
+            .param(RequestKind::Token, "client_id", "someone-else")
+            .param(RequestKind::Authorize, "state", "forged")
+            .param(RequestKind::DeviceAuthorization, "scope", "admin")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let auth = params(base(config(), "acme-cli", dir.path(), CaptureUi::new()))
+        .build()
+        .unwrap();
+    auth.login_browser().await.unwrap();
+    let authorize = emu.seen_at(&paths.authorize).pop().unwrap();
+    assert_eq!(authorize.param("prompt").as_deref(), Some("login"));
+    assert_eq!(
+        authorize.query.iter().filter(|(k, _)| k == "state").count(),
+        1
+    );
+    assert_ne!(authorize.param("state").as_deref(), Some("forged"));
+    assert_eq!(authorize.param("resource"), None);
+    let exchange = emu.seen_at(&paths.token).pop().unwrap();
+    assert_eq!(
+        exchange.field("resource").as_deref(),
+        Some("https://api.acme.test")
+    );
+    assert_eq!(exchange.field("client_id").as_deref(), Some("acme-cli"));
+    assert_eq!(
+        exchange
+            .form()
+            .iter()
+            .filter(|(k, _)| k == "client_id")
+            .count(),
+        1
+    );
+
+    let (ui, codes) = CaptureUi::with_device_channel();
+    let device = params(base(config(), "acme-cli", dir.path(), ui))
+        .build()
+        .unwrap()
+        .with_profile("device")
+        .unwrap();
+    device_login(&device, &emu, codes, 0, true).await.unwrap();
+    let request = emu.seen_at(paths.device.as_deref().unwrap()).pop().unwrap();
+    assert_eq!(
+        request.field("audience").as_deref(),
+        Some("https://api.acme.test")
+    );
+    assert_eq!(request.field("scope").as_deref(), Some("openid"));
+    let poll = emu.seen_at(&paths.token).pop().unwrap();
+    assert_eq!(poll.field("grant_type").as_deref(), Some(DEVICE_GRANT));
+    assert_eq!(
+        poll.field("resource").as_deref(),
+        Some("https://api.acme.test")
+    );
+
+    device.refresh_now().await.unwrap();
+    let refresh = emu.seen_at(&paths.token).pop().unwrap();
+    assert_eq!(
+        refresh.field("grant_type").as_deref(),
+        Some("refresh_token")
+    );
+    assert_eq!(
+        refresh.field("resource").as_deref(),
+        Some("https://files.acme.test")
+    );
+    device.logout().await.unwrap();
+    let revoke = emu.seen_at(paths.revoke.as_deref().unwrap()).pop().unwrap();
+    assert_eq!(revoke.field("vendor_flag").as_deref(), Some("1"));
+    assert_eq!(revoke.field("resource"), None);
 }
