@@ -20,25 +20,35 @@ fn requirements() -> PathBuf {
     root().join("tests").join("django").join("requirements.txt")
 }
 
-/// A Python interpreter of at least 3.10.
-fn python() -> Result<String, String> {
-    for candidate in [
+/// A Python interpreter of at least 3.10 that can make a virtualenv with pip.
+fn find_python() -> Option<String> {
+    [
         "python3.13",
         "python3.12",
         "python3.11",
         "python3.10",
         "python3",
-    ] {
-        let version =
-            output(cmd(candidate).args(["-c", "import sys; print(sys.version_info >= (3, 10))"]));
-        if version.is_ok_and(|v| v.trim() == "True") {
-            return Ok(candidate.to_string());
-        }
+    ]
+    .into_iter()
+    .find(|candidate| {
+        output(cmd(candidate).args([
+            "-c",
+            "import sys, venv, ensurepip; print(sys.version_info >= (3, 10))",
+        ]))
+        .is_ok_and(|v| v.trim() == "True")
+    })
+    .map(str::to_string)
+}
+
+/// [`find_python`], installing Debian's `python3-venv` when there is none.
+fn python() -> Result<String, String> {
+    if let Some(p) = find_python() {
+        return Ok(p);
     }
-    Err(
-        "django-oauth-toolkit needs Python 3.10 or newer with venv and pip (python3.10+ not found)"
-            .into(),
-    )
+    crate::setup::apt_install(&["--no-install-recommends", "python3", "python3-venv"])?;
+    find_python().ok_or_else(|| {
+        "django-oauth-toolkit needs Python 3.10 or newer with venv and pip (none found, even after installing python3-venv)".into()
+    })
 }
 
 /// Installs the virtualenv (idempotent).
@@ -49,8 +59,12 @@ pub fn install() -> Result<(), String> {
     if python_bin.exists() && std::fs::read_to_string(&marker).is_ok_and(|have| have == wanted) {
         return Ok(());
     }
-    let python = python()?;
-    if !python_bin.exists() {
+    // A virtualenv left half-made (no pip) is made again.
+    let has_pip =
+        python_bin.exists() && output(cmd(&python_bin).args(["-m", "pip", "--version"])).is_ok();
+    if !has_pip {
+        let python = python()?;
+        let _ = std::fs::remove_dir_all(venv());
         run(cmd(&python).arg("-m").arg("venv").arg(venv()))?;
     }
     run(cmd(&python_bin)
