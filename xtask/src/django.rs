@@ -22,20 +22,24 @@ fn requirements() -> PathBuf {
 
 /// A Python interpreter of at least 3.10 that can make a virtualenv with pip.
 fn find_python() -> Option<String> {
+    // Quietly: version managers' shims complain about the versions they lack.
     [
+        "python3",
         "python3.13",
         "python3.12",
         "python3.11",
         "python3.10",
-        "python3",
     ]
     .into_iter()
     .find(|candidate| {
-        output(cmd(candidate).args([
-            "-c",
-            "import sys, venv, ensurepip; print(sys.version_info >= (3, 10))",
-        ]))
-        .is_ok_and(|v| v.trim() == "True")
+        cmd(candidate)
+            .args([
+                "-c",
+                "import sys, venv, ensurepip; print(sys.version_info >= (3, 10))",
+            ])
+            .stderr(std::process::Stdio::null())
+            .output()
+            .is_ok_and(|o| o.status.success() && o.stdout.starts_with(b"True"))
     })
     .map(str::to_string)
 }
