@@ -111,6 +111,8 @@ struct CodeGrant {
     redirect_uri: String,
     challenge: Option<(String, String)>,
     scope: String,
+    /// The OpenID `nonce` of the authorization request, echoed in the ID token.
+    nonce: Option<String>,
     expires: Instant,
 }
 
@@ -657,6 +659,7 @@ impl Server {
                 redirect_uri: redirect_uri.clone(),
                 challenge,
                 scope: r.param("scope").unwrap_or_default(),
+                nonce: r.param("nonce"),
                 expires: Instant::now() + Duration::from_secs(600),
             },
         );
@@ -816,7 +819,7 @@ impl Server {
                 return self.token_error("invalid_grant", "PKCE verification failed");
             }
         }
-        self.issue(&grant.scope, true)
+        self.issue(&grant.scope, true, grant.nonce.as_deref())
     }
 
     fn device_authorization(&self, r: &Request) -> Response {
@@ -955,7 +958,7 @@ impl Server {
                 let scope = d.scope.clone();
                 st.devices.remove(&code);
                 drop(st);
-                self.issue(&scope, true)
+                self.issue(&scope, true, None)
             }
         }
     }
@@ -1022,7 +1025,7 @@ impl Server {
             st.refresh.insert(token.clone(), (grant_id, false));
         }
         drop(st);
-        self.tokens(grant_id, &scope, rotate != Rotation::None, true)
+        self.tokens(grant_id, &scope, rotate != Rotation::None, true, None)
     }
 
     fn bad_refresh(&self, github: bool) -> Response {
@@ -1037,7 +1040,7 @@ impl Server {
     }
 
     /// Tokens for a new grant.
-    fn issue(&self, scope: &str, with_refresh: bool) -> Response {
+    fn issue(&self, scope: &str, with_refresh: bool, nonce: Option<&str>) -> Response {
         let grant_id = {
             let mut st = self.state.lock().expect("state");
             let id = st.id();
@@ -1050,10 +1053,17 @@ impl Server {
             );
             id
         };
-        self.tokens(grant_id, scope, with_refresh, false)
+        self.tokens(grant_id, scope, with_refresh, false, nonce)
     }
 
-    fn tokens(&self, grant_id: u64, scope: &str, new_refresh: bool, refreshing: bool) -> Response {
+    fn tokens(
+        &self,
+        grant_id: u64,
+        scope: &str,
+        new_refresh: bool,
+        refreshing: bool,
+        nonce: Option<&str>,
+    ) -> Response {
         let mut st = self.state.lock().expect("state");
         let n = st.id();
         let lifetime = self.options.access_lifetime;
@@ -1087,10 +1097,17 @@ impl Server {
         });
         drop(st);
         let oidc = scope.split(' ').any(|s| s == "openid");
-        let id_token = jwt(&json!({
+        let mut claims = json!({
             "iss": self.issuer(), "sub": sub, "aud": self.options.client_id,
             "email": "user@example.test", "exp": unix_now() + 3600, "iat": unix_now(),
-        }));
+        });
+        // https://openid.net/specs/openid-connect-core-1_0.html#IDToken: the `nonce`
+        // of the authentication request, passed through unmodified (Google, Entra,
+        // Auth0, Okta, Keycloak and Cognito all do).
+        if let (Some(nonce), Some(m)) = (nonce, claims.as_object_mut()) {
+            m.insert("nonce".into(), json!(nonce));
+        }
+        let id_token = jwt(&claims);
         let mut body = match self.provider {
             Provider::GitHub => {
                 // `scope` is comma-separated; OAuth app tokens do not expire and come
