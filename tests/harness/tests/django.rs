@@ -322,7 +322,7 @@ async fn django_refresh_rotates_and_reuse_of_the_old_token_ends_the_session() {
     );
 
     // Scopes per refresh: a narrower access token (RFC 6749 §6).
-    let narrowed = auth.refresh_now_with_scopes(["read"]).await.unwrap();
+    let narrowed = auth.with_scopes(["read"]).refresh_now().await.unwrap();
     assert_eq!(narrowed.scopes, vec!["read"]);
     let tokens = stored(dir.path(), "default");
     assert_eq!(tokens.scope.as_deref(), Some("read"));
@@ -332,7 +332,8 @@ async fn django_refresh_rotates_and_reuse_of_the_old_token_ends_the_session() {
     );
     // Wider than granted: refused by the server, the stored grant untouched.
     let e = auth
-        .refresh_now_with_scopes(["read", "admin"])
+        .with_scopes(["read", "admin"])
+        .refresh_now()
         .await
         .unwrap_err();
     assert!(e.to_string().contains("invalid_scope"), "{e}");
