@@ -3,6 +3,8 @@
 //! emulation from the test harness (`cliauth_test_harness::emulation`: Keycloak's
 //! and GitHub's documented wire behaviour on 127.0.0.1, not the providers
 //! themselves).
+// A `BROWSER` shell script plays the browser: Unix only.
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Read;

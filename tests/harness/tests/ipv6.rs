@@ -9,6 +9,8 @@
 //! Creating a network namespace needs root (or user namespaces): without it the
 //! test is skipped with a notice, unless `CLIAUTH_REQUIRE_IPV6=1` (the `rust` suite
 //! of `cargo xtask test` sets it), which makes that a failure.
+// Network namespaces are Linux's.
+#![cfg(target_os = "linux")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
