@@ -86,7 +86,7 @@ async fn democli(home: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_provider_keycloak_browser_login_status_whoami_logout() {
+async fn demo_provider_keycloak_login_scopes_status_refresh_whoami_logout() {
     let emu = Emulation::start(Provider::Keycloak, Options::new("acme-cli")).await;
     let home = tempfile::tempdir().unwrap();
     // The browser: a script that records the URL; the test follows it (the
@@ -109,9 +109,21 @@ async fn demo_provider_keycloak_browser_login_status_whoami_logout() {
         ("DEMO_CLIENT_ID", "acme-cli"),
         ("BROWSER", script.to_str().unwrap()),
     ];
-    let child = command(home.path(), &env, &["--json", "auth", "login", "--browser"])
-        .spawn()
-        .unwrap();
+    // `--scopes` asks for these scopes instead of the preset's.
+    let child = command(
+        home.path(),
+        &env,
+        &[
+            "--json",
+            "auth",
+            "login",
+            "--browser",
+            "--scopes",
+            "openid,email,profile",
+        ],
+    )
+    .spawn()
+    .unwrap();
     let waiter = tokio::task::spawn_blocking(move || finish(child));
     let started = Instant::now();
     let url = loop {
@@ -128,6 +140,7 @@ async fn demo_provider_keycloak_browser_login_status_whoami_logout() {
         url.starts_with(&emu.url("/realms/acme/protocol/openid-connect/auth?")),
         "{url}"
     );
+    assert!(url.contains("&scope=openid+email+profile&"), "{url}");
     let page = reqwest::get(&url).await.unwrap();
     assert!(page.status().is_success(), "{}", page.status());
     let run = waiter.await.unwrap();
@@ -140,8 +153,48 @@ async fn demo_provider_keycloak_browser_login_status_whoami_logout() {
     let status: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(status["authenticated"], true, "{status}");
     assert_eq!(status["method"], "browser", "{status}");
-    // The preset's default scopes.
-    assert_eq!(status["scopes"], serde_json::json!(["openid"]), "{status}");
+    // The scopes `--scopes` asked for (absent from the answer: as requested).
+    assert_eq!(
+        status["scopes"],
+        serde_json::json!(["openid", "email", "profile"]),
+        "{status}"
+    );
+    // `auth refresh --scopes`: a narrower access token (RFC 6749 §6), recorded.
+    let run = democli(
+        home.path(),
+        &env,
+        &["--json", "auth", "refresh", "--scopes", "openid email"],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        out["refresh"]["scopes"],
+        serde_json::json!(["openid", "email"]),
+        "{out}"
+    );
+    assert_eq!(out["refresh"]["rotated"], true, "{out}");
+    let refresh = emu
+        .seen_at("/realms/acme/protocol/openid-connect/token")
+        .pop()
+        .unwrap();
+    assert_eq!(refresh.field("scope").as_deref(), Some("openid email"));
+    // A scope the grant lacks is the server's `invalid_scope`; nothing changes.
+    let run = democli(
+        home.path(),
+        &env,
+        &["auth", "refresh", "--scopes", "openid admin"],
+    )
+    .await;
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("invalid_scope"), "{}", run.stderr);
+    let run = democli(home.path(), &env, &["--json", "auth", "status"]).await;
+    let status: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        status["scopes"],
+        serde_json::json!(["openid", "email"]),
+        "{status}"
+    );
     assert_eq!(
         status["issuer"],
         emu.url("/realms/acme").as_str(),

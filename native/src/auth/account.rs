@@ -11,6 +11,9 @@ use cliauth_core::flow::Logout;
 
 use super::{Authenticator, LogoutOutcome, ProfileInfo, ProfileStatus};
 
+/// An environment variable's name and value.
+type EnvVar = (String, String);
+
 impl Authenticator {
     /// Who is logged in and how: the credential's source (flag, environment, profile),
     /// method, expiry, scopes and masked key, as core's [`StatusReport`]
@@ -101,7 +104,7 @@ impl Authenticator {
     }
 
     /// The API-key and bearer-token variables, as (name, value) when set.
-    fn env_credentials(&self) -> (Option<(String, String)>, Option<(String, String)>) {
+    fn env_credentials(&self) -> (Option<EnvVar>, Option<EnvVar>) {
         let get = |var: &String| self.inner.env.get(var).map(|v| (var.clone(), v));
         (get(&self.inner.app.api_key_env), get(&self.inner.token_env))
     }
