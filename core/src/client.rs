@@ -46,7 +46,6 @@
 //! );
 //! assert!(format!("{client:?}").contains("[redacted]"));
 //! ```
-//! ```
 
 use core::fmt;
 

@@ -573,7 +573,7 @@ impl Resolved<'_> {
 /// active profile > none. Empty flag or variable values count as absent. A named
 /// profile that does not exist is an error ([`Error::ProfileNotFound`]) rather than
 /// a silent fallback; so is a token variable that is not a bearer token
-/// ([`bearer_token`]).
+/// ([`crate::token::bearer_token`]).
 ///
 /// The environment wins over stored credentials, as gh's `GH_TOKEN`/`GITHUB_TOKEN`
 /// do ("takes precedence over previously stored credentials"); between the two
@@ -595,7 +595,7 @@ pub fn resolve<'a>(input: ResolveInput<'a>) -> Result<Option<Resolved<'a>>, Erro
     }
     if let Some((var, value)) = input.env_token.filter(|(_, v)| !v.trim().is_empty()) {
         return Ok(Some(Resolved::Token {
-            token: bearer_token(var, value)?,
+            token: crate::token::bearer_token(var, value)?,
             source: CredentialSource::Env {
                 var: var.to_string(),
             },
@@ -613,44 +613,6 @@ pub fn resolve<'a>(input: ResolveInput<'a>) -> Result<Option<Resolved<'a>>, Erro
         .document
         .and_then(CredentialsDocument::active)
         .map(|(name, profile)| Resolved::Profile { name, profile }))
-}
-
-/// A bearer token from the variable `var`: surrounding whitespace (a newline from
-/// `$(cat token.txt)`) is dropped, the rest must match RFC 6750 §2.1's `b64token`
-/// (letters, digits, `-._~+/`, then `=` padding), so that a pasted `Bearer ` prefix,
-/// quotes or a second line are reported instead of being sent in a header.
-pub fn bearer_token(var: &str, value: &str) -> Result<AccessToken, Error> {
-    let token = value.trim();
-    let body = token.trim_end_matches('=');
-    let problem = if token.len() >= 7 && token[..7].eq_ignore_ascii_case("bearer ") {
-        Some("it starts with `Bearer `; set only the token".to_string())
-    } else if body.is_empty() {
-        Some("it is empty".to_string())
-    } else if let Some(c) = body
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/')))
-    {
-        let what = match c {
-            ' ' | '\t' => "a space".to_string(),
-            '\n' | '\r' => "a line break".to_string(),
-            '"' | '\'' => "a quote".to_string(),
-            '=' => "`=` before its end".to_string(),
-            c if c.is_control() => "a control character".to_string(),
-            c => format!("`{c}`"),
-        };
-        Some(format!(
-            "it contains {what}; a bearer token has only letters, digits and -._~+/ (RFC 6750 §2.1)"
-        ))
-    } else {
-        None
-    };
-    match problem {
-        Some(reason) => Err(Error::InvalidArgument {
-            name: var.to_string(),
-            reason,
-        }),
-        None => Ok(AccessToken::new(token)),
-    }
 }
 
 /// What `status` reports; serialisable for `--json`.
@@ -1062,68 +1024,6 @@ mod tests {
             }
         );
         assert!(resolve(ResolveInput::default()).unwrap().is_none());
-    }
-
-    #[test]
-    fn a_token_from_the_environment() {
-        let d = doc_with_profiles();
-        let input = ResolveInput {
-            env_token: Some(("ACME_TOKEN", "gho_16C7e42F292c6912E7710c838347Ae178B4a\n")),
-            profile: Some("work"),
-            document: Some(&d),
-            ..Default::default()
-        };
-        // Over the stored profile (gh's GH_TOKEN rule), under the API-key variable.
-        let Some(Resolved::Token { token, source }) = resolve(input).unwrap() else {
-            panic!()
-        };
-        assert_eq!(
-            token.expose_secret(),
-            "gho_16C7e42F292c6912E7710c838347Ae178B4a"
-        );
-        assert_eq!(source.label(), "env:ACME_TOKEN");
-        let with_key = ResolveInput {
-            env: Some(("ACME_API_KEY", "k2")),
-            ..input
-        };
-        assert_eq!(
-            resolve(with_key).unwrap().unwrap().source().label(),
-            "env:ACME_API_KEY"
-        );
-        for (bad, why) in [
-            ("Bearer abc", "starts with `Bearer `"),
-            ("abc def", "a space"),
-            ("abc\ndef", "a line break"),
-            ("\"abc\"", "a quote"),
-            ("ab=c", "`=` before its end"),
-            ("===", "it is empty"),
-        ] {
-            let e = resolve(ResolveInput {
-                env_token: Some(("ACME_TOKEN", bad)),
-                ..Default::default()
-            })
-            .unwrap_err();
-            assert_eq!(e.code(), "invalid_argument");
-            assert!(e.to_string().starts_with("Invalid ACME_TOKEN: "), "{e}");
-            assert!(e.to_string().contains(why), "{bad:?}: {e}");
-            assert!(!format!("{e:?}").contains("abc"), "{e:?}");
-        }
-        assert!(bearer_token("T", "a.b-c_d~e+f/g==").is_ok());
-        let keys = KeyRegistry::new(Vec::new());
-        let r = resolve(input).unwrap();
-        let s = StatusReport::new(r.as_ref(), Some(&d), &keys, NOW, &RefreshPolicy::default());
-        assert_eq!(
-            (s.source.as_deref(), s.credential_type, s.profile.as_deref()),
-            (Some("env:ACME_TOKEN"), Some("token"), None)
-        );
-        assert_eq!(s.masked_key.as_deref(), Some("gho_…8B4a"));
-        let app = AppContext::new("acme", "Acme");
-        let text = s.render(&app);
-        assert!(
-            text.contains("Source:   environment variable ACME_TOKEN"),
-            "{text}"
-        );
-        assert!(!text.contains("gho_16C7"), "{text}");
     }
 
     #[test]

@@ -30,6 +30,7 @@
 //! | [`authorize`], [`pkce`], [`state`], [`loopback`] | the authorize URL and its callback; the loopback server's answers |
 //! | [`handoff`], [`launch`] | the cli-auth page's handoff; whether a browser can open here |
 //! | [`token`], [`discovery`], [`revoke`], [`jwt`] | token, discovery and revocation messages; JWT claims for display |
+//! | [`client`], [`provider`] | what each request kind carries (client authentication, extra parameters); provider presets as data, and their quirks |
 //! | [`credentials`], [`keys`] | the credentials document and its profiles; API-key formats |
 //! | [`http`], [`json`], [`encoding`] | request and response values, API errors; JSON and URL text |
 //! | [`error`], [`redact`], [`secret`], [`time`] | the error taxonomy; secrets that never print; the two clocks |

@@ -92,6 +92,44 @@ impl TokenResponse {
     }
 }
 
+/// A bearer token from the variable `var`: surrounding whitespace (a newline from
+/// `$(cat token.txt)`) is dropped, the rest must match RFC 6750 §2.1's `b64token`
+/// (letters, digits, `-._~+/`, then `=` padding), so that a pasted `Bearer ` prefix,
+/// quotes or a second line are reported instead of being sent in a header.
+pub fn bearer_token(var: &str, value: &str) -> Result<AccessToken, Error> {
+    let token = value.trim();
+    let body = token.trim_end_matches('=');
+    let problem = if token.len() >= 7 && token[..7].eq_ignore_ascii_case("bearer ") {
+        Some("it starts with `Bearer `; set only the token".to_string())
+    } else if body.is_empty() {
+        Some("it is empty".to_string())
+    } else if let Some(c) = body
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/')))
+    {
+        let what = match c {
+            ' ' | '\t' => "a space".to_string(),
+            '\n' | '\r' => "a line break".to_string(),
+            '"' | '\'' => "a quote".to_string(),
+            '=' => "`=` before its end".to_string(),
+            c if c.is_control() => "a control character".to_string(),
+            c => format!("`{c}`"),
+        };
+        Some(format!(
+            "it contains {what}; a bearer token has only letters, digits and -._~+/ (RFC 6750 §2.1)"
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some(reason) => Err(Error::InvalidArgument {
+            name: var.to_string(),
+            reason,
+        }),
+        None => Ok(AccessToken::new(token)),
+    }
+}
+
 /// An OAuth error response (RFC 6749 §5.2, RFC 8628 §3.5).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -648,6 +686,30 @@ mod tests {
                 .expose_secret(),
             "r2"
         );
+    }
+
+    #[test]
+    fn bearer_tokens_from_the_environment() {
+        assert_eq!(
+            bearer_token("T", " a.b-c_d~e+f/g==\n")
+                .unwrap()
+                .expose_secret(),
+            "a.b-c_d~e+f/g=="
+        );
+        for (bad, why) in [
+            ("Bearer abc", "starts with `Bearer `"),
+            ("abc def", "a space"),
+            ("abc\ndef", "a line break"),
+            ("\"abc\"", "a quote"),
+            ("ab=c", "`=` before its end"),
+            ("===", "it is empty"),
+        ] {
+            let e = bearer_token("ACME_TOKEN", bad).unwrap_err();
+            assert_eq!(e.code(), "invalid_argument");
+            assert!(e.to_string().starts_with("Invalid ACME_TOKEN: "), "{e}");
+            assert!(e.to_string().contains(why), "{bad:?}: {e}");
+            assert!(!format!("{e:?}").contains("abc"), "{e:?}");
+        }
     }
 
     #[test]

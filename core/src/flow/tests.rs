@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use serde_json::json;
 
 use super::*;
-use crate::credentials::{Credential, LoginMethod, Profile};
+use crate::credentials::{Credential, LoginMethod, Profile, ResolveInput, resolve};
 use crate::keys::{Charset, KeyFormat, KeyRegistry};
 use crate::loopback::{LoopbackConfig, LoopbackHandler, ParseProgress, parse_request};
 use crate::retry::RetryPolicy;
@@ -442,6 +442,104 @@ fn the_credential_is_resolved_flag_first_and_checked() {
         .storing(Some(keyed))
         .drive(&mut AccessToken::new(access(Want::RefreshNow)));
     assert!(matches!(r, Some(Err(Error::InvalidArgument { .. }))));
+}
+
+#[test]
+fn a_bearer_token_from_the_environment_wins_over_profiles_and_is_never_refreshed() {
+    use crate::credentials::StatusReport;
+    // An expired OAuth profile: the token variable is used as it is instead.
+    let doc = doc_with("default", Credential::OAuth(tokens("at", -5)));
+    let mut c = access(Want::Token);
+    c.env_token = Some((
+        "ACME_TOKEN".into(),
+        crate::secret::AccessToken::new("gho_16C7e42F\n"),
+    ));
+    let mut shell = Shell::default().storing(Some(doc.clone_secret()));
+    let b = shell
+        .drive(&mut AccessToken::new(c.clone_secret()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (b.token(), b.source.label()),
+        ("gho_16C7e42F", "env:ACME_TOKEN".into())
+    );
+    assert!(!b.refreshed && b.oauth_profile().is_none() && shell.requests.is_empty());
+    // `status` names the variable and masks the token.
+    let input = ResolveInput {
+        env_token: Some(("ACME_TOKEN", "gho_16C7e42F")),
+        document: Some(&doc),
+        ..ResolveInput::default()
+    };
+    let r = resolve(input).unwrap();
+    let s = StatusReport::new(
+        r.as_ref(),
+        Some(&doc),
+        &keys(),
+        T0.wall,
+        &Default::default(),
+    );
+    assert_eq!(
+        (s.source.as_deref(), s.credential_type),
+        (Some("env:ACME_TOKEN"), Some("token"))
+    );
+    assert!(
+        !s.render(&crate::AppContext::new("acme", "Acme"))
+            .contains("gho_16C7e42F")
+    );
+    // The API-key variable comes first; a malformed token is refused, not skipped.
+    let mut keyed = c.clone_secret();
+    keyed.env = Some(("ACME_API_KEY".into(), ApiKey::new(KEY)));
+    let b = Shell::default()
+        .storing(None)
+        .drive(&mut AccessToken::new(keyed));
+    assert_eq!(b.unwrap().unwrap().source.label(), "env:ACME_API_KEY");
+    let mut bad = c.clone_secret();
+    bad.env_token = Some((
+        "ACME_TOKEN".into(),
+        crate::secret::AccessToken::new("Bearer x"),
+    ));
+    let r = Shell::default()
+        .storing(None)
+        .drive(&mut AccessToken::new(bad));
+    assert!(
+        matches!(r, Some(Err(Error::InvalidArgument { ref name, .. })) if name == "ACME_TOKEN")
+    );
+    // `auth refresh` refreshes the stored profile, never the variable.
+    c.want = Want::RefreshNow;
+    let r = Shell::default()
+        .storing(None)
+        .drive(&mut AccessToken::new(c));
+    assert!(matches!(r, Some(Err(Error::NotAuthenticated))));
+}
+
+#[test]
+fn a_refresh_sends_the_secret_as_the_metadata_allows_and_the_scopes_asked() {
+    let doc = doc_with("default", Credential::OAuth(tokens("at", -5)));
+    let mut c = access(Want::RefreshNow);
+    c.client = Client::new("acme-cli").with_secret("s3cret");
+    c.scope = Some("read".into());
+    let ServerEndpoints::Known(e) = &mut c.endpoints else {
+        unreachable!()
+    };
+    e.token_auth_methods = Some(vec!["client_secret_post".into()]);
+    let mut shell = Shell::answering([json_response(
+        200,
+        json!({"access_token": "at-2", "token_type": "Bearer", "expires_in": 60}),
+    )])
+    .storing(Some(doc.clone_secret()))
+    .storing(Some(doc));
+    let b = shell.drive(&mut AccessToken::new(c)).unwrap().unwrap();
+    let body = String::from_utf8(shell.requests[0].body.clone()).unwrap();
+    assert_eq!(
+        body,
+        "grant_type=refresh_token&refresh_token=rt&client_id=acme-cli&client_secret=s3cret&scope=read"
+    );
+    assert!(shell.requests[0].header("authorization").is_none());
+    // No `scope` in the answer: the one asked for (RFC 6749 §5.1).
+    let Credential::OAuth(t) = &b.credential else {
+        unreachable!()
+    };
+    assert_eq!(t.scope.as_deref(), Some("read"));
 }
 
 #[test]

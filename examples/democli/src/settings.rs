@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cliauth::cli::GlobalArgs;
-use cliauth::core::provider::{preset, preset_ids};
+use cliauth::cliauth_core::provider::{preset, preset_ids};
 use cliauth::store::FileStore;
 use cliauth::{AppContext, Authenticator, Endpoints, Error, KeyRegistry};
 use cliauth_devserver::{DevServer, DevServerConfig, RateLimitPolicy, dev_key_format};

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cliauth_core::client::{Client, ClientAuthMethod, ClientSecret, RequestKind};
+use cliauth_core::client::{ClientAuthMethod, ClientSecret, RequestKind};
 use cliauth_core::discovery::{check_endpoint_url, discovery_urls};
 use cliauth_core::keys::{Charset, KeyFormat, KeyRegistry};
 use cliauth_core::provider::ProviderConfig;
@@ -28,15 +28,15 @@ pub struct AuthenticatorBuilder {
     keys: Option<KeyRegistry>,
     env: EnvSource,
     config_dir_env: Option<String>,
-    issuer: Option<String>,
-    endpoints: Endpoints,
-    client_id: Option<String>,
-    client_secret: Option<ClientSecret>,
-    client_auth: Option<ClientAuthMethod>,
-    scopes: Vec<String>,
-    params: Vec<(RequestKind, String, String)>,
-    provider: Option<ProviderConfig>,
-    token_env: Option<String>,
+    pub(super) issuer: Option<String>,
+    pub(super) endpoints: Endpoints,
+    pub(super) client_id: Option<String>,
+    pub(super) client_secret: Option<ClientSecret>,
+    pub(super) client_auth: Option<ClientAuthMethod>,
+    pub(super) scopes: Vec<String>,
+    pub(super) params: Vec<(RequestKind, String, String)>,
+    pub(super) provider: Option<ProviderConfig>,
+    pub(super) token_env: Option<String>,
     store: Option<Arc<dyn CredentialStore>>,
     loopback: LoopbackOptions,
     cli_auth_page: Option<String>,
@@ -175,81 +175,6 @@ impl AuthenticatorBuilder {
         self
     }
 
-    /// An extra authorization request parameter (`audience`, `prompt`, …); the same
-    /// as [`param`](Self::param) with [`RequestKind::Authorize`].
-    pub fn auth_param(self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.param(RequestKind::Authorize, name, value)
-    }
-
-    /// An extra parameter for every request of `kind`: `audience` on the authorize
-    /// and device authorization requests for Auth0, `resource` (RFC 8707) on token
-    /// requests, vendor parameters. Parameters cliauth sets itself (the grant, PKCE,
-    /// `state`, `redirect_uri`, the client's credentials, `scope`) are never
-    /// replaced ([`RequestKind::reserved`]).
-    pub fn param(
-        mut self,
-        kind: RequestKind,
-        name: impl Into<String>,
-        value: impl Into<String>,
-    ) -> Self {
-        self.params.push((kind, name.into(), value.into()));
-        self
-    }
-
-    /// The client secret the provider issued to this CLI, for providers whose
-    /// native clients have one (Google's desktop and TV clients, GitHub's OAuth apps
-    /// for the browser login, confidential Keycloak or Cognito clients). It is sent
-    /// as `client_secret_basic` or `client_secret_post`, as the server's metadata
-    /// allows ([`ClientAuthMethod::negotiate`]), to the token, device authorization
-    /// and revocation endpoints.
-    ///
-    /// A secret shipped inside a CLI is not secret: anyone with the binary can read
-    /// it, and RFC 8252 §8.5 says servers must not treat it as client
-    /// authentication. cliauth never prints it, and PKCE stays on for every browser
-    /// login, which is what actually protects the authorization code.
-    pub fn client_secret(mut self, secret: impl Into<String>) -> Self {
-        self.client_secret = Some(ClientSecret::new(secret));
-        self
-    }
-
-    /// How the client secret is sent, overriding the choice from the server's
-    /// metadata (it must still be one the server lists).
-    pub fn client_auth_method(mut self, method: ClientAuthMethod) -> Self {
-        self.client_auth = Some(method);
-        self
-    }
-
-    /// A provider preset ([`cliauth_core::provider`]): its issuer, discovery rule,
-    /// endpoints, extra parameters, default scopes and quirks. What the builder sets
-    /// explicitly (issuer, endpoints, scopes) wins over the preset; parameters are
-    /// added to the preset's.
-    ///
-    /// ```
-    /// use cliauth::Authenticator;
-    /// use cliauth::core::provider::preset;
-    /// let github = preset("github").unwrap().configure(&[]).unwrap();
-    /// let auth = Authenticator::builder("acme")
-    ///     .provider(github)
-    ///     .client_id("Iv1.0123456789abcdef")
-    ///     .build()
-    ///     .unwrap();
-    /// # let _ = auth;
-    /// ```
-    pub fn provider(mut self, provider: ProviderConfig) -> Self {
-        self.provider = Some(provider);
-        self
-    }
-
-    /// The environment variable holding a bearer token (default `<APP>_TOKEN`):
-    /// any token the API accepts, such as an OAuth access token minted for CI. Like
-    /// gh's `GH_TOKEN` it takes precedence over stored credentials (the API-key
-    /// variable and `--api-key` take precedence over it), shows in `status` as the
-    /// source, is never refreshed or stored, and `logout` cannot remove it.
-    pub fn token_env(mut self, var: impl Into<String>) -> Self {
-        self.token_env = Some(var.into());
-        self
-    }
-
     /// Where credentials are stored (default: the OS keyring with the `keyring`
     /// feature, see [`keyring`](Self::keyring), over a [`FileStore`] in the
     /// platform's configuration directory, [`crate::store::paths`]).
@@ -382,41 +307,7 @@ impl AuthenticatorBuilder {
     /// Checks the configuration and builds the authenticator. Nothing is read from
     /// the network or the disk yet.
     pub fn build(mut self) -> Result<Authenticator, Error> {
-        let mut quirks = cliauth_core::provider::Quirks::NONE;
-        let mut discovery = Vec::new();
-        if let Some(provider) = self.provider.take() {
-            let fill = |explicit: &mut Option<String>, preset: Option<String>| {
-                if explicit.is_none() {
-                    *explicit = preset;
-                }
-            };
-            if self.issuer.is_none() {
-                self.issuer = provider.issuer.clone();
-                discovery = provider.discovery_urls.clone();
-            }
-            let e = provider.endpoints;
-            fill(&mut self.endpoints.authorization, e.authorization);
-            fill(&mut self.endpoints.token, e.token);
-            fill(
-                &mut self.endpoints.device_authorization,
-                e.device_authorization,
-            );
-            fill(&mut self.endpoints.revocation, e.revocation);
-            fill(&mut self.endpoints.userinfo, e.userinfo);
-            if self.scopes.is_empty() {
-                self.scopes = provider.scopes;
-            }
-            let mut params = provider.params;
-            params.append(&mut self.params);
-            self.params = params;
-            if self.client_auth.is_none() {
-                self.client_auth = provider.client_auth;
-            }
-            quirks = provider.quirks;
-            provider
-                .preset
-                .check_client_secret(self.client_secret.is_some())?;
-        }
+        let (quirks, discovery) = self.apply_provider()?;
         let check = |what: &str, url: &Option<String>| -> Result<(), Error> {
             match url {
                 Some(u) => check_endpoint_url(u)
@@ -444,6 +335,7 @@ impl AuthenticatorBuilder {
                 "an authorization server is configured but no client id",
             ));
         }
+        let client = self.client(quirks)?;
         let verify = match &self.verify {
             Some(v) if v.starts_with("http://") || v.starts_with("https://") => {
                 check("verification endpoint", &Some(v.clone()))?;
@@ -503,22 +395,6 @@ impl AuthenticatorBuilder {
                     "1" | "true" | "yes" | "on"
                 )
             });
-        // The client as core builds its requests: its id, secret and preferred
-        // method (checked here against a server that publishes no metadata, and
-        // again against the metadata once discovered), parameters and quirks.
-        let mut client = Client::new(self.client_id.unwrap_or_default()).quirks(quirks);
-        if let Some(method) = self.client_auth {
-            client = client.prefer_auth(method);
-        }
-        if let Some(secret) = &self.client_secret {
-            client = client.with_secret(secret.expose_secret());
-        }
-        for (kind, name, value) in self.params {
-            client = client.param(kind, name, value);
-        }
-        if self.endpoints.token_auth_methods.is_none() {
-            client.for_server(None)?;
-        }
         let token_env = self
             .token_env
             .unwrap_or_else(|| format!("{}_TOKEN", cliauth_core::error::env_prefix(&self.app.cli)));

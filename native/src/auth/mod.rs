@@ -7,6 +7,7 @@
 //! | File | Job |
 //! |---|---|
 //! | `builder.rs` | [`AuthenticatorBuilder`]: configuration, checked once |
+//! | `client.rs` | the OAuth client's configuration: provider presets, client secret, parameters per request kind, `<APP>_TOKEN` |
 //! | `outcomes.rs` | what logins, refreshes, logouts and listings return |
 //! | `storage.rs` | the store's warnings, the driver's IO, the flows' configuration |
 //! | `login.rs` | the five logins and the choice between them |
@@ -35,6 +36,7 @@ use crate::ui::Ui;
 mod account;
 mod api;
 mod builder;
+mod client;
 mod login;
 mod outcomes;
 mod session;

@@ -22,8 +22,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cliauth::browser::Browser;
-use cliauth::core::client::ClientAuthMethod;
-use cliauth::core::credentials::LoginMethod;
+use cliauth::cliauth_core::client::ClientAuthMethod;
+use cliauth::cliauth_core::credentials::LoginMethod;
 use cliauth::store::{EnvSource, FileStore};
 use cliauth::{Authenticator, AuthenticatorBuilder, Error, Revocation, preset};
 use cliauth_test_harness::django::DjangoServer;

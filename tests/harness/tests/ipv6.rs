@@ -23,8 +23,8 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use cliauth::core::authorize::LoopbackHost;
-use cliauth::core::credentials::LoginMethod;
+use cliauth::cliauth_core::authorize::LoopbackHost;
+use cliauth::cliauth_core::credentials::LoginMethod;
 use cliauth::loopback::{LoopbackOptions, LoopbackServer};
 use cliauth::store::{EnvSource, FileStore};
 use cliauth::{Authenticator, Revocation, preset};
@@ -88,10 +88,9 @@ fn inside() {
     );
     drop(server);
     // With IPv6 turned off, the failure is a clear error, not a panic.
-    let off = LoopbackServer::bind(LoopbackOptions {
-        ipv6: false,
-        ..LoopbackOptions::default()
-    });
+    let mut options = LoopbackOptions::default();
+    options.ipv6 = false;
+    let off = LoopbackServer::bind(options);
     assert_eq!(off.unwrap_err().code(), "loopback_unavailable");
 
     tokio::runtime::Builder::new_multi_thread()

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cliauth::core::credentials::LoginMethod;
+use cliauth::cliauth_core::credentials::LoginMethod;
 use cliauth::loopback::LoopbackOptions;
 use cliauth::store::{CredentialStore, EnvSource, FileStore};
 use cliauth::{Authenticator, AuthenticatorBuilder, Error, RequestKind, Revocation, preset};
@@ -556,14 +556,13 @@ async fn cognito_localhost_redirect_basic_secret_and_preset_revocation() {
         .unwrap();
     assert_eq!(config.issuer, Some(emu.url("/eu-west-1_Abc123")));
     let dir = tempfile::tempdir().unwrap();
+    let mut loopback = LoopbackOptions::default();
+    loopback.port = port;
+    loopback.timeout = Duration::from_secs(30);
+    loopback.cancel_on_ctrl_c = false;
     let auth = base(config, "cognito-app", dir.path(), CaptureUi::new())
         .client_secret("cognito-secret")
-        .loopback(LoopbackOptions {
-            port,
-            timeout: Duration::from_secs(30),
-            cancel_on_ctrl_c: false,
-            ..LoopbackOptions::default()
-        })
+        .loopback(loopback)
         .build()
         .unwrap();
     let outcome = auth.login_browser().await.unwrap();

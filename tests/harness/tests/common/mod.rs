@@ -5,9 +5,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cliauth::core::credentials::Credential;
-use cliauth::core::secret::SecretString;
-use cliauth::core::token::TokenSet;
+use cliauth::cliauth_core::credentials::Credential;
+use cliauth::cliauth_core::secret::SecretString;
+use cliauth::cliauth_core::token::TokenSet;
 use cliauth::store::{CredentialStore, FileStore};
 use cliauth::ui::{Notice, Ui};
 
