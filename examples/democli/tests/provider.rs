@@ -141,7 +141,13 @@ async fn demo_provider_keycloak_login_scopes_status_refresh_whoami_logout() {
         "{url}"
     );
     assert!(url.contains("&scope=openid+email+profile&"), "{url}");
-    let page = reqwest::get(&url).await.unwrap();
+    let page = cliauth_test_harness::reqwest_builder()
+        .build()
+        .unwrap()
+        .get(&url)
+        .send()
+        .await
+        .unwrap();
     assert!(page.status().is_success(), "{}", page.status());
     let run = waiter.await.unwrap();
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);

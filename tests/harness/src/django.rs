@@ -152,7 +152,7 @@ impl FormBrowser {
     /// A browser for this user; `approve` decides accept/deny pages.
     pub fn new(username: &str, password: &str, approve: bool) -> FormBrowser {
         FormBrowser {
-            client: reqwest::Client::builder()
+            client: crate::reqwest_builder()
                 .cookie_store(true)
                 .redirect(reqwest::redirect::Policy::limited(20))
                 .build()

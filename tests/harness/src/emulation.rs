@@ -171,7 +171,7 @@ pub fn browser() -> cliauth::browser::Browser {
     cliauth::browser::Browser::custom(move |url| {
         let url = url.to_string();
         handle.spawn(async move {
-            let client = reqwest::Client::builder()
+            let client = crate::reqwest_builder()
                 .redirect(reqwest::redirect::Policy::limited(10))
                 .build()
                 .expect("a reqwest client");

@@ -9,3 +9,12 @@
 pub mod django;
 pub mod emulation;
 pub mod http;
+
+/// A reqwest client builder for the tests' own requests (following a login page,
+/// calling an emulation). cliauth's reqwest has no process-wide rustls crypto
+/// provider (cliauth configures rustls per client), so ring is installed as the
+/// default first, as native's tests do.
+pub fn reqwest_builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}

@@ -62,7 +62,9 @@ fn browser_auth(server: &DjangoServer, dir: &Path) -> Authenticator {
 
 /// The toolkit's userinfo endpoint with `access`: its status.
 async fn userinfo(server: &DjangoServer, access: &str) -> u16 {
-    reqwest::Client::new()
+    cliauth_test_harness::reqwest_builder()
+        .build()
+        .unwrap()
         .get(server.url("/o/userinfo/"))
         .bearer_auth(access)
         .send()
@@ -74,7 +76,9 @@ async fn userinfo(server: &DjangoServer, access: &str) -> u16 {
 
 /// A refresh request sent by hand with the public code client: (status, body).
 async fn raw_refresh(server: &DjangoServer, refresh: &str) -> (u16, serde_json::Value) {
-    let response = reqwest::Client::new()
+    let response = cliauth_test_harness::reqwest_builder()
+        .build()
+        .unwrap()
         .post(server.url("/o/token/"))
         .form(&[
             ("grant_type", "refresh_token"),
