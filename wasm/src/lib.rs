@@ -116,25 +116,20 @@ mod jwt;
 mod keys;
 #[cfg(feature = "full")]
 pub mod machine;
+pub mod page;
 #[cfg(feature = "full")]
 mod pkce;
 mod plain;
 #[cfg(feature = "full")]
 mod tokens;
 
-pub use config::configure;
 #[cfg(feature = "full")]
 pub use credentials::{
     credentials_add_api_key, credentials_profiles, credentials_remove, credentials_status,
     credentials_status_text, credentials_switch,
 };
-pub use device_page::{
-    api_error_js, device_approval_request_js, normalize_user_code_js, user_code_input_json,
-};
 #[cfg(feature = "full")]
 pub use error::storage_error;
-pub use error::{argument_error, cancelled_error, network_error};
-pub use handoff::{handoff_delivery, handoff_post_outcome, handoff_read};
 #[cfg(feature = "full")]
 pub use jwt::jwt_decode;
 #[cfg(feature = "full")]

@@ -460,7 +460,12 @@ pub fn contributors() -> Result<String, String> {
         }
         out.pop();
         out.push_str("\n    by function:\n");
-        for (s, n) in module.functions.iter().take(10) {
+        // `CLIAUTH_SIZE_TOP=N` lists more functions (finding what to cut next).
+        let top = std::env::var("CLIAUTH_SIZE_TOP")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(10);
+        for (s, n) in module.functions.iter().take(top) {
             let short: String = n.chars().take(96).collect();
             out.push_str(&format!("      {:>8}  {short}\n", kb(*s)));
         }
