@@ -1,4 +1,4 @@
-//! What a page configures once ([`configure`]), kept in [`crate::context`].
+//! What a page configures once (`configure`), kept in [`crate::context`].
 
 use cliauth_core::AppContext;
 use cliauth_core::device::UserCodeFormat;
