@@ -11,7 +11,6 @@ use cliauth_core::secret::{ApiKey, AuthorizationCode};
 
 use crate::convert::{Obj, request_json, response};
 use crate::error::invalid;
-use crate::page::Args;
 
 /// Reads and validates the handoff request from the page URL. Returns JSON
 /// `{port, state, mode, codeChallenge?, callbackUrl}`.
@@ -41,18 +40,20 @@ fn credential(code: Option<&str>, api_key: Option<&str>) -> Result<HandoffCreden
 /// What the page does to deliver a credential (`code` or `apiKey`, exactly one) for
 /// the request `(port, state, mode, codeChallenge)` — the fields of a request
 /// object as strings, re-validated here. `deliver` (`redirect`, `post`, `manual`;
-/// absent: the request's mode) picks the delivery. Arguments `[port, state, mode?,
-/// codeChallenge?, code?, apiKey?, deliver?]`. Returns JSON:
+/// absent: the request's mode) picks the delivery. Returns JSON:
 ///
 /// - `{mode: "redirect", url}` — navigate the top-level window to `url`;
 /// - `{mode: "post", request: {method, url, headers, body}, fallbackUrl}` — the CORS
 ///   POST, and the redirect to make when the browser refuses it;
 /// - `{mode: "manual", masked, pasteText}` — show `masked` (masked with the
 ///   configured key formats), let the user copy `pasteText`.
-pub(crate) fn handoff_delivery(a: &Args<'_>) -> Result<String, Error> {
-    let request = HandoffRequest::from_parts(a.text(0), a.text(1), a.opt(2), a.opt(3))?;
-    let credential = credential(a.opt(4), a.opt(5))?;
-    let mode = match a.opt(6) {
+pub(crate) fn handoff_delivery(
+    [port, state]: [&str; 2],
+    [mode, code_challenge, code, api_key, deliver]: [Option<&str>; 5],
+) -> Result<String, Error> {
+    let request = HandoffRequest::from_parts(port, state, mode, code_challenge)?;
+    let credential = credential(code, api_key)?;
+    let mode = match deliver {
         None => request.mode,
         Some(m) => DeliveryMode::parse(m)?,
     };

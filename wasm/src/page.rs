@@ -24,7 +24,7 @@
 //! |---|---|---|---|
 //! | 0 | `configure` | `[options]` | `v` `null` |
 //! | 1 | `handoffRead` | `[href]` | `v` `{port, state, mode, codeChallenge?, callbackUrl}` |
-//! | 2 | `handoffDelivery` | `[port, state, mode?, codeChallenge?, code?, apiKey?, deliver?]` | `v` the delivery ([`handoff_delivery`]) |
+//! | 2 | `handoffDelivery` | `[port, state, mode?, codeChallenge?, code?, apiKey?, deliver?]` | `v` the delivery (`{mode: "redirect", url}`, `{mode: "post", request, fallbackUrl}` or `{mode: "manual", masked, pasteText}`) |
 //! | 3 | `handoffPostOutcome` | `[status, headers]` + body | `r` the body, or `e` |
 //! | 4 | `userCodeInput` | `[typed]` | `v` `{display, complete, problem?}` |
 //! | 5 | `normalizeUserCode` | `[typed]` | `v` the code |
@@ -72,7 +72,7 @@ pub mod op {
 }
 
 /// What an operation answers.
-pub(crate) enum Reply {
+enum Reply {
     /// JSON text.
     Json(String),
     /// Raw bytes.
@@ -82,7 +82,7 @@ pub(crate) enum Reply {
 }
 
 /// The arguments of an operation: the items of a JSON array.
-pub(crate) struct Args<'a>(&'a [Value]);
+struct Args<'a>(&'a [Value]);
 
 impl Args<'_> {
     fn get(&self, i: usize) -> Option<&Value> {
@@ -90,32 +90,32 @@ impl Args<'_> {
     }
 
     /// A string argument; anything else reads as empty.
-    pub(crate) fn text(&self, i: usize) -> &str {
+    fn text(&self, i: usize) -> &str {
         self.opt(i).unwrap_or_default()
     }
 
     /// An optional string argument: `None` unless it is a string.
-    pub(crate) fn opt(&self, i: usize) -> Option<&str> {
+    fn opt(&self, i: usize) -> Option<&str> {
         self.get(i).and_then(Value::as_str)
     }
 
     /// A whole non-negative number; anything else reads as 0.
-    pub(crate) fn num(&self, i: usize) -> u64 {
+    fn num(&self, i: usize) -> u64 {
         self.get(i).and_then(Value::as_u64).unwrap_or(0)
     }
 
     /// A boolean; anything else reads as `false`.
-    pub(crate) fn flag(&self, i: usize) -> bool {
+    fn flag(&self, i: usize) -> bool {
         self.get(i).and_then(Value::as_bool).unwrap_or(false)
     }
 
     /// An HTTP status; anything outside `u16` reads as 0 (not a status).
-    pub(crate) fn status(&self, i: usize) -> u16 {
+    fn status(&self, i: usize) -> u16 {
         u16::try_from(self.num(i)).unwrap_or(0)
     }
 
     /// A JSON value argument.
-    pub(crate) fn value(&self, i: usize) -> Option<&Value> {
+    fn value(&self, i: usize) -> Option<&Value> {
         self.get(i)
     }
 }
@@ -150,7 +150,10 @@ fn run(op: u32, a: &Args<'_>, body: &[u8]) -> Result<Reply, Error> {
     Ok(match op {
         op::CONFIGURE => json(config::configure(a.value(0))?),
         op::HANDOFF_READ => json(handoff::handoff_read(a.text(0))?),
-        op::HANDOFF_DELIVERY => json(handoff::handoff_delivery(a)?),
+        op::HANDOFF_DELIVERY => json(handoff::handoff_delivery(
+            [a.text(0), a.text(1)],
+            [a.opt(2), a.opt(3), a.opt(4), a.opt(5), a.opt(6)],
+        )?),
         op::HANDOFF_POST_OUTCOME => {
             Reply::Raw(handoff::handoff_post_outcome(a.status(0), a.text(1), body)?)
         }

@@ -21,8 +21,10 @@ use std::path::{Path, PathBuf};
 
 use crate::util::{cmd, root, run, tools_dir};
 
-/// The page module's budget: its wasm and entry script (all the JS), gzip -9.
-const BUDGET_GZIP: u64 = 40 * 1024;
+/// The page module's budget: its wasm and entry script (all the JS), gzip -9. Lowered
+/// from 40 KB as the page boundary, the form codec and the allocator landed (33.2 KB
+/// measured); the goal is 14 KB (issue 12), where the budget moves once it is met.
+const BUDGET_GZIP: u64 = 36 * 1024;
 
 const WASM_OPT_FEATURES: &[&str] = &[
     "--enable-bulk-memory",
