@@ -1,4 +1,4 @@
-//! Core errors for JS: as JSON for the page boundary ([`error_json`], which the npm
+//! Core errors for JS: as JSON for the page boundary (`error_json`, which the npm
 //! package turns into a `CliauthError`), and, in the full build, as `CliauthError`
 //! objects thrown by its wasm-bindgen exports.
 //!
@@ -12,7 +12,7 @@ use cliauth_core::Error;
 #[cfg(feature = "full")]
 use wasm_bindgen::prelude::*;
 
-use crate::convert::push_str;
+use cliauth_core::json::push_string as push_str;
 
 #[cfg(feature = "full")]
 #[wasm_bindgen(module = "/js/error.js")]
