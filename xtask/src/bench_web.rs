@@ -73,7 +73,7 @@ pub fn web_bytes() -> Result<Vec<Row>, String> {
             (raw(&wasm)?, gzip9(&wasm)?, raw(&js)?, gzip9(&js)?);
         let total = wasm_gz + js_gz;
         let how = format!(
-            "everything a browser loads: wasm {:.1} KB raw / {:.1} KB gz + {entry} (glue, API, error class; one minified ESM file) {:.1} KB raw / {:.1} KB gz",
+            "everything a browser loads: wasm {:.1} KB raw / {:.1} KB gz + {entry} (loader or glue, API, error class; one minified ESM file) {:.1} KB raw / {:.1} KB gz",
             wasm_raw / 1024.0,
             wasm_gz / 1024.0,
             js_raw / 1024.0,
@@ -207,13 +207,13 @@ paths, not a trim.
 
 ### Full module (goal ≤ 40 KB gzip; oauth4webapi's subset of the same functions: see the table)
 
-The full module links serde_json and serde's derived (de)serialisers for the credentials document, \
-token, discovery and JWT values (serde_json 17 KB raw plus about 10 KB of derive code for the \
-document), and serde_json's error `Display` keeps `core::fmt` linked. The path: (1) core's own JSON \
-reader and writer (already used by the page paths) for those documents, which also drops `core::fmt`; \
-(2) the machines' step protocol as one export (the shims are 47 KB raw today; i14's thin binding); \
-(3) the same narrower boundary as the page module. Estimated result: 45–55 KB gzip, then the goal \
-needs what remains of std's string and collection code shared with the page module. \
+The full module (measured above: core 93 KB, std 67 KB and wasm-bindgen's export shims 57 KB of raw \
+code, `machine_poll`'s alone 17 KB) shares the page boundary (`pageCall`) for the page helpers. The path: \
+(1) the machines' step protocol through the same bytes-in/bytes-out boundary instead of wasm-bindgen \
+shims (the largest single item); (2) core's own JSON writer for the credentials document (serde_json and \
+its derive code remain for writing it, and serde_json's error `Display` keeps `core::fmt` linked); (3) \
+what remains of std's string and collection code shared with the page module. Estimated result: 60–80 \
+KB gzip; 40 KB needs the same redesign of core's string-heavy paths as the page module's 14 KB. \
 oauth4webapi's 7 KB for the same functions is JavaScript on the browser's own URL, JSON, fetch and \
 WebCrypto; a wasm module carries its own, so that baseline is a reference, not a target.
 
