@@ -188,6 +188,15 @@ test('post: refused by the browser, the page falls back to the redirect (fetch a
   const cli = await harness(['--allow-origin', site.origin]);
   try {
     const { page, seen } = await openPage(`port=${cli.port}&state=${cli.state}&mode=post`);
+    // What the package hands to fetch, kept across the navigation (sessionStorage of
+    // the page's origin): the loopback POST says its target address space.
+    await page.evaluate(() => {
+      const real = window.fetch;
+      window.fetch = (url, init) => {
+        sessionStorage.setItem('test.fetch', JSON.stringify({ url: String(url), method: init?.method, targetAddressSpace: init?.targetAddressSpace, mode: init?.mode, credentials: init?.credentials }));
+        return real(url, init);
+      };
+    });
     // No local-network-access permission: the POST is refused, then the top-level
     // redirect core built for the same request delivers the code.
     await Promise.all([
@@ -200,6 +209,9 @@ test('post: refused by the browser, the page falls back to the redirect (fetch a
     console.log(`POST refused, fell back: loopback server saw ${JSON.stringify(notes)}; page requests ${JSON.stringify(toLoopback(seen, cli.port))}`);
     // The refused POST (and its preflight) never reached the server; the redirect did.
     assert.deepEqual(notes, ['callback accepted']);
+    await page.goto(`${site.origin}/pages/cli-auth.html`);
+    const sent = JSON.parse(await page.evaluate(() => sessionStorage.getItem('test.fetch')));
+    assert.deepEqual(sent, { url: `http://127.0.0.1:${cli.port}/callback`, method: 'POST', targetAddressSpace: 'loopback', mode: 'cors', credentials: 'omit' });
     await page.close();
   } finally {
     await cli.stop();
