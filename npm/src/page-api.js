@@ -81,6 +81,7 @@ export function pageApi(call) {
       String(request.state),
       optional(request.mode),
       optional(request.codeChallenge),
+      request.acceptsApiKey === true ? 'api_key' : undefined,
       optional(credential.code),
       optional(credential.apiKey),
       optional(mode),

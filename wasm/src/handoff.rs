@@ -13,7 +13,7 @@ use crate::convert::{Obj, request_json, response};
 use crate::error::invalid;
 
 /// Reads and validates the handoff request from the page URL. Returns JSON
-/// `{port, state, mode, codeChallenge?, callbackUrl}`.
+/// `{port, state, mode, codeChallenge?, acceptsApiKey, callbackUrl}`.
 pub(crate) fn handoff_read(href: &str) -> Result<String, Error> {
     HandoffRequest::from_url(href).map(|r| {
         Obj::new()
@@ -21,6 +21,7 @@ pub(crate) fn handoff_read(href: &str) -> Result<String, Error> {
             .str("state", &r.state)
             .str("mode", r.mode.as_str())
             .opt("codeChallenge", r.code_challenge.as_deref())
+            .bool("acceptsApiKey", r.accepts_api_key)
             .str("callbackUrl", &r.callback_url())
             .end()
     })
@@ -38,9 +39,12 @@ fn credential(code: Option<&str>, api_key: Option<&str>) -> Result<HandoffCreden
 }
 
 /// What the page does to deliver a credential (`code` or `apiKey`, exactly one) for
-/// the request `(port, state, mode, codeChallenge)` — the fields of a request
-/// object as strings, re-validated here. `deliver` (`redirect`, `post`, `manual`;
-/// absent: the request's mode) picks the delivery. Returns JSON:
+/// the request `(port, state, mode, codeChallenge, accept)` — the fields of a
+/// request object as strings, re-validated here (`accept` is `"api_key"` when the
+/// request's `acceptsApiKey` is true). The credential must be one the CLI takes
+/// ([`HandoffRequest::check`]: a code bound to its challenge; a key only when it
+/// asked for one). `deliver` (`redirect`, `post`, `manual`; absent: the request's
+/// mode) picks the delivery. Returns JSON:
 ///
 /// - `{mode: "redirect", url}` — navigate the top-level window to `url`;
 /// - `{mode: "post", request: {method, url, headers, body}, fallbackUrl}` — the CORS
@@ -49,10 +53,11 @@ fn credential(code: Option<&str>, api_key: Option<&str>) -> Result<HandoffCreden
 ///   configured key formats), let the user copy `pasteText`.
 pub(crate) fn handoff_delivery(
     [port, state]: [&str; 2],
-    [mode, code_challenge, code, api_key, deliver]: [Option<&str>; 5],
+    [mode, code_challenge, accept, code, api_key, deliver]: [Option<&str>; 6],
 ) -> Result<String, Error> {
-    let request = HandoffRequest::from_parts(port, state, mode, code_challenge)?;
+    let request = HandoffRequest::from_parts(port, state, mode, code_challenge, accept)?;
     let credential = credential(code, api_key)?;
+    request.check(&credential)?;
     let mode = match deliver {
         None => request.mode,
         Some(m) => DeliveryMode::parse(m)?,

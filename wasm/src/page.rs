@@ -152,7 +152,7 @@ fn run(op: u32, a: &Args<'_>, body: &[u8]) -> Result<Reply, Error> {
         op::HANDOFF_READ => json(handoff::handoff_read(a.text(0))?),
         op::HANDOFF_DELIVERY => json(handoff::handoff_delivery(
             [a.text(0), a.text(1)],
-            [a.opt(2), a.opt(3), a.opt(4), a.opt(5), a.opt(6)],
+            [a.opt(2), a.opt(3), a.opt(4), a.opt(5), a.opt(6), a.opt(7)],
         )?),
         op::HANDOFF_POST_OUTCOME => {
             Reply::Raw(handoff::handoff_post_outcome(a.status(0), a.text(1), body)?)

@@ -7,6 +7,7 @@ use crate::authorize::{
 use crate::credentials::LoginMethod;
 use crate::error::Error;
 use crate::exchange::Exchange;
+use crate::flow::link::{LAUNCH_ENTROPY_LEN, LaunchLink};
 use crate::flow::login::{LoginConfig, OAuthFinish};
 use crate::flow::{CallbackWait, Flow, Input, Login, Outbox, Prompt, Step};
 use crate::http::HttpResponse;
@@ -169,10 +170,12 @@ impl Flow for CodeExchange {
 /// authorization (`state`, PKCE verifier, deadline), the loopback server's
 /// decisions ([`CallbackWait`]) and the code exchange.
 ///
-/// The flow asks to open the authorization URL ([`Prompt::OpenBrowser`]), answers
-/// every loopback request until the callback whose `state` matches, checks it
-/// ([`PendingAuthorization::complete`]: `iss`, the server's `error`), exchanges the
-/// code with the verifier and stores the tokens.
+/// The flow asks to open a [launch link](LaunchLink) on the loopback server that
+/// redirects once to the authorization URL ([`Prompt::OpenBrowser`]: no `state` or
+/// challenge on the browser's command line), answers every loopback request until
+/// the callback whose `state` matches, checks it ([`PendingAuthorization::complete`]:
+/// `iss`, the server's `error`), exchanges the code with the verifier and stores the
+/// tokens.
 #[derive(Debug)]
 pub struct CodeLogin {
     pending: PendingAuthorization,
@@ -194,11 +197,13 @@ enum CodeState {
 impl CodeLogin {
     /// A login on loopback `port` (the shell has bound it): bytes `0..32` of
     /// `entropy` make the PKCE verifier, `32..64` the `state`, `64..96` the OpenID
-    /// nonce ([`LOGIN_ENTROPY_LEN`]). The wait lasts `authorization.timeout`.
+    /// nonce ([`LOGIN_ENTROPY_LEN`]); `launch` (its own draw) the launch link. The
+    /// wait lasts `authorization.timeout`.
     pub fn new(
         authorization: &AuthorizationConfig,
         port: u16,
         entropy: &[u8; LOGIN_ENTROPY_LEN],
+        launch: &[u8; LAUNCH_ENTROPY_LEN],
         now: Now,
         config: LoginConfig,
     ) -> Result<Self, Error> {
@@ -208,20 +213,20 @@ impl CodeLogin {
             LoopbackConfig::new(port, config.product.clone()),
             pending.state(),
         );
+        let link = LaunchLink::new(port, launch, pending.url().to_string());
         let mut outbox = Outbox::default();
-        outbox.prompt(Prompt::OpenBrowser {
-            url: pending.url().to_string(),
-        });
+        outbox.prompt(Prompt::OpenBrowser { url: link.url() });
         outbox.prompt(Prompt::Waiting("Waiting for the browser…"));
+        let wait = CallbackWait::new(handler, now, authorization.timeout).with_link(link);
         Ok(CodeLogin {
-            state: CodeState::Waiting(CallbackWait::new(handler, now, authorization.timeout)),
+            state: CodeState::Waiting(wait),
             pending,
             config,
             outbox,
         })
     }
 
-    /// The URL the browser opens.
+    /// The authorization URL (where the launch link sends the browser).
     pub fn url(&self) -> &str {
         self.pending.url()
     }
