@@ -220,14 +220,25 @@ fn handoff_reads_and_delivers_only_to_loopback() {
     );
     assert_eq!(
         r,
-        json!({"port": 49152, "state": STATE, "mode": "redirect", "callbackUrl": "http://127.0.0.1:49152/callback"})
+        json!({"port": 49152, "state": STATE, "mode": "redirect", "acceptsApiKey": false, "callbackUrl": "http://127.0.0.1:49152/callback"})
     );
+    // A CLI that sent a challenge and asked for keys too (its raw-key option).
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
     let args = |port: &str, state: &str, mode: Option<&str>, code: Option<&str>, key: Option<&str>| {
-        json!([port, state, null, null, code, key, mode])
+        json!([port, state, null, challenge, "api_key", code, key, mode])
     };
     let deliver = |mode: Option<&str>, code: Option<&str>, key: Option<&str>| {
         page_with(op::HANDOFF_DELIVERY, &args("49152", STATE, mode, code, key), &[])
     };
+    // By default (no `accept=api_key`) only the code bound to the challenge goes out.
+    let code_only = |code: Option<&str>, key: Option<&str>, challenge: Option<&str>| {
+        json!(["49152", STATE, null, challenge, null, code, key, null])
+    };
+    page_ok(op::HANDOFF_DELIVERY, code_only(Some("otc_1"), None, Some(challenge)));
+    let e = page_err(op::HANDOFF_DELIVERY, code_only(None, Some("acme_dev_key"), Some(challenge)));
+    assert_eq!(e.code(), "invalid_argument");
+    let e = page_err(op::HANDOFF_DELIVERY, code_only(Some("otc_1"), None, None));
+    assert_eq!(e.code(), "invalid_argument", "a code needs a challenge to be bound to");
     let d = page_ok(op::HANDOFF_DELIVERY, args("49152", STATE, None, Some("otc_1&x=y"), None));
     assert_eq!(
         d,
