@@ -417,6 +417,7 @@ async fn attack(uid: u32, gid: u32, handoff: bool) -> Attack {
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", home.path())
+        .env("ACME_CONFIG_DIR", home.path().join("acme"))
         .env("ACME_ISSUER", dev.issuer())
         .env("ACME_CLIENT_ID", dev.client_id())
         .env("ACME_API_BASE", format!("{url}/api"))
@@ -452,7 +453,7 @@ async fn attack(uid: u32, gid: u32, handoff: bool) -> Attack {
         "browser: {}",
         std::fs::read_to_string(&log).unwrap_or_default()
     );
-    let stored_user = stored_user(&home.path().join(".acme"), &url).await;
+    let stored_user = stored_user(&home.path().join("acme"), &url).await;
     dev.shutdown().await;
     Attack {
         victim: String::from_utf8_lossy(&victim.stderr).into_owned(),
@@ -469,7 +470,7 @@ async fn stored_user(dir: &Path, dev: &str) -> Option<String> {
         Credential::OAuth(t) => t.access_token.expose_secret().to_string(),
         Credential::ApiKey(k) => k.expose_secret().to_string(),
     };
-    let me: Value = reqwest::Client::new()
+    let me: Value = common::tls_client()
         .get(format!("{dev}/api/whoami"))
         .bearer_auth(token)
         .send()

@@ -89,7 +89,7 @@ impl Server {
 
     /// The next refresh's answer is held `ms` after the server rotated.
     async fn hold_next_refresh(&self, ms: u64) {
-        let client = reqwest::Client::new();
+        let client = common::tls_client();
         let status = match self {
             Server::Dev(d) => client
                 .post(format!("{}/_dev/faults", d.url()))
@@ -112,7 +112,7 @@ impl Server {
     async fn accepts(&self, refresh_token: &str) -> bool {
         match self {
             Server::Oidc(o) => o.raw_refresh(refresh_token).await.0 == 200,
-            Server::Dev(d) => reqwest::Client::new()
+            Server::Dev(d) => common::tls_client()
                 .post(d.endpoints().token.clone())
                 .form(&[
                     ("grant_type", "refresh_token"),
@@ -424,7 +424,7 @@ async fn sigterm_is_held_too_and_ctrl_c_outside_the_window_acts_at_once() {
     };
     expire(&dir);
     let before = server.refreshes().await;
-    let status = reqwest::Client::new()
+    let status = common::tls_client()
         .post(format!("{}/_dev/faults", dev.url()))
         .json(&serde_json::json!({"path": "/api/whoami", "method": "GET", "delay_ms": 10000}))
         .send()
