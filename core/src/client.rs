@@ -51,7 +51,7 @@ use core::fmt;
 
 use base64::Engine;
 
-use crate::encoding::form_encode;
+use crate::encoding::{form_component, form_encode};
 use crate::error::{Error, sanitize_server_text};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::provider::Quirks;
@@ -428,9 +428,8 @@ impl Client {
         match (method, &self.secret) {
             (ClientAuthMethod::ClientSecretBasic, Some(secret)) => {
                 // RFC 6749 §2.3.1: both halves are form-encoded before base64.
-                let id = form_urlencoded::byte_serialize(self.id.as_bytes()).collect::<String>();
-                let secret = form_urlencoded::byte_serialize(secret.expose_secret().as_bytes())
-                    .collect::<String>();
+                let id = form_component(&self.id);
+                let secret = form_component(secret.expose_secret());
                 let token =
                     base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
                 request.with_header("authorization", format!("Basic {token}"))

@@ -289,6 +289,10 @@ pub enum Error {
     SessionExpired,
     /// The `state` of a callback did not match the login in progress.
     StateMismatch,
+    /// The one-time link the browser was started with was requested twice: someone
+    /// else may have read it (from the process list) and raced the browser, so the
+    /// login stopped and stored nothing.
+    LoginIntercepted,
     /// A `nonce` was sent and the ID token of the token response does not carry it
     /// (missing, different, or the ID token is unreadable; OpenID Connect Core
     /// §3.1.3.7): the tokens were not issued for this login and are not used.
@@ -530,6 +534,7 @@ impl Error {
             }
             Error::SessionExpired => "Session expired".into(),
             Error::StateMismatch => "OAuth state mismatch".into(),
+            Error::LoginIntercepted => "Sign-in link opened twice".into(),
             Error::NonceMismatch => "OpenID nonce mismatch".into(),
             Error::IssuerMismatch { .. } => "Authorization server mismatch".into(),
             Error::AccessDenied { description } => {
@@ -604,6 +609,7 @@ impl Error {
             | Error::Unauthorized { .. }
             | Error::SessionExpired
             | Error::StateMismatch
+            | Error::LoginIntercepted
             | Error::NonceMismatch
             | Error::IssuerMismatch { .. }
             | Error::AccessDenied { .. }
@@ -643,6 +649,7 @@ impl Error {
             Error::Unauthorized { .. } => "unauthorized",
             Error::SessionExpired => "session_expired",
             Error::StateMismatch => "state_mismatch",
+            Error::LoginIntercepted => "login_intercepted",
             Error::NonceMismatch => "nonce_mismatch",
             Error::IssuerMismatch { .. } => "issuer_mismatch",
             Error::AccessDenied { .. } => "access_denied",
@@ -758,6 +765,14 @@ impl Error {
                  Run the login again and do not open links from others."
                     .to_string()
             }
+            Error::LoginIntercepted => [
+                "The one-time link your browser was started with was requested a second time: \
+                 another program on this computer may have read it and raced your browser. \
+                 Nothing was stored. Run ",
+                login,
+                " again (and open the printed link only if the browser did not open).",
+            ]
+            .concat(),
             Error::NonceMismatch => [
                 "The ID token in the sign-in response was not issued for this login (its `nonce` \
                  does not match). Possible token injection — aborting; nothing was stored. Run ",

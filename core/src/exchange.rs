@@ -154,6 +154,12 @@ impl Exchange {
         matches!(self.state, State::InFlight)
     }
 
+    /// Whether the exchange has its outcome and the next [`poll`](Flow::poll) hands
+    /// it out (the answer arrived, nobody has read it yet).
+    pub fn settled(&self) -> bool {
+        matches!(self.state, State::Done(_))
+    }
+
     /// Attempts made so far.
     pub fn attempts(&self) -> u32 {
         self.attempts

@@ -1,16 +1,26 @@
 //! The cli-auth handoff: a vendor web page gives the CLI a credential.
 //!
 //! The CLI starts its loopback server and opens
-//! `https://app.example/cli-auth?port=P&state=S[&code_challenge=C&code_challenge_method=S256][&mode=M]`
-//! ([`handoff_page_url`]). The page signs the user in, obtains an API key or a
-//! one-time code from its backend, and delivers it with this module's help:
+//! `https://app.example/cli-auth?port=P&state=S[&code_challenge=C&code_challenge_method=S256][&accept=api_key][&mode=M]`
+//! ([`handoff_page_url`]; the browser is started on the CLI's
+//! [launch link](crate::flow::LaunchLink), which redirects there once). The page signs
+//! the user in, obtains a one-time code from its backend, and delivers it with this
+//! module's help.
+//!
+//! **What is delivered.** By default a **one-time code bound to the CLI's PKCE
+//! challenge** (`code_challenge`): the CLI exchanges it with its verifier, so a code
+//! that leaks from the URL is useless to anyone else. A raw **API key** is delivered
+//! only when the CLI asked for one (`accept=api_key`, its explicit, less safe
+//! `raw_key_handoff` option): a key is a bearer credential that nothing binds to this
+//! login. [`HandoffRequest::check`] refuses a key the CLI did not ask for and a code
+//! without a challenge, before anything is sent.
+//!
+//! **How it is delivered:**
 //!
 //! - [`DeliveryMode::Redirect`] (default): a **top-level navigation** to
 //!   `http://127.0.0.1:P/callback?code=…&state=S`. Unlike a hidden iframe or a
 //!   `fetch`, a top-level navigation is not blocked by Chrome's Local Network Access
-//!   for pages on public origins. Prefer a one-time code bound to the PKCE challenge:
-//!   the CLI exchanges it with its verifier, so a code that leaks from the URL is
-//!   useless to anyone else.
+//!   for pages on public origins.
 //! - [`DeliveryMode::Post`]: `POST http://127.0.0.1:P/callback` with a JSON body, after
 //!   a CORS preflight the loopback server answers only for origins it allows.
 //! - [`DeliveryMode::Manual`]: for remote sessions (the browser is not on the CLI's
@@ -22,11 +32,16 @@
 //!
 //! ```
 //! use cliauth_core::handoff::{HandoffCredential, HandoffRequest};
-//! use cliauth_core::secret::AuthorizationCode;
-//! let page = "https://app.example/cli-auth?port=49152&state=abcdefghijklmnopqrstuvwxyz012345";
+//! use cliauth_core::secret::{ApiKey, AuthorizationCode};
+//! let page = "https://app.example/cli-auth?port=49152&state=abcdefghijklmnopqrstuvwxyz012345\
+//!             &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
 //! let request = HandoffRequest::from_url(page).unwrap();
-//! let url = request.redirect_url(&HandoffCredential::Code(AuthorizationCode::new("otc_123")));
+//! let code = HandoffCredential::Code(AuthorizationCode::new("otc_123"));
+//! assert!(request.check(&code).is_ok());
+//! let url = request.redirect_url(&code);
 //! assert_eq!(url, "http://127.0.0.1:49152/callback?code=otc_123&state=abcdefghijklmnopqrstuvwxyz012345");
+//! // This CLI did not ask for a raw key (no `accept=api_key`).
+//! assert!(request.check(&HandoffCredential::ApiKey(ApiKey::new("acme_k"))).is_err());
 //! assert!(HandoffRequest::from_url("https://app.example/cli-auth?port=80&state=abcdefghijklmnopqrstuvwxyz").is_err());
 //! ```
 
@@ -107,13 +122,18 @@ pub struct HandoffRequest {
     pub mode: DeliveryMode,
     /// The PKCE challenge a one-time code should be bound to, if the CLI sent one.
     pub code_challenge: Option<String>,
+    /// Whether the CLI accepts a raw API key (`accept=api_key`: its explicit
+    /// `raw_key_handoff` option). Otherwise only a one-time code bound to
+    /// `code_challenge` is delivered ([`HandoffRequest::check`]).
+    pub accepts_api_key: bool,
 }
 
 impl HandoffRequest {
-    /// Reads `port`, `state`, `mode` and `code_challenge` from the page's URL
+    /// Reads `port`, `state`, `mode`, `code_challenge` and `accept` from the page's URL
     /// (`location.href`). Refuses a missing, non-numeric, signed, padded or out-of-range
     /// port; a state that is too short, too long or has characters outside
-    /// `A-Z a-z 0-9 - . _ ~`; an unknown mode; and any repeated parameter. Other
+    /// `A-Z a-z 0-9 - . _ ~`; an unknown mode; an `accept` other than `api_key`; and
+    /// any repeated parameter. Other
     /// parameters (including any `host`, `callback` or `redirect`) are ignored: the
     /// target host is never taken from input.
     pub fn from_url(href: &str) -> Result<Self, Error> {
@@ -132,12 +152,14 @@ impl HandoffRequest {
         let mut state = None;
         let mut mode = None;
         let mut challenge = None;
+        let mut accept = None;
         for (k, v) in parse_query(query) {
             let slot = match k.as_str() {
                 "port" => &mut port,
                 "state" => &mut state,
                 "mode" => &mut mode,
                 "code_challenge" => &mut challenge,
+                "accept" => &mut accept,
                 _ => continue,
             };
             if slot.is_some() {
@@ -153,6 +175,7 @@ impl HandoffRequest {
             state.as_deref(),
             mode.as_deref(),
             challenge.as_deref(),
+            accept.as_deref(),
         )
     }
 
@@ -160,23 +183,25 @@ impl HandoffRequest {
     /// page code), checked exactly like [`HandoffRequest::from_url`] checks the URL:
     /// `port` is the decimal text of the port (`"49152"`; `"4000.5"`, `"1e4"`, `"NaN"`
     /// or `" 4000"` are refused), `state` must be 16–256 URL-safe characters, `mode`
-    /// one of `redirect`, `post`, `manual` (absent or empty: redirect), and a
-    /// `code_challenge` 43 base64url characters.
+    /// one of `redirect`, `post`, `manual` (absent or empty: redirect), a
+    /// `code_challenge` 43 base64url characters, and `accept` `api_key` (absent or
+    /// empty: codes only).
     ///
     /// ```
     /// use cliauth_core::handoff::HandoffRequest;
     /// let state = "abcdefghijklmnopqrstuvwxyz012345";
-    /// let r = HandoffRequest::from_parts("49152", state, None, None).unwrap();
+    /// let r = HandoffRequest::from_parts("49152", state, None, None, None).unwrap();
     /// assert_eq!(r.callback_url(), "http://127.0.0.1:49152/callback");
-    /// assert!(HandoffRequest::from_parts("4000.5", state, None, None).is_err());
+    /// assert!(HandoffRequest::from_parts("4000.5", state, None, None, None).is_err());
     /// ```
     pub fn from_parts(
         port: &str,
         state: &str,
         mode: Option<&str>,
         code_challenge: Option<&str>,
+        accept: Option<&str>,
     ) -> Result<Self, Error> {
-        Self::build(Some(port), Some(state), mode, code_challenge)
+        Self::build(Some(port), Some(state), mode, code_challenge, accept)
     }
 
     fn build(
@@ -184,6 +209,7 @@ impl HandoffRequest {
         state: Option<&str>,
         mode: Option<&str>,
         challenge: Option<&str>,
+        accept: Option<&str>,
     ) -> Result<Self, Error> {
         let port = parse_port(port)?;
         let state = state.ok_or_else(|| Error::InvalidArgument {
@@ -206,12 +232,47 @@ impl HandoffRequest {
                 });
             }
         }
+        let accepts_api_key = match accept {
+            None | Some("") => false,
+            Some("api_key") => true,
+            Some(_) => {
+                return Err(Error::InvalidArgument {
+                    name: "accept".into(),
+                    reason: "must be api_key".into(),
+                });
+            }
+        };
         Ok(HandoffRequest {
             port,
             state: state.to_string(),
             mode,
             code_challenge: challenge.map(str::to_string),
+            accepts_api_key,
         })
+    }
+
+    /// Whether the CLI takes `credential`: a one-time code only when it sent a PKCE
+    /// challenge to bind it to, an API key only when it asked for one
+    /// (`accept=api_key`). Pages call this before delivering (the npm package's
+    /// `deliverHandoff` does), so nothing is sent that the CLI would refuse — or
+    /// that it should not accept.
+    pub fn check(&self, credential: &HandoffCredential) -> Result<(), Error> {
+        let refused = |reason: &str| {
+            Err(Error::InvalidArgument {
+                name: "credential".into(),
+                reason: reason.into(),
+            })
+        };
+        match credential {
+            HandoffCredential::Code(_) if self.code_challenge.is_none() => refused(
+                "this CLI sent no PKCE challenge to bind a one-time code to; it accepts only an API key",
+            ),
+            HandoffCredential::ApiKey(_) if !self.accepts_api_key => refused(
+                "this CLI accepts a one-time code bound to its PKCE challenge, not an API key \
+                 (a raw key handoff must be enabled in the CLI: it then sends accept=api_key)",
+            ),
+            _ => Ok(()),
+        }
     }
 
     /// `http://127.0.0.1:PORT`, the origin of the loopback server.
@@ -326,13 +387,17 @@ pub struct ManualCopy {
     pub paste_text: SecretString,
 }
 
-/// The URL the CLI opens: the vendor page with `port`, `state`, the PKCE challenge
-/// (when the page mints one-time codes) and an optional mode.
+/// The vendor page's URL for a handoff: `port`, `state`, the PKCE challenge (when the
+/// CLI accepts one-time codes), `accept=api_key` (when it accepts a raw key) and an
+/// optional mode. The CLI does not start the browser on it: the
+/// [launch link](crate::flow::LaunchLink) redirects there, so that `state` and the
+/// challenge are on no command line.
 pub fn handoff_page_url(
     page_url: &str,
     port: u16,
     state: &crate::state::StateToken,
     challenge: Option<&PkceChallenge>,
+    accept_api_key: bool,
     mode: Option<DeliveryMode>,
 ) -> String {
     let port = port.to_string();
@@ -340,6 +405,9 @@ pub fn handoff_page_url(
     if let Some(c) = challenge {
         pairs.push(("code_challenge", c.as_str()));
         pairs.push(("code_challenge_method", c.method().as_str()));
+    }
+    if accept_api_key {
+        pairs.push(("accept", "api_key"));
     }
     if let Some(m) = mode {
         pairs.push(("mode", m.as_str()));
@@ -448,6 +516,8 @@ mod tests {
             "port=4000&state=%3Cscript%3Ealert(1)%3C/script%3E".to_string(),
             format!("port=4000&state={STATE}&mode=javascript"),
             format!("port=4000&state={STATE}&code_challenge=x"),
+            format!("port=4000&state={STATE}&accept=code"),
+            format!("port=4000&state={STATE}&accept=api_key&accept=api_key"),
         ] {
             assert!(HandoffRequest::from_query(&q).is_err(), "{q}");
         }
@@ -455,7 +525,7 @@ mod tests {
 
     #[test]
     fn from_parts_checks_like_the_url() {
-        let r = HandoffRequest::from_parts("49152", STATE, Some("post"), None).unwrap();
+        let r = HandoffRequest::from_parts("49152", STATE, Some("post"), None, None).unwrap();
         assert_eq!((r.port, r.mode), (49152, DeliveryMode::Post));
         assert_eq!(
             r,
@@ -477,7 +547,7 @@ mod tests {
             "+4000",
         ] {
             assert!(
-                HandoffRequest::from_parts(port, STATE, None, None).is_err(),
+                HandoffRequest::from_parts(port, STATE, None, None, None).is_err(),
                 "{port:?}"
             );
         }
@@ -488,14 +558,14 @@ mod tests {
             "",
         ] {
             assert!(
-                HandoffRequest::from_parts("4000", state, None, None).is_err(),
+                HandoffRequest::from_parts("4000", state, None, None, None).is_err(),
                 "{state:?}"
             );
         }
-        assert!(HandoffRequest::from_parts("4000", STATE, Some("javascript"), None).is_err());
-        assert!(HandoffRequest::from_parts("4000", STATE, None, Some("x")).is_err());
+        assert!(HandoffRequest::from_parts("4000", STATE, Some("javascript"), None, None).is_err());
+        assert!(HandoffRequest::from_parts("4000", STATE, None, Some("x"), None).is_err());
         assert_eq!(
-            HandoffRequest::from_parts("4000", STATE, Some(""), None)
+            HandoffRequest::from_parts("4000", STATE, Some(""), None, None)
                 .unwrap()
                 .mode,
             DeliveryMode::Redirect
@@ -622,13 +692,28 @@ mod tests {
             5000,
             &state,
             Some(&ch),
+            false,
             Some(DeliveryMode::Post),
         );
         let r = HandoffRequest::from_url(&url).unwrap();
         assert_eq!(
-            (r.port, r.mode, r.code_challenge.as_deref()),
-            (5000, DeliveryMode::Post, Some(ch.as_str()))
+            (
+                r.port,
+                r.mode,
+                r.code_challenge.as_deref(),
+                r.accepts_api_key
+            ),
+            (5000, DeliveryMode::Post, Some(ch.as_str()), false)
         );
         assert_eq!(r.state, state.expose_secret());
+        let key = HandoffCredential::ApiKey(ApiKey::new("acme_k"));
+        let code = HandoffCredential::Code(AuthorizationCode::new("c"));
+        assert!(r.check(&code).is_ok());
+        assert_eq!(r.check(&key).unwrap_err().code(), "invalid_argument");
+        // A CLI with the raw-key option and no token endpoint: keys only.
+        let raw = handoff_page_url("https://app/cli-auth", 5000, &state, None, true, None);
+        let r = HandoffRequest::from_url(&raw).unwrap();
+        assert!(r.accepts_api_key && r.check(&key).is_ok());
+        assert!(r.check(&code).is_err());
     }
 }

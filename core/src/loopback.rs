@@ -361,6 +361,7 @@ fn reason_phrase(status: u16) -> &'static str {
         404 => "Not Found",
         405 => "Method Not Allowed",
         409 => "Conflict",
+        410 => "Gone",
         411 => "Length Required",
         413 => "Content Too Large",
         414 => "URI Too Long",
@@ -494,7 +495,10 @@ impl LoopbackHandler {
         }
     }
 
-    fn host_is_loopback(&self, host: Option<&str>) -> bool {
+    /// Whether a `Host` header names this server: `127.0.0.1`, `[::1]` or `localhost`
+    /// with its port (anything else is DNS rebinding, answered 421 by
+    /// [`handle`](Self::handle)).
+    pub fn host_is_loopback(&self, host: Option<&str>) -> bool {
         let Some(host) = host else { return false };
         let host = host.trim().to_ascii_lowercase();
         let port = self.config.port.to_string();

@@ -360,9 +360,13 @@ impl Flow for Refresh {
         }
     }
 
+    /// From the moment the refresh request is sent until its result is persisted:
+    /// in flight, answered but not yet read (the answer may carry a rotated refresh
+    /// token that exists nowhere else), and persisting. Waiting to retry a request
+    /// the server provably did not process is not critical.
     fn critical(&self) -> bool {
         match &self.state {
-            State::Exchanging(ex) => ex.in_flight(),
+            State::Exchanging(ex) => ex.in_flight() || ex.settled(),
             State::Persisting(..) => true,
             _ => false,
         }
@@ -549,6 +553,39 @@ mod tests {
             panic!()
         };
         assert_eq!(tokens.access_token.expose_secret(), "a2");
+    }
+
+    #[test]
+    fn a_cancel_right_after_the_answer_still_persists_the_rotated_token() {
+        // Issue 10 item 6: the answer has arrived but the flow has not read it yet —
+        // the rotated refresh token exists only in that answer. The section is still
+        // critical: the cancellation waits until the token is persisted.
+        let mut r = Refresh::new(config(), "default", 1);
+        let _ = poll(&mut r, T0);
+        r.handle_stored(T0, Some(set("a1", "r1", -10)));
+        assert!(!r.critical(), "nothing sent yet");
+        let _ = poll(&mut r, T0);
+        assert!(r.critical(), "in flight");
+        r.handle_response(T0, ok("a2", "r2"));
+        assert!(r.critical(), "answered, not yet read");
+        r.handle(T0, Input::Cancel);
+        let RefreshStep::Persist(t) = poll(&mut r, T0) else {
+            panic!()
+        };
+        assert_eq!(t.refresh_token.as_ref().unwrap().expose_secret(), "r2");
+        r.handle_persisted();
+        assert!(!r.critical());
+        assert!(matches!(r.poll(T0), Step::Failed(crate::Error::Cancelled)));
+        // A cancellation while waiting to retry a request that never reached the
+        // server ends the refresh at once: nothing was rotated.
+        let mut r = Refresh::new(config(), "default", 1);
+        let _ = poll(&mut r, T0);
+        r.handle_stored(T0, Some(set("a1", "r1", -10)));
+        let _ = poll(&mut r, T0);
+        r.handle_transport_error(T0, TransportError::not_sent("connection refused"));
+        assert!(!r.critical());
+        r.handle(T0, Input::Cancel);
+        assert!(matches!(r.poll(T0), Step::Failed(crate::Error::Cancelled)));
     }
 
     #[test]

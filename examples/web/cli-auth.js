@@ -1,15 +1,16 @@
 // The cli-auth handoff page.
 //
-// The CLI opens /cli-auth?port=P&state=S&code_challenge=C&code_challenge_method=S256
+// The CLI's launch link redirects the browser to
+// /cli-auth?port=P&state=S&code_challenge=C&code_challenge_method=S256[&accept=api_key]
 // [&mode=redirect|post|manual]. This page:
 //   1. validates the request with the npm package (readHandoffRequest): a bad port or
 //      state shows a typed error and nothing is sent anywhere;
 //   2. shows who is signed in, or a dev sign-in form;
 //   3. on "Continue", asks the dev server for a one-time code bound to the CLI's
-//      PKCE challenge (POST /cli-auth/mint) — or for an API key when the CLI sent no
-//      challenge — and delivers it with deliverHandoff: a top-level redirect to
-//      http://127.0.0.1:P/callback (default), a POST to it, or a manual-copy panel
-//      for remote sessions.
+//      PKCE challenge (POST /cli-auth/mint) — an API key only when the CLI asked for
+//      one (accept=api_key, its raw-key option) and sent no challenge — and delivers
+//      it with deliverHandoff: a top-level redirect to http://127.0.0.1:P/callback
+//      (default), a POST to it, or a manual-copy panel for remote sessions.
 // In quickstart mode (the server's --auto-approve-browser) it continues by itself.
 
 import {
@@ -120,12 +121,23 @@ async function deliver(mode) {
 }
 
 // A one-time code bound to the CLI's PKCE challenge (the CLI exchanges it with its
-// verifier, so a code leaking from the URL is useless), or an API key when the CLI
-// sent no challenge.
+// verifier, so a code leaking from the URL is useless); a raw API key only when the
+// CLI asked for one and sent no challenge.
 async function mint() {
-  const body = request.codeChallenge
-    ? { port: request.port, code_challenge: request.codeChallenge, code_challenge_method: 'S256' }
-    : { kind: 'api_key' };
+  let body;
+  if (request.codeChallenge) {
+    body = { port: request.port, code_challenge: request.codeChallenge, code_challenge_method: 'S256' };
+  } else if (request.acceptsApiKey) {
+    body = { kind: 'api_key' };
+  } else {
+    showError(
+      'This sign-in link cannot be completed',
+      'The CLI sent no PKCE challenge to bind a one-time code to, and did not ask for an API key.',
+      'Nothing was sent to your CLI. Update it, or start the sign-in again from your terminal.',
+    );
+    status('');
+    return null;
+  }
   const response = await fetch('/cli-auth/mint', {
     method: 'POST',
     credentials: 'same-origin',

@@ -11,6 +11,7 @@
 //! `ACME_ISSUER` (discovery) or `ACME_TOKEN_ENDPOINT` / `ACME_AUTHORIZE_ENDPOINT` /
 //! `ACME_DEVICE_ENDPOINT` / `ACME_REVOKE_ENDPOINT`, `ACME_CLIENT_ID`, `ACME_SCOPES`,
 //! `ACME_API_BASE`, `ACME_VERIFY` (e.g. `/whoami`), `ACME_CLI_AUTH_PAGE`,
+//! `ACME_RAW_KEY_HANDOFF=1` (the page may hand over a raw API key),
 //! `ACME_LOGIN_TIMEOUT_SECS`; credentials live in `ACME_CONFIG_DIR` or
 //! `~/.config/acme`, and in the OS keyring only with `ACME_KEYRING=1` (so its tests
 //! never touch a real keyring).
@@ -84,6 +85,9 @@ fn authenticator() -> Result<Authenticator, Error> {
     }
     if let Some(url) = var("ACME_CLI_AUTH_PAGE") {
         builder = builder.cli_auth_page(url);
+    }
+    if var("ACME_RAW_KEY_HANDOFF").is_some_and(|v| v == "1") {
+        builder = builder.raw_key_handoff(true);
     }
     if let Some(secs) = var("ACME_LOGIN_TIMEOUT_SECS").and_then(|s| s.parse().ok()) {
         builder = builder.login_timeout(Duration::from_secs(secs));

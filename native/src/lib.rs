@@ -21,7 +21,7 @@
 //! | `auth` ([`Authenticator`]) | configures core's flows for one app and shapes their results (split by job: builder, outcomes, storage, logins, session, API calls, account) |
 //! | `drive` | the one driver: carries out every flow step with real IO, holding the store's lock from read to persist |
 //! | [`http`], [`clock`], [`entropy`] | the injectable transport (reqwest, redirects off), clocks and randomness |
-//! | [`loopback`] | the loopback server's sockets; core decides every answer |
+//! | [`loopback`], `peer` | the loopback server's sockets (core decides every answer); who owns a connecting socket (Linux) |
 //! | [`store`] | where the credentials document lives: file, keyring, memory, environment |
 //! | [`browser`], [`ui`] | opening URLs; what logins tell the user and read from them |
 //! | `cli` (feature `clap`) | the ready `auth` command group |
@@ -82,10 +82,13 @@
 //! ### With the browser (authorization code + PKCE)
 //!
 //! [`Authenticator::login_browser`] binds the [`loopback`] server on `127.0.0.1` (a
-//! random port), opens the authorization URL (and prints it), waits for the callback,
-//! checks `state` and `iss`, exchanges the code with the PKCE verifier and stores the
-//! tokens. Here a custom [`browser::Browser`] plays the user's browser and the dev
-//! server approves without showing its consent page:
+//! random port), starts the browser on a one-time launch link of that server (and
+//! prints it) which redirects once to the authorization URL — so `state` and the PKCE
+//! challenge are on no command line — waits for the callback (refusing other users'
+//! programs), checks `state` and `iss`, exchanges the code with the PKCE verifier and
+//! stores the tokens. Here a custom [`browser::Browser`] plays the user's browser
+//! (following the link's redirect) and the dev server approves without showing its
+//! consent page:
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -245,11 +248,14 @@
 //! ### Through the vendor's cli-auth page
 //!
 //! [`Authenticator::login_handoff`] opens the cli-auth page with `port`, `state` and
-//! a PKCE `code_challenge`. The page signs the user in and sends the browser back to
-//! `http://127.0.0.1:PORT/callback` with an API key or a one-time code (exchanged at
-//! the token endpoint with the verifier; a plain key-shaped access token is stored as
-//! an API key). Meanwhile the terminal accepts a pasted key: whichever comes first
-//! wins. This needs a person at a browser:
+//! a PKCE `code_challenge` (through the one-time launch link, like the browser
+//! login). The page signs the user in and sends the browser back to
+//! `http://127.0.0.1:PORT/callback` with a one-time code bound to that challenge
+//! (exchanged at the token endpoint with the verifier; a plain key-shaped access token
+//! is stored as an API key) — or, only when the app enables
+//! [`AuthenticatorBuilder::raw_key_handoff`], with an API key. Meanwhile the terminal
+//! accepts a pasted key: whichever comes first wins. This needs a person at a
+//! browser:
 //!
 //! ```no_run
 //! # #[tokio::main(flavor = "current_thread")]
@@ -344,6 +350,7 @@ mod drive;
 pub mod entropy;
 pub mod http;
 pub mod loopback;
+mod peer;
 pub mod store;
 mod sys;
 pub mod ui;

@@ -8,7 +8,8 @@
 //! The server then serves every connection in its own task — browsers preconnect
 //! spare sockets and ask for `/favicon.ico` — reading bytes until core's
 //! [`parse_request`] has a complete request (or refuses the bytes), and hands each
-//! request to the flow being driven, which decides every answer
+//! request — with who owns the connecting socket (`peer`: another user's program is
+//! refused by core) — to the flow being driven, which decides every answer
 //! ([`cliauth_core::flow::Step::Reply`]). [`LoopbackServer::wait`] drives core's
 //! [`CallbackWait`](cliauth_core::flow::CallbackWait): it ends only with a callback
 //! whose `state` matched; forged, stray or malformed requests are answered and
@@ -254,6 +255,9 @@ pub(crate) struct Arrival {
     pub(crate) request: Result<LoopbackRequest, Rejection>,
     /// Where the answer goes; dropping it closes the connection unanswered.
     pub(crate) reply: oneshot::Sender<LoopbackResponse>,
+    /// Who owns the connecting socket (looked up once the request is complete,
+    /// while the client waits for its answer).
+    pub(crate) peer: cliauth_core::flow::Peer,
 }
 
 /// A loopback server that is serving. It accepts while [`Serving::next`] is awaited
@@ -474,10 +478,12 @@ impl Connection {
         // Handed to the flow: from now on the connection is answered, never evicted.
         self.stage.store(DECIDED, Ordering::Release);
         let (reply, answer) = oneshot::channel();
+        let peer = crate::peer::owner(stream.local_addr().ok(), stream.peer_addr().ok());
         let arrival = Arrival {
             connection: self.id,
             request,
             reply,
+            peer,
         };
         if self.arrivals.send(arrival).await.is_err() {
             return;

@@ -470,19 +470,15 @@ async fn login_falls_back_with_the_reason_when_no_browser_can_open() {
     );
 }
 
-/// The handoff page as a test double: the opener plays the page and delivers.
+/// The handoff page as a test double: the opener follows the login's launch link
+/// to the page URL, then plays the page and delivers.
 fn page_delivering(deliver: impl Fn(u16, String, String) + Send + Sync + 'static) -> Browser {
     let deliver = Arc::new(deliver);
     let handle = tokio::runtime::Handle::current();
-    Browser::custom(move |url| {
-        let query = url.split_once('?').unwrap().1.to_string();
-        let get = |k: &str| {
-            query
-                .split('&')
-                .find_map(|p| p.strip_prefix(&format!("{k}=")))
-                .unwrap()
-                .to_string()
-        };
+    Browser::custom(move |link| {
+        assert!(link.contains("/start/"), "{link}");
+        let url = common::launch_target(link)?;
+        let get = |k: &str| common::query_param(&url, k).unwrap_or_default();
         let (port, state, challenge) = (
             get("port").parse().unwrap(),
             get("state"),
@@ -495,12 +491,45 @@ fn page_delivering(deliver: impl Fn(u16, String, String) + Send + Sync + 'static
 }
 
 #[tokio::test]
-async fn handoff_receives_a_key_by_redirect_or_by_cors_post() {
+async fn handoff_receives_a_raw_key_only_when_the_app_opted_in() {
+    // The raw-key handoff is opt-in: without it (and without a token endpoint to
+    // exchange a one-time code) the handoff cannot start.
     let store = MemoryStore::new();
     let ui = CaptureUi::new();
     let auth = base(&store, &ui)
         .cli_auth_page("https://app.acme.example/cli-auth")
-        .browser(page_delivering(|port, state, _| {
+        .build()
+        .unwrap();
+    let e = auth.login_handoff().await.unwrap_err();
+    assert_eq!(e.code(), "invalid_config", "{e}");
+    assert!(e.to_string().contains("raw_key_handoff"), "{e}");
+    // With a token endpoint: a delivered key is refused, the wait goes on, and the
+    // one-time code bound to the challenge is what is stored.
+    let dev = dev_server(serde_json::json!({"access_token": GOOD, "token_type": "Bearer"})).await;
+    let auth = explicit(&dev, &store, &ui)
+        .cli_auth_page("https://app.acme.example/cli-auth")
+        .browser(page_delivering(|port, state, challenge| {
+            assert_eq!(challenge.len(), 43, "the page is given the challenge");
+            let key = format!("http://127.0.0.1:{port}/callback?api_key={OTHER}&state={state}");
+            let page = reqwest::blocking_get(&key);
+            assert!(page.starts_with("HTTP/1.1 400"), "{page}");
+            let code = format!("http://127.0.0.1:{port}/callback?code=otc-1&state={state}");
+            assert!(reqwest::blocking_get(&code).starts_with("HTTP/1.1 200"));
+        }))
+        .build()
+        .unwrap();
+    auth.login_handoff().await.unwrap();
+    assert_eq!(stored_key(&store, "default").as_deref(), Some(GOOD));
+
+    let store = MemoryStore::new();
+    let auth = base(&store, &ui)
+        .cli_auth_page("https://app.acme.example/cli-auth")
+        .raw_key_handoff(true)
+        .browser(page_delivering(|port, state, challenge| {
+            assert!(
+                challenge.is_empty(),
+                "no code can be exchanged: no challenge"
+            );
             let url = format!("http://127.0.0.1:{port}/callback?api_key={GOOD}&state={state}");
             let page = reqwest::blocking_get(&url);
             assert!(page.contains("Signed in to Acme"), "{page}");
@@ -515,6 +544,7 @@ async fn handoff_receives_a_key_by_redirect_or_by_cors_post() {
     let store = MemoryStore::new();
     let auth = base(&store, &ui)
         .cli_auth_page("https://app.acme.example/cli-auth")
+        .raw_key_handoff(true)
         .browser(page_delivering(|port, state, _| {
             let body = format!("{{\"api_key\":\"{OTHER}\",\"state\":\"{state}\"}}");
             let status = reqwest::blocking_post(port, "https://evil.example", &body);

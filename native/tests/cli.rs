@@ -216,6 +216,15 @@ async fn with_token_reads_stdin_and_profiles_switch() {
         .unwrap();
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // No verification endpoint: the success line still says whose key it is — that
+    // nobody said (issue 10: every login names its account).
+    assert!(
+        stderr(&o).contains(
+            "✓ Logged in to Acme (account unknown: the server did not say whose credential this is)"
+        ),
+        "{}",
+        stderr(&o)
+    );
 
     let o = run(
         home.path(),
@@ -385,7 +394,13 @@ async fn login_opens_the_browser_named_in_browser_env() {
     );
     assert!(text.contains("✓ Logged in to Acme as user-42"), "{text}");
     let opened = std::fs::read_to_string(&log).unwrap();
-    assert!(opened.starts_with(&format!("{}/auth?response_type=code", server.issuer)));
+    // The browser's command line names the one-time launch link, never the
+    // authorization URL with its state and challenge.
+    assert!(opened.starts_with("http://127.0.0.1:"), "{opened}");
+    assert!(
+        opened.contains("/start/") && !opened.contains("state="),
+        "{opened}"
+    );
     assert!(text.contains(opened.trim()), "the URL is printed too");
     let doc = store(home.path()).read().unwrap().unwrap();
     assert_eq!(doc.profile("default").unwrap().method, LoginMethod::Browser);
@@ -439,10 +454,11 @@ async fn over_ssh_login_falls_back_to_the_device_code_and_says_why() {
     assert_eq!(doc.profile("default").unwrap().method, LoginMethod::Device);
 }
 
-/// The loopback port from the printed authorization URL.
+/// The loopback port from the printed launch link (`http://127.0.0.1:P/start/…`).
 fn printed_port(line: &str) -> Option<u16> {
-    let i = line.find("127.0.0.1%3A")? + "127.0.0.1%3A".len();
-    line[i..].split('%').next()?.parse().ok()
+    let rest = line.trim().strip_prefix("http://127.0.0.1:")?;
+    let (port, path) = rest.split_once('/')?;
+    path.starts_with("start/").then(|| port.parse().ok())?
 }
 
 fn spawn_browser_login(
@@ -525,10 +541,14 @@ fn handoff_accepts_a_pasted_key_while_waiting_for_the_page() {
     let home = tempfile::tempdir().unwrap();
     let script = browser_script(home.path(), "exit 0");
     let page = format!("http://127.0.0.1:{}/cli-auth", closed_port());
+    // A token endpoint for the page's one-time code (nobody answers: the key is
+    // pasted first).
+    let token = format!("http://127.0.0.1:{}/token", closed_port());
     let mut child = acme(
         home.path(),
         &[
             ("ACME_CLI_AUTH_PAGE", &page),
+            ("ACME_TOKEN_ENDPOINT", &token),
             ("BROWSER", script.to_str().unwrap()),
         ],
     )
@@ -542,16 +562,9 @@ fn handoff_accepts_a_pasted_key_while_waiting_for_the_page() {
     let mut port = None;
     loop {
         let line = lines.next().expect("no paste prompt").unwrap();
-        if line.contains(&format!("{page}?port=")) {
-            let p = line
-                .split("port=")
-                .nth(1)
-                .unwrap()
-                .split('&')
-                .next()
-                .unwrap();
-            port = p.parse::<u16>().ok();
-            assert!(line.contains("&code_challenge_method=S256"), "{line}");
+        if let Some(p) = printed_port(&line) {
+            port = Some(p);
+            assert!(!line.contains("code_challenge"), "{line}");
         }
         if line.starts_with("Or paste your Acme key here") {
             break;

@@ -139,7 +139,11 @@ async fn browser_login_with_pkce_through_the_loopback_server() {
     };
     let dir = tempfile::tempdir().unwrap();
     let ui = CaptureUi::new();
-    let auth = browser_auth(&server, dir.path(), Arc::clone(&ui));
+    let browser = TestBrowser::default();
+    let auth = builder(&server, dir.path(), Arc::clone(&ui))
+        .browser(browser.opener())
+        .build()
+        .unwrap();
     let outcome = auth.login_browser().await.unwrap();
     assert_eq!(outcome.method, LoginMethod::Browser);
     assert_eq!(outcome.credential_type, "oauth");
@@ -151,10 +155,20 @@ async fn browser_login_with_pkce_through_the_loopback_server() {
         text.contains("Opening your browser to sign in to Acme"),
         "{text}"
     );
+    // The browser was started on the one-time launch link (printed), which
+    // redirected it to the authorization URL.
+    let link = browser.urls()[0].clone();
     assert!(
-        text.contains(&server.url("/auth?response_type=code")),
+        link.starts_with("http://127.0.0.1:") && link.contains("/start/"),
+        "{link}"
+    );
+    assert!(
+        text.contains(&link) && !text.contains("code_challenge"),
         "{text}"
     );
+    let text = browser
+        .url_starting(&server.url("/auth?response_type=code"))
+        .expect("the launch link redirects to the authorization URL");
     assert!(text.contains("code_challenge_method=S256"), "{text}");
     // `openid`: a nonce from its own entropy went out, and oidc-provider's ID token
     // carries it back (checked by core before anything was stored).
@@ -458,6 +472,10 @@ async fn handoff_with_a_one_time_code_exchanged_with_the_pkce_verifier() {
     let opened = page.seen.lock().unwrap()[0].path.clone();
     assert!(opened.starts_with("/cli-auth?port="), "{opened}");
     assert!(opened.contains("&code_challenge_method=S256"), "{opened}");
+    assert!(
+        !opened.contains("accept=api_key"),
+        "no raw key asked for: {opened}"
+    );
     let (access, _) = stored_tokens(dir.path());
     assert!(server.userinfo_ok(&access).await);
     assert_eq!(server.token_requests("authorization_code").await, 1);

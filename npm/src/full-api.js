@@ -56,8 +56,8 @@ function errorMessage(e) {
   return e && typeof e.message === 'string' ? e.message : String(e);
 }
 
-export function fullApi(w) {
-  const page = pageApi(w);
+export function fullApi(w, call) {
+  const page = pageApi(call);
   const json = (text) => JSON.parse(text);
   const bytes = (body) =>
     body === undefined || body === null
@@ -185,7 +185,7 @@ export function fullApi(w) {
           case 'done':
             return step.value;
           default:
-            throw w.argumentError('flow', 'has already finished');
+            throw page.argumentError('flow', 'has already finished');
         }
       }
     } finally {
@@ -238,7 +238,7 @@ export function fullApi(w) {
     const pending = pendingStorage.getItem(PENDING_KEY);
     pendingStorage.removeItem(PENDING_KEY);
     if (!pending) {
-      throw w.argumentError('login', 'no browser login is in progress in this tab; start it again');
+      throw page.argumentError('login', 'no browser login is in progress in this tab; start it again');
     }
     const href = options.href ?? globalThis.location?.href;
     const flow = browserLoginFlow(config, pending, href);

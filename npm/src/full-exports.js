@@ -3,6 +3,7 @@
 // only in how they load the module. Nothing here touches wasm before `init()`.
 import * as w from './cliauth_full.js';
 import { fullApi } from './full-api.js';
+import { call } from './page-wasm.js';
 
 export { CliauthError } from './error.js';
 export { memoryStore, webStorage } from './full-api.js';
@@ -38,4 +39,4 @@ export const {
   accessTokenFlow,
   credentials,
   run,
-} = fullApi(w);
+} = fullApi(w, call);

@@ -36,6 +36,7 @@ export type ErrorCode =
   | 'session_expired'
   | 'state_mismatch'
   | 'nonce_mismatch'
+  | 'login_intercepted'
   | 'issuer_mismatch'
   | 'access_denied'
   | 'authorization_failed'
@@ -150,13 +151,23 @@ export interface HandoffRequest {
   state: string;
   /** The delivery the CLI asked for (`redirect` when it did not say). */
   mode: DeliveryMode;
-  /** The PKCE challenge (S256) a one-time code should be bound to, if the CLI sent one. */
+  /** The PKCE challenge (S256) a one-time code must be bound to, if the CLI sent one. */
   codeChallenge?: string;
+  /**
+   * Whether the CLI also accepts a raw API key (`accept=api_key`: its explicit, less
+   * safe `raw_key_handoff` option). Otherwise `deliverHandoff` delivers only a
+   * one-time code, and only when `codeChallenge` is present.
+   */
+  acceptsApiKey: boolean;
   /** `http://127.0.0.1:<port>/callback` — informational; deliveries rebuild it. */
   callbackUrl: string;
 }
 
-/** The credential the page hands to the CLI: a one-time code (preferred) or an API key. */
+/**
+ * The credential the page hands to the CLI: a one-time code bound to the request's
+ * `codeChallenge` (the default), or an API key — only when the request says
+ * `acceptsApiKey`.
+ */
 export type HandoffCredential = { code: string; apiKey?: never } | { apiKey: string; code?: never };
 
 /** The manual-copy fallback for remote sessions. */
@@ -203,7 +214,7 @@ export default function init(input?: InitInput): Promise<void>;
 export function configure(options: ConfigureOptions): void;
 
 /**
- * Reads `?port=&state=[&mode=][&code_challenge=]` from the page URL (default
+ * Reads `?port=&state=[&mode=][&code_challenge=][&accept=api_key]` from the page URL (default
  * `location.href`) and validates it: port 1024–65535 in plain digits, state 16–256
  * characters of `A-Z a-z 0-9 - . _ ~`, a known mode, no repeated parameter. Any
  * `host`, `callback` or `redirect_uri` parameter is ignored: the target is always
@@ -231,7 +242,8 @@ export function readHandoffRequest(href?: string): HandoffRequest;
  * - `manual`: resolves with the masked credential and the text to paste.
  *
  * @throws {CliauthError} `invalid_argument` for a bad request, credential or mode —
- * before anything is sent.
+ * before anything is sent; also for a credential the CLI does not take: a code when
+ * the request has no `codeChallenge`, an API key when it does not say `acceptsApiKey`.
  */
 export function deliverHandoff(
   request: HandoffRequest,
@@ -254,7 +266,11 @@ export function deliverHandoff(
   options?: { mode?: DeliveryMode; signal?: AbortSignal; fallback?: boolean },
 ): Promise<undefined | HandoffPostAnswer | ManualHandoff>;
 
-/** The redirect target: `http://127.0.0.1:<port>/callback?code=…&state=…` (or `api_key=`). */
+/**
+ * The redirect target: `http://127.0.0.1:<port>/callback?code=…&state=…` (or `api_key=`
+ * when the request `acceptsApiKey`). Throws like `deliverHandoff` for a credential the
+ * CLI does not take.
+ */
 export function handoffRedirectUrl(request: HandoffRequest, credential: HandoffCredential): string;
 
 /** Interprets a user code as it is typed (ASCII letters in any case; spaces and dashes ignored). */

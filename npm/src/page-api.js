@@ -1,8 +1,9 @@
 // The page helpers: the cli-auth page and the device-verification page.
 //
-// `pageApi(w)` binds them to a wasm-bindgen module `w` (the small page build or the
-// full build). Every check and decision is made in wasm by cliauth-core; this file
-// only moves bytes: it reads `location`, calls `fetch`, navigates.
+// `pageApi(call)` binds them to the page boundary of a wasm instance (page-wasm.js;
+// the small page build or the full build). Every check and decision is made in wasm
+// by cliauth-core; this file only moves bytes: it reads `location`, calls `fetch`,
+// navigates.
 
 /** `name: value` lines of a `Headers` object, as the wasm side reads them. */
 export function headerLines(headers) {
@@ -25,41 +26,66 @@ export function isAbort(error, signal) {
   return (signal && signal.aborted) || (error && error.name === 'AbortError');
 }
 
-export function pageApi(w) {
-  const optional = (v) => (v === undefined || v === null ? undefined : String(v));
+/** Turns a body (`string`, `Uint8Array`, `ArrayBuffer`, absent) into bytes. */
+function bytesOf(body) {
+  if (typeof body === 'string') return new TextEncoder().encode(body);
+  if (body instanceof ArrayBuffer) return new Uint8Array(body);
+  return body ?? new Uint8Array();
+}
+
+// Page operations (wasm/src/page.rs).
+const CONFIGURE = 0;
+const HANDOFF_READ = 1;
+const HANDOFF_DELIVERY = 2;
+const HANDOFF_POST_OUTCOME = 3;
+const USER_CODE_INPUT = 4;
+const NORMALIZE_USER_CODE = 5;
+const DEVICE_APPROVAL_REQUEST = 6;
+const API_ERROR = 7;
+const NETWORK_ERROR = 8;
+const CANCELLED_ERROR = 9;
+const ARGUMENT_ERROR = 10;
+
+/** The page helpers over `call`, the page boundary of a wasm instance (page-wasm.js). */
+export function pageApi(call) {
+  const optional = (v) => (v === undefined || v === null ? null : String(v));
+  const argumentError = (name, reason) => call(ARGUMENT_ERROR, [name, reason]);
+  const cancelledError = () => call(CANCELLED_ERROR, []);
+  const networkError = (reason) => call(NETWORK_ERROR, [reason]);
+  const errorOf = async (res) =>
+    call(API_ERROR, [statusOf(res), headerLines(res.headers), Date.now()], new Uint8Array(await res.arrayBuffer()));
 
   function configure(options = {}) {
-    w.configure(JSON.stringify(options ?? {}));
+    call(CONFIGURE, [options ?? {}]);
   }
 
   function readHandoffRequest(href) {
     const url = href ?? globalThis.location?.href;
     if (typeof url !== 'string') {
-      throw w.argumentError('href', 'is required outside a browser page');
+      throw argumentError('href', 'is required outside a browser page');
     }
-    return JSON.parse(w.handoffRead(url));
+    return call(HANDOFF_READ, [url]);
   }
 
   // The request is re-validated in wasm: a page cannot point a delivery elsewhere by
   // changing the object (callbackUrl is never read; it is rebuilt from port and state).
   function delivery(request, credential, mode) {
     if (!request || typeof request !== 'object') {
-      throw w.argumentError('request', 'must be the object readHandoffRequest returned');
+      throw argumentError('request', 'must be the object readHandoffRequest returned');
     }
     if (!credential || typeof credential !== 'object') {
-      throw w.argumentError('credential', 'must be { code } or { apiKey }');
+      throw argumentError('credential', 'must be { code } or { apiKey }');
     }
-    return JSON.parse(
-      w.handoffDelivery(
-        String(request.port),
-        String(request.state),
-        optional(request.mode),
-        optional(request.codeChallenge),
-        optional(credential.code),
-        optional(credential.apiKey),
-        optional(mode),
-      ),
-    );
+    return call(HANDOFF_DELIVERY, [
+      String(request.port),
+      String(request.state),
+      optional(request.mode),
+      optional(request.codeChallenge),
+      request.acceptsApiKey === true ? 'api_key' : undefined,
+      optional(credential.code),
+      optional(credential.apiKey),
+      optional(mode),
+    ]);
   }
 
   function handoffRedirectUrl(request, credential) {
@@ -94,34 +120,34 @@ export function pageApi(w) {
         signal: options.signal,
       });
     } catch (e) {
-      if (isAbort(e, options.signal)) throw w.cancelledError();
+      if (isAbort(e, options.signal)) throw cancelledError();
       // Refused (no local network access, CORS, nobody listening): the top-level
       // redirect core built for the same request still reaches the CLI.
       if (options.fallback !== false && globalThis.location) {
         globalThis.location.assign(d.fallbackUrl);
         return undefined;
       }
-      throw w.networkError(
+      throw networkError(
         'the browser could not deliver to the CLI on this computer (blocked by local network access or CORS, or the CLI is no longer waiting)',
       );
     }
     const body = new Uint8Array(await res.arrayBuffer());
-    return JSON.parse(w.handoffPostOutcome(res.status, headerLines(res.headers), body));
+    return JSON.parse(call(HANDOFF_POST_OUTCOME, [res.status, headerLines(res.headers)], body));
   }
 
   function userCodeInput(text) {
-    return JSON.parse(w.userCodeInput(String(text ?? '')));
+    return call(USER_CODE_INPUT, [String(text ?? '')]);
   }
 
   function normalizeUserCode(text) {
-    return w.normalizeUserCode(String(text ?? ''));
+    return call(NORMALIZE_USER_CODE, [String(text ?? '')]);
   }
 
   async function approveDevice(endpoint, userCode, approve, options = {}) {
     if (typeof approve !== 'boolean') {
-      throw w.argumentError('approve', 'must be true (approve) or false (deny)');
+      throw argumentError('approve', 'must be true (approve) or false (deny)');
     }
-    const q = JSON.parse(w.deviceApprovalRequest(String(endpoint), String(userCode), approve));
+    const q = call(DEVICE_APPROVAL_REQUEST, [String(endpoint), String(userCode), approve]);
     let res;
     try {
       res = await fetch(q.url, {
@@ -134,32 +160,26 @@ export function pageApi(w) {
         signal: options.signal,
       });
     } catch (e) {
-      if (isAbort(e, options.signal)) throw w.cancelledError();
-      throw w.networkError('the approval request failed');
+      if (isAbort(e, options.signal)) throw cancelledError();
+      throw networkError('the approval request failed');
     }
-    const error = w.apiError(
-      statusOf(res),
-      headerLines(res.headers),
-      new Uint8Array(await res.arrayBuffer()),
-      Date.now(),
-    );
+    const error = await errorOf(res);
     if (error) throw error;
   }
 
   function apiError(response, now) {
     const r = response ?? {};
-    const body = typeof r.body === 'string' ? new TextEncoder().encode(r.body) : (r.body ?? new Uint8Array());
-    return w.apiError(Number(r.status), headerText(r.headers), body, now ?? Date.now()) ?? undefined;
+    const error = call(
+      API_ERROR,
+      [Number(r.status), headerText(r.headers), Math.trunc(Number(now ?? Date.now()))],
+      bytesOf(r.body),
+    );
+    return error ?? undefined;
   }
 
   async function checkResponse(res) {
     if (res.ok) return res;
-    const error = w.apiError(
-      statusOf(res),
-      headerLines(res.headers),
-      new Uint8Array(await res.arrayBuffer()),
-      Date.now(),
-    );
+    const error = await errorOf(res);
     if (error) throw error;
     return res;
   }
@@ -174,6 +194,8 @@ export function pageApi(w) {
     approveDevice,
     apiError,
     checkResponse,
+    // For the full API's own checks (not exported by the package).
+    argumentError,
   };
 }
 

@@ -1,7 +1,7 @@
-// The page API bound to the page wasm module: what `cliauth` exports, shared by
-// the browser entry (index.js) and the Node entry (node.js), which differ only in
-// how they load the module. Nothing here touches wasm before `init()`.
-import * as w from './cliauth_page.js';
+// The page API bound to the page boundary: what `cliauth` exports, shared by the
+// browser entry (index.js) and the Node entry (node.js), which differ only in how
+// they load the module. Nothing here touches wasm before `init()`.
+import { call } from './page-wasm.js';
 import { pageApi } from './page-api.js';
 
 export { CliauthError } from './error.js';
@@ -16,4 +16,4 @@ export const {
   approveDevice,
   apiError,
   checkResponse,
-} = pageApi(w);
+} = pageApi(call);

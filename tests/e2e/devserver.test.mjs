@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import {
-  JSON_MODE, scenario, loginOutcome, lastJson, reportedError, mode,
+  JSON_MODE, LAUNCH_LINK, scenario, loginOutcome, lastJson, reportedError, mode,
 } from './lib/harness.mjs';
 
 /** Asserts the stored profile and returns it. */
@@ -82,13 +82,12 @@ test('code + PKCE login through the loopback server', async (t) => {
   const server = await s.devServer();
   const { page } = await s.browser();
   const login = s.democli(server, ['auth', 'login', '--browser']);
-  const url = await s.nextBrowserUrl();
+  const { link, target: url } = await s.openLaunchLink(page);
   const params = authorizeParams(url, server);
-  // democli prints the URL it opens.
+  // democli prints the link it opens (which names no state or challenge).
   await login.stderr.waitFor(/Opening your browser to sign in to Demo/);
-  assert.ok(login.stderr.text.includes(url), 'the URL is printed');
-
-  await page.goto(url);
+  assert.ok(login.stderr.text.includes(link), 'the link is printed');
+  assert.ok(!login.stderr.text.includes(params.code_challenge), 'the challenge is not printed');
   assert.equal(await page.title(), 'Authorize democli · cliauth dev server');
   const callback = page.waitForRequest((r) => r.url().startsWith(params.redirect_uri));
   await page.getByRole('button', { name: 'Authorize' }).click();
@@ -140,10 +139,9 @@ test('embedded dev server (no DEMO_ISSUER): code + PKCE login; its state file ho
   // No server of the test's own: every democli command starts the embedded one on a
   // new port, sharing devserver-state.json in DEMO_HOME.
   const login = s.democli(null, ['auth', 'login', '--browser'], { DEMO_CLI_AUTH_PAGE: 'off' });
-  const url = new URL(await s.nextBrowserUrl());
+  const url = new URL((await s.openLaunchLink(page)).target);
   assert.equal(url.pathname, '/authorize');
   const redirect = url.searchParams.get('redirect_uri');
-  await page.goto(url.href);
   await page.getByRole('button', { name: 'Authorize' }).click();
   await page.waitForURL((u) => u.href.startsWith(redirect));
   assert.equal(await page.locator('h1').textContent(), '✓ Signed in to Demo');
@@ -171,12 +169,12 @@ test('cli-auth handoff from a public origin: top-level redirect, key stored', as
   const login = s.democli(server, ['auth', 'login', '--browser'], {
     DEMO_CLI_AUTH_PAGE: `${server.url}/cli-auth`,
   });
-  const url = new URL(await s.nextBrowserUrl());
+  const url = new URL((await s.openLaunchLink(page)).target);
   assert.equal(url.origin + url.pathname, `${server.url}/cli-auth`);
   const port = Number(url.searchParams.get('port'));
   assert.ok(url.searchParams.get('state') && url.searchParams.get('code_challenge'));
+  assert.equal(url.searchParams.get('accept'), null, 'democli asks for no raw key by default');
 
-  await page.goto(url.href);
   await page.locator('#sign-in button.user').first().click();
   await page.locator('#continue-button').waitFor({ state: 'visible' });
   // Local Network Access: from this public page, a fetch to a loopback port is blocked.
@@ -224,7 +222,7 @@ test('cli-auth handoff while the terminal waits for a paste: democli exits once 
     DEMO_CLI_AUTH_PAGE: `${server.url}/cli-auth`,
   }, { openStdin: true });
   await login.stderr.waitFor(/Or paste your Demo key here/);
-  await page.goto(await s.nextBrowserUrl());
+  await s.openLaunchLink(page);
   await page.locator('#sign-in button.user').first().click();
   await page.locator('#continue-button').click();
   await login.stderr.waitFor(/^✓ Logged in to Demo/m);
@@ -299,9 +297,7 @@ test('failure: the user denies on the consent page', async (t) => {
   const server = await s.devServer();
   const { page } = await s.browser();
   const login = s.democli(server, ['auth', 'login', '--browser']);
-  const url = await s.nextBrowserUrl();
-  const params = authorizeParams(url, server);
-  await page.goto(url);
+  const params = authorizeParams((await s.openLaunchLink(page)).target, server);
   await page.getByRole('button', { name: 'Deny' }).click();
   await page.waitForURL((u) => u.href.startsWith(params.redirect_uri));
   assert.equal(new URL(page.url()).searchParams.get('error'), 'access_denied');
@@ -349,8 +345,7 @@ test('failure: a callback with a forged state is ignored, then the login times o
   const server = await s.devServer();
   const { page } = await s.browser();
   const login = s.democli(server, ['auth', 'login', '--browser'], { DEMO_LOGIN_TIMEOUT: '8s' });
-  const url = await s.nextBrowserUrl();
-  const params = authorizeParams(url, server);
+  const params = authorizeParams((await s.openLaunchLink(page)).target, server);
   const forged = new URL(params.redirect_uri);
   forged.searchParams.set('code', 'demo_ac_forgedforgedforgedforgedforgedforgedforg');
   forged.searchParams.set('state', 'forged-state-forged-state-forged-state-forged');
@@ -373,12 +368,41 @@ test('failure: a callback with a forged state is ignored, then the login times o
   await s.finish();
 });
 
+test('failure: the launch link opened twice ends the login as a possible interception', async (t) => {
+  const s = scenario(t);
+  const server = await s.devServer();
+  const { context, page } = await s.browser();
+  const login = s.democli(server, ['auth', 'login', '--browser']);
+  const { link } = await s.openLaunchLink(page);
+  assert.equal(await page.title(), 'Authorize democli · cliauth dev server');
+  // Someone else requests the same link (read from the process list, or the printed
+  // line opened again): refused, and the login stops before any code is exchanged.
+  const second = await context.newPage();
+  const response = await second.goto(link);
+  assert.equal(response.status(), 410);
+  assert.match(await second.locator('body').textContent(), /already used/);
+
+  const r = await login.result();
+  assertFailure(r, {
+    code: 2,
+    message: 'Sign-in link opened twice',
+    hint:
+      'The one-time link your browser was started with was requested a second time: another ' +
+      'program on this computer may have read it and raced your browser. Nothing was stored. ' +
+      'Run `democli auth login` again (and open the printed link only if the browser did not open).',
+    errorCode: 'login_intercepted',
+  });
+  assertNothingStored(s);
+  const stats = await server.stats();
+  assert.equal(stats.requests['POST /token'], undefined, 'no code was exchanged');
+  await s.finish();
+});
+
 test('failure: the browser login times out with no browser action', async (t) => {
   const s = scenario(t);
   const server = await s.devServer();
   const login = s.democli(server, ['auth', 'login', '--browser'], { DEMO_LOGIN_TIMEOUT: '2s' });
-  const url = await s.nextBrowserUrl();
-  authorizeParams(url, server);
+  assert.match(await s.nextBrowserUrl(), LAUNCH_LINK);
   const r = await login.result();
   assertFailure(r, {
     code: 2,

@@ -91,14 +91,13 @@ test('oidc-provider: code + PKCE through its login and consent forms, then statu
   const server = await s.oidcProvider();
   const { page } = await s.browser();
   const login = s.democli(server, ['auth', 'login', '--browser']);
-  const url = new URL(await s.nextBrowserUrl());
+  const url = new URL((await s.openLaunchLink(page, LOADED)).target);
   assert.equal(url.origin, server.issuer);
   assert.equal(url.searchParams.get('client_id'), server.clientId);
   assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
   const redirect = url.searchParams.get('redirect_uri');
   assert.match(redirect, /^http:\/\/127\.0\.0\.1:\d+\/callback$/);
 
-  await page.goto(url.href, LOADED);
   const callback = page.waitForRequest((r) => r.url().startsWith(redirect));
   await loginAndConsent(page, 'alice');
   const cb = new URL((await callback).url());

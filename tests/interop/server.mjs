@@ -9,6 +9,9 @@
 // Test helpers (not part of any OAuth spec):
 //   GET  /test/stats  → {"token_requests":{"refresh_token":N,...},"revocations":N}
 //   POST /test/deny   → the next interaction is denied (access_denied)
+//   POST /test/hold?grant=refresh_token&ms=N → the next token response of that grant
+//                       is held N ms after the server processed the request (a
+//                       refresh token already rotated; the client waits for it)
 // Interactions (/interaction/:uid) are approved automatically for account `user-42`
 // (unless INTERACTIONS=forms).
 //
@@ -39,6 +42,7 @@ function record(kind, value, at, secret = true) {
 
 const stats = { token_requests: {}, revocations: 0 };
 let denyNext = false;
+let holdNext = null;
 let handler = (req, res) => {
   res.statusCode = 503;
   res.end();
@@ -96,6 +100,11 @@ server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
     if (isToken) {
       const grant = ctx.oidc?.params?.grant_type || 'unknown';
       stats.token_requests[grant] = (stats.token_requests[grant] || 0) + 1;
+      if (holdNext && holdNext.grant === grant) {
+        const { ms } = holdNext;
+        holdNext = null;
+        await new Promise((resolve) => { setTimeout(resolve, ms); });
+      }
     }
     if (isRevoke) stats.revocations += 1;
   });
@@ -171,6 +180,15 @@ server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
     if (url.pathname === '/test/stats' && req.method === 'GET') {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(stats));
+      return;
+    }
+    if (url.pathname === '/test/hold' && req.method === 'POST') {
+      holdNext = {
+        grant: url.searchParams.get('grant') || 'refresh_token',
+        ms: Math.min(Number(url.searchParams.get('ms')) || 0, 120000),
+      };
+      res.statusCode = 204;
+      res.end();
       return;
     }
     if (url.pathname === '/test/deny' && req.method === 'POST') {

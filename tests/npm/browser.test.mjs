@@ -127,7 +127,7 @@ window.__result = {
   });
   const p = await browser.context.newPage();
   const seen = watch(p);
-  await p.goto(`${site.origin}/vite/index.html?port=4711&state=abcdefghijklmnopqrstuvwxyz`);
+  await p.goto(`${site.origin}/vite/index.html?port=4711&state=abcdefghijklmnopqrstuvwxyz&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256`);
   const result = await p.waitForFunction(() => window.__result, null, { timeout: 20000 }).then((h) => h.jsonValue()).catch((e) => {
     throw new Error(`${e.message}\n${seen.console.join('\n')}`);
   });

@@ -35,10 +35,15 @@ async function openPage(query) {
 
 const toLoopback = (seen, port) => seen.requests.filter((r) => r.includes(`127.0.0.1:${port}`));
 
+// What a cliauth CLI puts in the page URL: the PKCE challenge its one-time code is
+// bound to (the default handoff), or `accept=api_key` (its raw-key option).
+const CH = '&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256';
+const KEYS = '&accept=api_key';
+
 test('redirect: a public page hands a one-time code to the loopback server', async () => {
   const cli = await harness();
   try {
-    const { page, seen } = await openPage(`port=${cli.port}&state=${cli.state}`);
+    const { page, seen } = await openPage(`port=${cli.port}&state=${cli.state}${CH}`);
     // The public address space is in effect: this page is not a local one.
     assert.equal(await page.evaluate(() => window.isSecureContext), true);
     await Promise.all([page.waitForURL(`http://127.0.0.1:${cli.port}/callback?**`), page.evaluate(() => window.attempt({ code: 'otc-redirect-1' }))]);
@@ -58,13 +63,13 @@ test('redirect with an API key, and a forged state never ends the real login', a
   try {
     // Well-formed but not the CLI's state: the page cannot tell; the CLI refuses it.
     const forged = 'forgedforgedforgedforgedforged12';
-    const { page } = await openPage(`port=${cli.port}&state=${forged}`);
+    const { page } = await openPage(`port=${cli.port}&state=${forged}${KEYS}`);
     await Promise.all([page.waitForURL(`http://127.0.0.1:${cli.port}/callback?**`), page.evaluate(() => window.attempt({ apiKey: 'acme_dev_stolen' }))]);
     assert.match(await page.textContent('h1'), /Login link mismatch/);
     assert.deepEqual(cli.requests().map((r) => [r.status, r.note]), [[400, 'state mismatch']]);
     assert.equal(cli.events.some((e) => e.event === 'callback'), false);
     // The real page still completes the same login.
-    const real = await openPage(`port=${cli.port}&state=${cli.state}`);
+    const real = await openPage(`port=${cli.port}&state=${cli.state}${KEYS}`);
     await Promise.all([real.page.waitForURL(`http://127.0.0.1:${cli.port}/callback?**`), real.page.evaluate(() => window.attempt({ apiKey: 'acme_dev_real' }))]);
     const callback = await cli.next('callback');
     assert.deepEqual([callback.api_key, callback.code, callback.state], ['acme_dev_real', null, cli.state]);
@@ -78,7 +83,7 @@ test('redirect with an API key, and a forged state never ends the real login', a
 test('refused before anything is sent: tampered state, bad ports, other hosts and schemes', async () => {
   const cli = await harness();
   try {
-    const good = `port=${cli.port}&state=${cli.state}`;
+    const good = `port=${cli.port}&state=${cli.state}${CH}`;
     const cases = [
       [`port=${cli.port}&state=%3Cscript%3Ealert(1)%3C%2Fscript%3E`, 'Invalid state: may contain only A-Z a-z 0-9 - . _ ~'],
       [`port=${cli.port}&state=${cli.state}%2F..%2Fevil`, 'Invalid state: may contain only A-Z a-z 0-9 - . _ ~'],
@@ -97,6 +102,8 @@ test('refused before anything is sent: tampered state, bad ports, other hosts an
       [`port=${cli.port}%2F%2Fevil.example&state=${cli.state}`, 'Invalid port: must be a number'],
       [`port=&state=${cli.state}`, 'Invalid port: must be a number'],
       [`${good}&mode=javascript`, 'Invalid mode: must be redirect, post or manual'],
+      // Issue 10: a one-time code only when the CLI sent a challenge to bind it to.
+      [`port=${cli.port}&state=${cli.state}`, 'Invalid credential: this CLI sent no PKCE challenge to bind a one-time code to; it accepts only an API key'],
     ];
     for (const [query, message] of cases) {
       const { page, seen } = await openPage(query);
@@ -139,6 +146,10 @@ test('refused before anything is sent: tampered state, bad ports, other hosts an
       return out;
     }, cli.port);
     assert.deepEqual(edited.slice(0, 5).map((e) => e.code), Array(5).fill('invalid_argument'));
+    // A raw API key goes out only when the CLI asked for one (accept=api_key).
+    const raw = await page.evaluate(() => window.attempt({ apiKey: 'acme_dev_notasked' }));
+    assert.deepEqual({ ok: raw.ok, code: raw.code }, { ok: false, code: 'invalid_argument' });
+    assert.match(raw.message, /accepts a one-time code bound to its PKCE challenge, not an API key/);
     assert.equal(edited[5].url, `http://127.0.0.1:${cli.port}/callback?code=x&state=${cli.state}`);
     // Parameters naming another host or scheme are ignored, never used.
     const hostile = await openPage(`${good}&host=evil.example&callback=https%3A%2F%2Fevil.example%2F&redirect_uri=https%3A%2F%2Fevil.example%2F`);
@@ -156,7 +167,7 @@ test('refused before anything is sent: tampered state, bad ports, other hosts an
 test('post: blocked from a public page without local network access; works once granted and allowed', async () => {
   const cli = await harness(['--allow-origin', site.origin]);
   try {
-    const query = `port=${cli.port}&state=${cli.state}&mode=post`;
+    const query = `port=${cli.port}&state=${cli.state}${CH}&mode=post`;
     // 1. No permission: Local Network Access blocks the fetch from the public page
     //    (`fallback: false`: the page wants the error, not the redirect).
     const blocked = await openPage(query);
@@ -187,7 +198,16 @@ test('post: blocked from a public page without local network access; works once 
 test('post: refused by the browser, the page falls back to the redirect (fetch annotated for the loopback address space)', async () => {
   const cli = await harness(['--allow-origin', site.origin]);
   try {
-    const { page, seen } = await openPage(`port=${cli.port}&state=${cli.state}&mode=post`);
+    const { page, seen } = await openPage(`port=${cli.port}&state=${cli.state}${CH}&mode=post`);
+    // What the package hands to fetch, kept across the navigation (sessionStorage of
+    // the page's origin): the loopback POST says its target address space.
+    await page.evaluate(() => {
+      const real = window.fetch;
+      window.fetch = (url, init) => {
+        sessionStorage.setItem('test.fetch', JSON.stringify({ url: String(url), method: init?.method, targetAddressSpace: init?.targetAddressSpace, mode: init?.mode, credentials: init?.credentials }));
+        return real(url, init);
+      };
+    });
     // No local-network-access permission: the POST is refused, then the top-level
     // redirect core built for the same request delivers the code.
     await Promise.all([
@@ -200,6 +220,9 @@ test('post: refused by the browser, the page falls back to the redirect (fetch a
     console.log(`POST refused, fell back: loopback server saw ${JSON.stringify(notes)}; page requests ${JSON.stringify(toLoopback(seen, cli.port))}`);
     // The refused POST (and its preflight) never reached the server; the redirect did.
     assert.deepEqual(notes, ['callback accepted']);
+    await page.goto(`${site.origin}/pages/cli-auth.html`);
+    const sent = JSON.parse(await page.evaluate(() => sessionStorage.getItem('test.fetch')));
+    assert.deepEqual(sent, { url: `http://127.0.0.1:${cli.port}/callback`, method: 'POST', targetAddressSpace: 'loopback', mode: 'cors', credentials: 'omit' });
     await page.close();
   } finally {
     await cli.stop();
@@ -210,7 +233,7 @@ test('post: refused by the CLI when it does not allow the page origin', async ()
   const cli = await harness(['--allow-origin', 'https://app.acme.example']);
   try {
     await browser.context.grantPermissions(['local-network-access'], { origin: site.origin });
-    const { page } = await openPage(`port=${cli.port}&state=${cli.state}&mode=post`);
+    const { page } = await openPage(`port=${cli.port}&state=${cli.state}${CH}&mode=post`);
     const r = await page.evaluate(() => window.attempt({ code: 'otc-post-foreign' }, { fallback: false }));
     assert.deepEqual([r.ok, r.code], [false, 'network_error'], JSON.stringify(r));
     const seen = cli.requests().map((e) => [e.status, e.note]);
@@ -230,7 +253,7 @@ test('post: refused by the CLI when it does not allow the page origin', async ()
 test('manual: the masked credential and the text to paste, nothing sent', async () => {
   const cli = await harness();
   try {
-    const { page, seen } = await openPage(`port=${cli.port}&state=${cli.state}&mode=manual`);
+    const { page, seen } = await openPage(`port=${cli.port}&state=${cli.state}${KEYS}&mode=manual`);
     const r = await page.evaluate(() => window.attempt({ apiKey: 'sk-ant-0123456789abcdefghij' }));
     assert.deepEqual(r, { ok: true, answer: { masked: 'sk-ant-…ghij', pasteText: 'sk-ant-0123456789abcdefghij' } });
     assert.deepEqual(toLoopback(seen, cli.port), []);
@@ -248,7 +271,7 @@ test('control: the same POST from a loopback (non-public) page needs no permissi
   const cli = await harness(['--allow-origin', site.origin]);
   try {
     const page = await local.context.newPage();
-    await page.goto(`${site.origin}/pages/cli-auth.html?port=${cli.port}&state=${cli.state}&mode=post`);
+    await page.goto(`${site.origin}/pages/cli-auth.html?port=${cli.port}&state=${cli.state}${CH}&mode=post`);
     await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
     const r = await page.evaluate(() => window.attempt({ code: 'otc-local' }));
     assert.deepEqual(r, { ok: true, answer: { ok: true, code: 'ok' } });

@@ -65,8 +65,8 @@ test('the page entry has the fixed contract and typed errors', async () => {
   for (const name of ['readHandoffRequest', 'deliverHandoff', 'handoffRedirectUrl', 'normalizeUserCode', 'userCodeInput', 'approveDevice', 'configure', 'CliauthError']) {
     assert.equal(typeof page[name], 'function', name);
   }
-  const request = page.readHandoffRequest(`https://app.example/cli-auth?port=49152&state=${STATE}&mode=post`);
-  assert.deepEqual(request, { port: 49152, state: STATE, mode: 'post', callbackUrl: 'http://127.0.0.1:49152/callback' });
+  const request = page.readHandoffRequest(`https://app.example/cli-auth?port=49152&state=${STATE}&mode=post&accept=api_key`);
+  assert.deepEqual(request, { port: 49152, state: STATE, mode: 'post', acceptsApiKey: true, callbackUrl: 'http://127.0.0.1:49152/callback' });
   let error;
   try {
     page.readHandoffRequest(`https://app.example/cli-auth?port=65536&state=${STATE}`);
@@ -95,7 +95,7 @@ test('the page entry has the fixed contract and typed errors', async () => {
 });
 
 test('a modified request object cannot send anywhere but the loopback callback', async () => {
-  const good = page.readHandoffRequest(`https://app.example/cli-auth?port=49152&state=${STATE}`);
+  const good = page.readHandoffRequest(`https://app.example/cli-auth?port=49152&state=${STATE}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256`);
   const attempts = [
     { ...good, port: 80 },
     { ...good, port: 65536 },

@@ -331,7 +331,7 @@ export async function runVectors(api, files, { only } = {}) {
       const r = attempt(() => api.readHandoffRequest(c.url));
       const actual = r.error
         ? { error: r.error, message: r.message }
-        : { port: r.port, state: r.state, mode: r.mode, code_challenge: nul(r.codeChallenge) };
+        : { port: r.port, state: r.state, mode: r.mode, code_challenge: nul(r.codeChallenge), accepts_api_key: r.acceptsApiKey };
       check(c.url, actual, c.expect);
     }
     for (const c of v.deliver) {
@@ -340,6 +340,12 @@ export async function runVectors(api, files, { only } = {}) {
       check(`deliver ${c.url}`, api.handoffRedirectUrl(request, credential), c.expect.redirect_url);
       check(`deliver ${c.url} (callback)`, request.callbackUrl, c.expect.post_url);
       skip('post_body: the POST is sent by deliverHandoff (tested against the loopback server in Chromium)');
+    }
+    for (const c of v.check) {
+      const request = api.readHandoffRequest(c.url);
+      const credential = c.credential.code !== undefined ? { code: c.credential.code } : { apiKey: c.credential.api_key };
+      const r = attempt(() => api.handoffRedirectUrl(request, credential));
+      check(`check ${c.url} ${JSON.stringify(c.credential)}`, r.error ? { error: r.error } : 'ok', c.expect);
     }
   }
 

@@ -1,5 +1,7 @@
-// The error class every cliauth function throws. The wasm module constructs it
-// (wasm/src/error.rs); the npm entries re-export it.
+// The error class every cliauth function throws. The full wasm module constructs it
+// (wasm/src/error.rs), the page boundary from the fields the module returns
+// (npm/src/page-wasm.js); the npm entries re-export it. Absent values are `undefined`
+// or `null`.
 export class CliauthError extends Error {
   constructor(message, code, kind, exitCode, hint, retryAfterMs, problem) {
     super(message);
@@ -7,9 +9,9 @@ export class CliauthError extends Error {
     this.code = code;
     this.kind = kind;
     this.exitCode = exitCode;
-    this.hint = hint === undefined ? null : hint;
-    if (retryAfterMs !== undefined) this.retryAfterMs = retryAfterMs;
-    if (problem !== undefined) this.problem = problem;
+    this.hint = hint ?? null;
+    if (retryAfterMs != null) this.retryAfterMs = retryAfterMs;
+    if (problem != null) this.problem = problem;
   }
 
   // Structural, so that errors from the page build and the full build (two wasm

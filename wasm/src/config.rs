@@ -1,29 +1,26 @@
-//! What a page configures once ([`configure`]), kept in [`crate::context`].
+//! What a page configures once (`configure`), kept in [`crate::context`].
 
 use cliauth_core::AppContext;
 use cliauth_core::device::UserCodeFormat;
+use cliauth_core::json::Value;
 use cliauth_core::keys::KeyRegistry;
-use wasm_bindgen::prelude::*;
 
 #[cfg(feature = "full")]
 pub(crate) use crate::context::with_app;
 use crate::context::with_config;
 pub(crate) use crate::context::{user_code_format, with_keys};
-use crate::error::{JsResult, invalid, js};
-use crate::plain::{field, key_formats, opt_str, opt_u64, parse_json};
+use crate::error::invalid;
+use crate::plain::{field, key_formats, opt_str, opt_u64};
 
-/// Sets the app context from JSON `{cli, product, apiKeyEnv, keysUrl, statusUrl,
-/// keyFormats, userCode: {charset, length, group}}`; absent fields keep their value.
-/// `userCode.charset` lists the code's characters in upper case.
-#[wasm_bindgen]
-pub fn configure(options: &str) -> JsResult<()> {
-    js(apply(options))
-}
-
-fn apply(options: &str) -> Result<(), cliauth_core::Error> {
+/// Sets the app context from `{cli, product, apiKeyEnv, keysUrl, statusUrl,
+/// keyFormats, userCode: {charset, length, group}}`; absent fields keep their value
+/// (absent, `null` or non-object options change nothing). `userCode.charset` lists
+/// the code's characters in upper case. Returns JSON `null`.
+pub(crate) fn configure(options: Option<&Value>) -> Result<String, cliauth_core::Error> {
     // Everything is read and checked first; the configuration changes only when all
     // of it is valid.
-    let v = &parse_json(options, "options")?;
+    let null = Value::Null;
+    let v = options.unwrap_or(&null);
     let cli = opt_str(v, "cli")?;
     let product = opt_str(v, "product")?;
     let api_key_env = opt_str(v, "apiKeyEnv")?;
@@ -59,11 +56,11 @@ fn apply(options: &str) -> Result<(), cliauth_core::Error> {
             c.user_code = u;
         }
     });
-    Ok(())
+    Ok("null".into())
 }
 
 /// `userCode: {charset, length, group}`; absent fields take the default format's.
-fn user_code(u: &cliauth_core::json::Value) -> Result<UserCodeFormat, cliauth_core::Error> {
+fn user_code(u: &Value) -> Result<UserCodeFormat, cliauth_core::Error> {
     let mut f = UserCodeFormat::default();
     if let Some(c) = opt_str(u, "charset")? {
         f.charset = c.to_string();

@@ -1,4 +1,4 @@
-//! What a page configured ([`crate::configure`]): the app's names (for hints), its
+//! What a page configured (`configure`, [`crate::page`]): the app's names (for hints), its
 //! key formats (for masking and validation) and the shape of its device user codes.
 //! A leaf: every module may read it, it reads none.
 

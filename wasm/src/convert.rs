@@ -9,7 +9,9 @@
 
 #[cfg(feature = "full")]
 use cliauth_core::Error;
-use cliauth_core::{HttpRequest, HttpResponse, Timestamp};
+#[cfg(feature = "full")]
+use cliauth_core::Timestamp;
+use cliauth_core::{HttpRequest, HttpResponse};
 #[cfg(feature = "full")]
 use serde_json::Value;
 
@@ -162,9 +164,8 @@ pub(crate) fn str_list(v: &Value, key: &str) -> Result<Vec<String>, Error> {
     }
 }
 
-pub(crate) use crate::error::text;
-
 /// A time from JS (`Date.now()` scale); non-finite or negative reads as the epoch.
+#[cfg(feature = "full")]
 pub(crate) fn at(ms: f64) -> Timestamp {
     Timestamp::from_unix_millis(if ms.is_finite() && ms > 0.0 {
         ms as u64

@@ -1,15 +1,20 @@
-//! Core errors as JS `CliauthError` objects.
+//! Core errors for JS: as JSON for the page boundary (`error_json`, which the npm
+//! package turns into a `CliauthError`), and, in the full build, as `CliauthError`
+//! objects thrown by its wasm-bindgen exports.
 //!
 //! The class lives in `js/error.js` (copied by wasm-bindgen into the package's
 //! `snippets/`); the npm package re-exports that same class, so `instanceof` works for
-//! every error thrown here. Each error carries the core's `code`, `kind`, `exitCode`
-//! and `hint` (rendered with the context set by [`crate::configure`]); rate limits add
-//! `retryAfterMs`, key problems add `problem` (the mistake's code, e.g.
-//! `bearer_prefix`).
+//! every error. Each error carries the core's `code`, `kind`, `exitCode` and `hint`
+//! (rendered with the context set by `configure`); rate limits add `retryAfterMs`,
+//! key problems add `problem` (the mistake's code, e.g. `bearer_prefix`).
 
 use cliauth_core::Error;
+#[cfg(feature = "full")]
 use wasm_bindgen::prelude::*;
 
+use cliauth_core::json::push_string as push_str;
+
+#[cfg(feature = "full")]
 #[wasm_bindgen(module = "/js/error.js")]
 extern "C" {
     /// `class CliauthError extends Error`.
@@ -27,44 +32,82 @@ extern "C" {
     ) -> CliauthError;
 }
 
-/// The JS error for a core error. Messages and hints never contain secrets (core's
-/// guarantee), so nothing is filtered here.
+/// The key problem's code, for `invalid_key` (only the full build validates keys).
+fn problem(error: &Error) -> Option<&'static str> {
+    #[cfg(feature = "full")]
+    if let Error::InvalidKey(p) = error {
+        return Some(p.kind.code());
+    }
+    let _ = error;
+    None
+}
+
+fn retry_after_ms(error: &Error) -> Option<u64> {
+    error
+        .retry_after()
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The error as JSON `[message, code, kind, exitCode, hint, retryAfterMs, problem]`
+/// (absent values `null`): the arguments of the `CliauthError` constructor. Messages
+/// and hints never contain secrets (core's guarantee), so nothing is filtered here.
+pub(crate) fn error_json(error: &Error) -> String {
+    fn opt(out: &mut String, v: Option<&str>) {
+        out.push(',');
+        match v {
+            Some(s) => push_str(out, s),
+            None => out.push_str("null"),
+        }
+    }
+    let mut out = String::from("[");
+    push_str(&mut out, &error.message());
+    opt(&mut out, Some(error.code()));
+    opt(&mut out, Some(error.kind().as_str()));
+    out.push(',');
+    out.push_str(&cliauth_core::encoding::decimal(error.exit_code() as u64));
+    let hint = crate::context::with_app(|app| error.hint(app));
+    opt(&mut out, hint.as_deref());
+    out.push(',');
+    match retry_after_ms(error) {
+        Some(ms) => out.push_str(&cliauth_core::encoding::decimal(ms)),
+        None => out.push_str("null"),
+    }
+    opt(&mut out, problem(error));
+    out.push(']');
+    out
+}
+
+/// The JS error for a core error (the full build's exports).
+#[cfg(feature = "full")]
 pub(crate) fn to_js(error: &Error) -> JsValue {
     let hint = crate::context::with_app(|app| error.hint(app));
-    // Only the full build validates keys; the page build never sees InvalidKey.
-    #[cfg(feature = "full")]
-    let problem = match error {
-        Error::InvalidKey(p) => Some(p.kind.code().to_string()),
-        _ => None,
-    };
-    #[cfg(not(feature = "full"))]
-    let problem = None;
     CliauthError::new(
         &error.message(),
         error.code(),
         error.kind().as_str(),
         error.exit_code(),
         hint,
-        error
-            .retry_after()
-            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX) as f64),
-        problem,
+        retry_after_ms(error).map(|ms| ms as f64),
+        problem(error).map(str::to_string),
     )
     .into()
 }
 
-/// A string argument. The page exports take strings as JS values (the JS wrapper
+/// A string argument. The full build's exports take strings as JS values (the JS wrapper
 /// always passes strings, or `undefined` for an absent optional one): reading them
 /// with `as_string` costs less wasm and glue than wasm-bindgen's per-parameter string
 /// copying. Anything but a string reads as empty (and fails validation).
+#[cfg(feature = "full")]
 pub(crate) fn text(v: &JsValue) -> String {
     v.as_string().unwrap_or_default()
 }
 
 /// `Result` of an exported function: a core error becomes a thrown `CliauthError`.
+#[cfg(feature = "full")]
 pub(crate) type JsResult<T> = Result<T, JsValue>;
 
 /// Converts a core result for export.
+#[cfg(feature = "full")]
 pub(crate) fn js<T>(result: Result<T, Error>) -> JsResult<T> {
     result.map_err(|e| to_js(&e))
 }
@@ -79,29 +122,9 @@ pub(crate) fn invalid(name: &str, reason: &str) -> Error {
     }
 }
 
-/// `new CliauthError(...)` for a failed `fetch` (the browser refused or the network
-/// failed). `reason` must not contain a URL or a secret.
-#[wasm_bindgen(js_name = networkError)]
-pub fn network_error(reason: &JsValue) -> JsValue {
-    to_js(&Error::network(text(reason)))
-}
-
-/// `new CliauthError(...)` for an operation the caller aborted.
-#[wasm_bindgen(js_name = cancelledError)]
-pub fn cancelled_error() -> JsValue {
-    to_js(&Error::Cancelled)
-}
-
 /// `new CliauthError(...)` for a failed read or write of credential storage.
 #[cfg(feature = "full")]
 #[wasm_bindgen(js_name = storageError)]
 pub fn storage_error(reason: &JsValue) -> JsValue {
     to_js(&Error::storage(text(reason)))
-}
-
-/// `new CliauthError(...)` (`invalid_argument`) for an argument of the wrong type or
-/// shape, found by the JS layer before anything reaches core.
-#[wasm_bindgen(js_name = argumentError)]
-pub fn argument_error(name: &JsValue, reason: &JsValue) -> JsValue {
-    to_js(&invalid(&text(name), &text(reason)))
 }

@@ -6,17 +6,20 @@
 //! the native CLI, because they are the same code (`cliauth-core`).
 //!
 //! The public JavaScript API is the npm package `cliauth` (`npm/`), a thin ESM layer
-//! over these exports that adds what only JS can do: `fetch`, timers, Web Storage,
-//! navigation. The exports here are its internals: structured values cross the
-//! boundary as JSON text, times as `Date.now()` milliseconds, and every failure is
-//! thrown as a `CliauthError` (`code`, `kind`, `exitCode`, `hint`).
+//! over this crate that adds what only JS can do: `fetch`, timers, Web Storage,
+//! navigation. The page helpers cross the boundary as bytes ([`page`]: JSON arguments
+//! in, a tagged JSON reply out, through one export and a hand-written loader); the
+//! full build's other exports are wasm-bindgen functions taking and returning JSON
+//! text. Times are `Date.now()` milliseconds, and every failure becomes a
+//! `CliauthError` (`code`, `kind`, `exitCode`, `hint`).
 //!
 //! ## Modules
 //!
 //! | Module | What it exports |
 //! |---|---|
-//! | `context`, `config` | what a page configured ([`configure`]): app names, key formats, user codes |
-//! | [`error`] | core's errors as JS `CliauthError` objects |
+//! | `context`, `config` | what a page configured (`configure`): app names, key formats, user codes |
+//! | [`page`] | the page boundary: one export for every page helper, bytes in and out |
+//! | [`error`] | core's errors for JS: the boundary's JSON, the full build's `CliauthError` objects |
 //! | `convert`, `plain` | values across the boundary: JSON text, times, entropy |
 //! | `handoff`, `device_page` | the cli-auth page and the device-verification page |
 //! | [`machine`] (full) | core's flows — device login, browser login, access token, approval — for the npm `run()` loop |
@@ -27,7 +30,7 @@
 //!
 //! ## Two builds
 //!
-//! Without features this crate is the **page** module: [`configure`], errors, the
+//! Without features this crate is the **page** module: `configure`, errors, the
 //! cli-auth handoff and the device-verification page — what public pages load, kept
 //! small. The `full` feature (default) adds PKCE, `state`, key validation, JWT
 //! decoding, token parsing, the browser login and core's machines (device login,
@@ -35,28 +38,42 @@
 //!
 //! ## Size
 //!
-//! The page module has a budget: at most 40 KB gzip for everything a page loads —
+//! The page module has a budget: at most 34 KB gzip for everything a page loads —
 //! its wasm and its entry script (`cargo xtask size`, enforced by `cargo xtask test`;
 //! the goal is 14 KB, issue 12). What keeps it there:
 //!
+//! - **no wasm-bindgen glue for the page entry.** wasm-bindgen writes a conversion
+//!   shim per export and parameter (reading JS strings, copying byte arrays,
+//!   `Option`s, results as thrown `Error`s) and the JS that drives them; for the
+//!   page's eleven helpers that was most of the module. The page helpers are one
+//!   operation-numbered export instead ([`page`]): JSON arguments in, a tagged reply
+//!   out, moved by `npm/src/page-wasm.js` (about thirty lines) and instantiated by
+//!   `npm/src/index.js` itself (`instantiateStreaming`). `#[wasm_bindgen]` still
+//!   marks the two numeric exports (`pageInput`, `pageCall`: no shim is generated
+//!   for plain integers): a bare `#[unsafe(no_mangle)]` export would need
+//!   `unsafe_code`, which this crate forbids. Measured: page module 38.6 → 35.2 KB
+//!   gzip (wasm 75.2 → 72.1 KB raw, 35.1 → 33.1 KB gzip; its script 9.1 → 4.8 KB
+//!   raw, 3.5 → 2.2 KB gzip);
 //! - no serde_json: the page paths of core write their small JSON bodies with
-//!   `cliauth_core::json` and read error bodies and this crate's options with its
-//!   small reader (`serde_json` is a dependency of the `full` feature only);
+//!   `cliauth_core::json` and read error bodies and the boundary's arguments with
+//!   its small reader (`serde_json` is a dependency of the `full` feature only);
+//! - core's own form codec instead of `form_urlencoded` (its escape table and
+//!   generic serializer): 72.1 → 69.1 KB raw, 33.1 → 31.4 KB gzip;
 //! - no panicking string indexing, substring searchers or Unicode case tables on
 //!   those paths (core's choice; the `full` build links them anyway);
-//! - string arguments of the page exports arrive as JS values read with
-//!   `as_string`: less glue than wasm-bindgen's per-parameter
-//!   string copying; results leave as JSON text (smaller than building JS objects
-//!   with `Reflect`, measured);
-//! - [talc](https://crates.io/crates/talc) is the global allocator on wasm, about
-//!   5 KB smaller than std's dlmalloc;
+//! - the allocator: [lol_alloc](https://crates.io/crates/lol_alloc)'s free list in
+//!   the page build (69.1 → 68.2 KB raw, 31.4 → 31.0 KB gzip; memory stays flat over
+//!   tens of thousands of calls), [talc](https://crates.io/crates/talc) in the full
+//!   build (many more, longer-lived allocations); both are smaller than std's
+//!   dlmalloc (talc by about 5 KB);
 //! - the build (`cargo xtask npm-build`): `opt-level = "z"`, fat LTO, one codegen
 //!   unit, `panic = "abort"`; the functions a panic runs through are snipped to
 //!   `unreachable` before `wasm-opt -Oz` (stable Rust's stand-in for
 //!   `panic_immediate_abort`: their messages had nowhere to go on
 //!   wasm32-unknown-unknown); the JS is one minified ESM file per entry (esbuild).
 //!
-//! Measured (wasm after `wasm-opt -Oz`, before snipping; raw / gzip -9, KB = 1024 B):
+//! Measured (wasm after `wasm-opt -Oz`, before snipping; raw / gzip -9, KB = 1024 B;
+//! before the page boundary):
 //!
 //! | choice | page module | full module |
 //! |---|---|---|
@@ -66,6 +83,11 @@
 //! | snipping the panic paths (the build) | −2.3 KB / −0.9 KB | −6.2 KB / −2.6 KB |
 //! | core's messages and hints without `core::fmt` (the build; after snipping) | −6.6 KB / −2.8 KB | |
 //! | no error messages or hints at all (an upper bound of what `core::fmt`-free errors could save) | −11.0 KB / −4.0 KB | |
+//!
+//! Measured and not taken (after the page boundary): core's messages and hints as
+//! templates filled by one function instead of a `concat` per variant, −0.4 KB raw
+//! and no gzip change; the page module embedded (base64) in its entry script, one
+//! file of 98 KB raw: the handoff latency within noise of the two preloaded files.
 //!
 //! ### serde-wasm-bindgen and web-sys
 //!
@@ -97,10 +119,24 @@
 
 #![forbid(unsafe_code)]
 
-/// The allocator: talc instead of std's dlmalloc, for size (see "Size" above).
-#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+/// The full build's allocator: talc instead of std's dlmalloc, for size (see "Size").
+#[cfg(all(
+    target_family = "wasm",
+    not(target_feature = "atomics"),
+    feature = "full"
+))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
+/// The page build's allocator (EXPERIMENT).
+#[cfg(all(
+    target_family = "wasm",
+    not(target_feature = "atomics"),
+    not(feature = "full")
+))]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
 
 mod config;
 mod context;
@@ -116,25 +152,20 @@ mod jwt;
 mod keys;
 #[cfg(feature = "full")]
 pub mod machine;
+pub mod page;
 #[cfg(feature = "full")]
 mod pkce;
 mod plain;
 #[cfg(feature = "full")]
 mod tokens;
 
-pub use config::configure;
 #[cfg(feature = "full")]
 pub use credentials::{
     credentials_add_api_key, credentials_profiles, credentials_remove, credentials_status,
     credentials_status_text, credentials_switch,
 };
-pub use device_page::{
-    api_error_js, device_approval_request_js, normalize_user_code_js, user_code_input_json,
-};
 #[cfg(feature = "full")]
 pub use error::storage_error;
-pub use error::{argument_error, cancelled_error, network_error};
-pub use handoff::{handoff_delivery, handoff_post_outcome, handoff_read};
 #[cfg(feature = "full")]
 pub use jwt::jwt_decode;
 #[cfg(feature = "full")]

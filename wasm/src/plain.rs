@@ -14,6 +14,7 @@ use cliauth_core::keys::{Charset, KeyFormat};
 use crate::error::invalid;
 
 /// Parses JSON handed over by the JS wrapper.
+#[cfg(feature = "full")]
 pub(crate) fn parse_json(text: &str, what: &str) -> Result<Value, Error> {
     Value::parse(text.as_bytes()).ok_or_else(|| invalid(what, "is not valid JSON"))
 }

@@ -73,7 +73,7 @@ pub fn web_bytes() -> Result<Vec<Row>, String> {
             (raw(&wasm)?, gzip9(&wasm)?, raw(&js)?, gzip9(&js)?);
         let total = wasm_gz + js_gz;
         let how = format!(
-            "everything a browser loads: wasm {:.1} KB raw / {:.1} KB gz + {entry} (glue, API, error class; one minified ESM file) {:.1} KB raw / {:.1} KB gz",
+            "everything a browser loads: wasm {:.1} KB raw / {:.1} KB gz + {entry} (loader or glue, API, error class; one minified ESM file) {:.1} KB raw / {:.1} KB gz",
             wasm_raw / 1024.0,
             wasm_gz / 1024.0,
             js_raw / 1024.0,
@@ -171,53 +171,59 @@ pub fn notes() -> String {
         .unwrap_or_else(|e| format!("  (contributors not measured: {e})\n"));
     format!(
         "\n## Web bytes: where they go, and the path to the goals\n\n\
-         Largest contributors of this build (`cargo xtask size`, raw bytes after `wasm-opt -Oz`; the export \
-         shims include what wasm-bindgen inlined into them):\n\n```\n{contributors}```\n\n{PATH}"
+         Largest contributors of this build (`cargo xtask size`, raw bytes after `wasm-opt -Oz`; `pageCall` \
+         and the full build's export shims include what was inlined into them):\n\n```\n{contributors}```\n\n{PATH}"
     )
 }
 
 const PATH: &str = "\
 ### Page module (goal ≤ 14 KB gzip, all JS included)
 
-Done (issue 12), each measured on the page module: one minified ESM entry instead of five files \
-(the JS a page loads went from 5.1 to 3.5 KB gzip, one request instead of an import waterfall); core's \
-messages and hints without `core::fmt` (wasm −6.6 KB raw / −2.8 KB gzip); the panic paths snipped to \
-`unreachable` before `wasm-opt` (−2.3 KB / −0.9 KB). `opt-level = \"s\"` is 3.3 KB gzip larger than \"z\"; \
-serde-wasm-bindgen and web-sys each add about 2 KB gzip per use (wasm/src/lib.rs).
+Done (issue 12), each measured on the page module (gzip -9, wasm + index.js): one minified ESM entry \
+instead of five files (the JS 5.1 → 3.5 KB); core's messages and hints without `core::fmt` (−2.8 KB); \
+the panic paths snipped before `wasm-opt` (−0.9 KB); then the page helpers through one bytes-in/bytes-out \
+export (`pageCall`: JSON arguments in, a tagged reply out) with a hand-written loader instead of \
+wasm-bindgen's glue and per-export shims (38.6 → 35.2 KB: wasm 75.2 → 72.1 KB raw, index.js 9.1 → 4.8 KB \
+raw); core's own form codec instead of `form_urlencoded` (→ 33.6 KB); lol_alloc's free list instead of \
+talc in the page build (→ 33.2 KB). Measured and not taken: messages and hints as templates filled by one \
+function (−0.4 KB raw, no gzip change); the wasm embedded in the entry script (one 98 KB file; handoff \
+latency within noise of the two preloaded files).
 
-Next, in order of measured or estimated bytes:
+Where the page module's 59 KB of code go, measured with inlining of single-call functions off (so that \
+each function keeps its own bytes): error text — `Error::hint` 3.3 KB, `Error::message` 1.8 KB, \
+`KeyProblemKind::message` 1.1 KB and `JwtError::message` 0.4 KB (which pages never produce, linked \
+because `Error::message` covers every variant) — plus about 5 KB of their strings; `apiError`'s readers — \
+`rate_limit_info` 3.0 KB, `Retry-After` with HTTP dates 1.3 KB, `WWW-Authenticate` 1.3 KB; core's JSON \
+reader 3.4 KB; the page operations themselves about 6 KB; std's UTF-8 validation and lossy decoding \
+about 1.7 KB.
 
-1. A narrower boundary: the page exports are eight functions whose shims hold their conversions \
-   (reading JS strings, copying byte arrays, writing JSON). One string-in/JSON-out entry point: \
-   estimated −3 to −6 KB raw. (Measured and not taken: the error as one JSON string for \
-   `CliauthError.fromJson` instead of the seven-argument constructor, +0.4 KB raw.)
-2. Error text the page can produce: `Error::hint` and `Error::message` cover all 29 variants, the pages \
-   produce about 10. Without any message or hint the page module is 4.0 KB gzip smaller (measured): \
-   hints per variant family, linked only where produced, keep most of that.
-3. core's percent codec instead of `form_urlencoded` (1.4 KB code plus a 768-byte table) and a \
-   table-driven `RateLimit`/`Retry-After` reader (3 KB raw today).
-4. A bump allocator for the page build (talc is 1.2 KB; pages live for seconds).
-
-Together these are estimated to bring the page module to about 25 KB gzip. Below that, the Rust \
-string and collection code the page paths use (UTF-8 validation, `Vec` growth, searchers: about \
-12 KB raw) is the floor of this design; 14 KB needs the page paths of core written against a \
-smaller surface (bytes in, bytes out).
+Next, in order of estimated bytes: (1) error text linked only for the variants a build produces — which \
+needs the variant families as their own types in core (today one `Error::message` reaches every \
+family's text); (2) `apiError`'s header readers table-driven; (3) the page operations' JSON argument \
+reading and result writing narrowed further (one reader pass, no intermediate `Value`). Together an \
+estimated 8–10 KB gzip: the page module near 24 KB. 14 KB needs the page paths of core written against \
+a smaller surface than `String`/`Vec` and one `Error` for every target — a redesign of core's page \
+paths, not a trim.
 
 ### Full module (goal ≤ 40 KB gzip; oauth4webapi's subset of the same functions: see the table)
 
-The full module links serde_json and serde's derived (de)serialisers for the credentials document, \
-token, discovery and JWT values (serde_json 17 KB raw plus about 10 KB of derive code for the \
-document), and serde_json's error `Display` keeps `core::fmt` linked. The path: (1) core's own JSON \
-reader and writer (already used by the page paths) for those documents, which also drops `core::fmt`; \
-(2) the machines' step protocol as one export (the shims are 47 KB raw today; i14's thin binding); \
-(3) the same narrower boundary as the page module. Estimated result: 45–55 KB gzip, then the goal \
-needs what remains of std's string and collection code shared with the page module. \
+The full module (measured above: core 93 KB, std 67 KB and wasm-bindgen's export shims 57 KB of raw \
+code, `machine_poll`'s alone 17 KB) shares the page boundary (`pageCall`) for the page helpers. The path: \
+(1) the machines' step protocol through the same bytes-in/bytes-out boundary instead of wasm-bindgen \
+shims (the largest single item); (2) core's own JSON writer for the credentials document (serde_json and \
+its derive code remain for writing it, and serde_json's error `Display` keeps `core::fmt` linked); (3) \
+what remains of std's string and collection code shared with the page module. Estimated result: 60–80 \
+KB gzip; 40 KB needs the same redesign of core's string-heavy paths as the page module's 14 KB. \
 oauth4webapi's 7 KB for the same functions is JavaScript on the browser's own URL, JSON, fetch and \
 WebCrypto; a wasm module carries its own, so that baseline is a reference, not a target.
 
 ### Handoff latency (goal ≤ 1.1× the plain-JS page)
 
-The package page loads two files (the entry script and the wasm module, preloaded in parallel) where \
+Measured in Chromium after the page boundary (this machine loaded): the entry script and the module \
+arrive within 10–30 ms of the page (preloaded, in parallel); instantiating (`instantiateStreaming`) takes \
+1–10 ms; reading the request and building the redirect 0.2 ms. With the wasm embedded in the script and \
+the script inlined into the page (nothing to fetch), parsing the 98 KB page took as long as the two \
+fetches: the time follows the module's size. Earlier measurements: the package page loads two files (the entry script and the wasm module, preloaded in parallel) where \
 the plain page loads none. Measured on this machine while quiet: importing one 9 KB module and doing \
 nothing else already costs about 8 ms over the plain page's ~41 ms; compiling and instantiating the \
 module costs 1–2 ms (synchronous compile) to 4–10 ms (streaming), and `compileStreaming` started \

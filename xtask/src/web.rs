@@ -21,8 +21,10 @@ use std::path::{Path, PathBuf};
 
 use crate::util::{cmd, root, run, tools_dir};
 
-/// The page module's budget: its wasm and entry script (all the JS), gzip -9.
-const BUDGET_GZIP: u64 = 40 * 1024;
+/// The page module's budget: its wasm and entry script (all the JS), gzip -9. Lowered
+/// from 40 KB (then 36) as the page boundary, the form codec and the allocator landed (33.2 KB
+/// measured; under 1 KB of margin); the goal is 14 KB (issue 12), where the budget moves once it is met.
+const BUDGET_GZIP: u64 = 34 * 1024;
 
 const WASM_OPT_FEATURES: &[&str] = &[
     "--enable-bulk-memory",
@@ -460,7 +462,12 @@ pub fn contributors() -> Result<String, String> {
         }
         out.pop();
         out.push_str("\n    by function:\n");
-        for (s, n) in module.functions.iter().take(10) {
+        // `CLIAUTH_SIZE_TOP=N` lists more functions (finding what to cut next).
+        let top = std::env::var("CLIAUTH_SIZE_TOP")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(10);
+        for (s, n) in module.functions.iter().take(top) {
             let short: String = n.chars().take(96).collect();
             out.push_str(&format!("      {:>8}  {short}\n", kb(*s)));
         }

@@ -182,6 +182,7 @@ impl PartialEq for Error {
             (Error::DeviceCodeExpired, Error::DeviceCodeExpired) => true,
             (Error::AuthorizationExpired, Error::AuthorizationExpired) => true,
             (Error::Cancelled, Error::Cancelled) => true,
+            (Error::LoginIntercepted, Error::LoginIntercepted) => true,
             _ => {
                 // Different variants. This match names every variant (no wildcard), so
                 // a new one fails to compile here until it is compared above too.
@@ -215,7 +216,8 @@ impl PartialEq for Error {
                     | Error::LoginTimedOut { .. }
                     | Error::DeviceCodeExpired
                     | Error::AuthorizationExpired
-                    | Error::Cancelled => false,
+                    | Error::Cancelled
+                    | Error::LoginIntercepted => false,
                 }
             }
         }

@@ -5,8 +5,9 @@ use core::time::Duration;
 
 use crate::authorize::CallbackParams;
 use crate::error::Error;
-use crate::flow::{Flow, Input, Outbox, Step};
-use crate::loopback::{LoopbackEvent, LoopbackHandler};
+use crate::flow::link::{LaunchLink, LinkEvent};
+use crate::flow::{Flow, Input, Outbox, Peer, Prompt, Step};
+use crate::loopback::{LoopbackEvent, LoopbackHandler, LoopbackReply, LoopbackRequest, Rejection};
 use crate::time::{Instant, Now};
 
 /// The loopback server's side of a login: every [`Input::Loopback`] is answered
@@ -15,9 +16,20 @@ use crate::time::{Instant, Now};
 /// matches ends the wait ([`Step::StopListening`], then [`Step::Done`] with its
 /// parameters: a code, a key or an authorization error). The deadline ends it with
 /// [`Error::LoginTimedOut`], [`Input::Cancel`] with [`Error::Cancelled`].
+///
+/// Before any of that, two rules of the login's own (issue 10):
+///
+/// - a request from another user's program ([`Peer::foreign`]) is refused with 403
+///   and changes nothing; the first one is reported ([`Prompt::Warning`]);
+/// - with a [launch link](LaunchLink) ([`CallbackWait::with_link`]), its first fetch
+///   is redirected to the real URL and a second one ends the wait with
+///   [`Error::LoginIntercepted`] — also when it arrives right behind the callback,
+///   before the wait's result is handed out.
 #[derive(Debug)]
 pub struct CallbackWait {
     handler: LoopbackHandler,
+    link: Option<LaunchLink>,
+    warned_foreign: bool,
     deadline: Instant,
     timeout: Duration,
     outbox: Outbox,
@@ -37,6 +49,8 @@ impl CallbackWait {
     pub fn new(handler: LoopbackHandler, now: Now, timeout: Duration) -> Self {
         CallbackWait {
             handler,
+            link: None,
+            warned_foreign: false,
             deadline: now.instant.saturating_add(timeout),
             timeout,
             outbox: Outbox::default(),
@@ -44,9 +58,20 @@ impl CallbackWait {
         }
     }
 
+    /// The same wait, serving `link` (see the type docs).
+    pub fn with_link(mut self, link: LaunchLink) -> Self {
+        self.link = Some(link);
+        self
+    }
+
     /// The handler (its configuration: port, limits, accepted credentials).
     pub fn handler(&self) -> &LoopbackHandler {
         &self.handler
+    }
+
+    /// The launch link, if the wait serves one.
+    pub fn link(&self) -> Option<&LaunchLink> {
+        self.link.as_ref()
     }
 
     /// Whether the wait is still on (inputs other than loopback requests and
@@ -60,6 +85,57 @@ impl CallbackWait {
         if self.waiting() {
             self.outbox.push(Step::StopListening);
             self.state = State::Failed(error);
+        }
+    }
+}
+
+impl CallbackWait {
+    /// The answer to one complete request: the peer rule, the launch link, then the
+    /// handler.
+    fn request(&mut self, request: &LoopbackRequest, peer: Peer) -> LoopbackReply {
+        if let Some(uid) = peer.foreign() {
+            if !self.warned_foreign {
+                self.warned_foreign = true;
+                let who = match uid {
+                    Some(uid) => [
+                        "a program of another user on this computer (uid ",
+                        &uid.to_string(),
+                        ")",
+                    ]
+                    .concat(),
+                    None => "a program that closed its connection before it could be identified"
+                        .to_string(),
+                };
+                self.outbox.prompt(Prompt::Warning(
+                    [
+                        "The login's loopback server refused a request from ",
+                        &who,
+                        ". Someone may be trying to take over this sign-in; it goes on with your browser only.",
+                    ]
+                    .concat(),
+                ));
+            }
+            return self.handler.reject(Rejection {
+                status: 403,
+                reason: "This request came from another user's program; it was refused.",
+            });
+        }
+        let host_ok = self.handler.host_is_loopback(request.header("host"));
+        match &mut self.link {
+            Some(link) if host_ok && LaunchLink::claims(request) => {
+                let reply = link.handle(request);
+                if reply.event == Some(LinkEvent::Reused)
+                    && matches!(self.state, State::Waiting | State::Received(_))
+                {
+                    self.state = State::Failed(Error::LoginIntercepted);
+                }
+                LoopbackReply {
+                    response: reply.response,
+                    event: None,
+                    note: reply.note,
+                }
+            }
+            _ => self.handler.handle(request),
         }
     }
 }
@@ -92,9 +168,11 @@ impl Flow for CallbackWait {
             Input::Loopback {
                 connection,
                 request,
+                peer,
             } => {
+                let waiting = self.waiting();
                 let reply = match request {
-                    Ok(request) => self.handler.handle(&request),
+                    Ok(request) => self.request(&request, peer),
                     Err(rejection) => self.handler.reject(rejection),
                 };
                 self.outbox.push(Step::Reply {
@@ -102,6 +180,11 @@ impl Flow for CallbackWait {
                     response: reply.response,
                     note: reply.note,
                 });
+                // The launch link ended the wait: listening stops after its reply
+                // (a reply queued behind `StopListening` would never be written).
+                if waiting && matches!(self.state, State::Failed(_)) {
+                    self.outbox.push(Step::StopListening);
+                }
                 if let (State::Waiting, Some(LoopbackEvent::Callback(params))) =
                     (&self.state, reply.event)
                 {

@@ -8,6 +8,7 @@ use crate::client::{Client, RequestKind};
 use crate::credentials::LoginMethod;
 use crate::error::Error;
 use crate::exchange::Exchange;
+use crate::flow::link::{LAUNCH_ENTROPY_LEN, LaunchLink};
 use crate::flow::login::{LoginConfig, OAuthFinish};
 use crate::flow::{CallbackWait, Flow, Input, Login, Outbox, Prompt, Step};
 use crate::http::HttpResponse;
@@ -181,10 +182,12 @@ impl Flow for CodeExchange {
 /// authorization (`state`, PKCE verifier, deadline), the loopback server's
 /// decisions ([`CallbackWait`]) and the code exchange.
 ///
-/// The flow asks to open the authorization URL ([`Prompt::OpenBrowser`]), answers
-/// every loopback request until the callback whose `state` matches, checks it
-/// ([`PendingAuthorization::complete`]: `iss`, the server's `error`), exchanges the
-/// code with the verifier and stores the tokens.
+/// The flow asks to open a [launch link](LaunchLink) on the loopback server that
+/// redirects once to the authorization URL ([`Prompt::OpenBrowser`]: no `state` or
+/// challenge on the browser's command line), answers every loopback request until
+/// the callback whose `state` matches, checks it ([`PendingAuthorization::complete`]:
+/// `iss`, the server's `error`), exchanges the code with the verifier and stores the
+/// tokens.
 #[derive(Debug)]
 pub struct CodeLogin {
     pending: PendingAuthorization,
@@ -206,12 +209,14 @@ enum CodeState {
 impl CodeLogin {
     /// A login on loopback `port` of 127.0.0.1 (the shell has bound it): bytes
     /// `0..32` of `entropy` make the PKCE verifier, `32..64` the `state`, `64..96`
-    /// the OpenID nonce ([`LOGIN_ENTROPY_LEN`]). The wait lasts
-    /// `authorization.timeout`. See [`CodeLogin::on`] for the rest.
+    /// the OpenID nonce ([`LOGIN_ENTROPY_LEN`]); `launch` (its own draw) the launch
+    /// link. The wait lasts `authorization.timeout`. See [`CodeLogin::on`] for the
+    /// rest.
     pub fn new(
         authorization: &AuthorizationConfig,
         port: u16,
         entropy: &[u8; LOGIN_ENTROPY_LEN],
+        launch: &[u8; LAUNCH_ENTROPY_LEN],
         now: Now,
         config: LoginConfig,
     ) -> Result<Self, Error> {
@@ -220,6 +225,7 @@ impl CodeLogin {
             LoopbackHost::Ipv4,
             port,
             entropy,
+            launch,
             now,
             config,
         )
@@ -231,12 +237,14 @@ impl CodeLogin {
     /// whose quirks say it accepts nothing else
     /// ([`RedirectHost::Localhost`](crate::provider::RedirectHost::Localhost),
     /// [`LoopbackHost::choose`]). The client's extra parameters for
-    /// [`RequestKind::Authorize`] are added to the authorization request.
+    /// [`RequestKind::Authorize`] are added to the authorization request. The
+    /// launch link names `bound` too.
     pub fn on(
         authorization: &AuthorizationConfig,
         bound: LoopbackHost,
         port: u16,
         entropy: &[u8; LOGIN_ENTROPY_LEN],
+        launch: &[u8; LAUNCH_ENTROPY_LEN],
         now: Now,
         config: LoginConfig,
     ) -> Result<Self, Error> {
@@ -259,20 +267,20 @@ impl CodeLogin {
             LoopbackConfig::new(port, config.product.clone()),
             pending.state(),
         );
+        let link = LaunchLink::new(port, launch, pending.url().to_string()).on(bound);
         let mut outbox = Outbox::default();
-        outbox.prompt(Prompt::OpenBrowser {
-            url: pending.url().to_string(),
-        });
+        outbox.prompt(Prompt::OpenBrowser { url: link.url() });
         outbox.prompt(Prompt::Waiting("Waiting for the browser…"));
+        let wait = CallbackWait::new(handler, now, authorization.timeout).with_link(link);
         Ok(CodeLogin {
-            state: CodeState::Waiting(CallbackWait::new(handler, now, authorization.timeout)),
+            state: CodeState::Waiting(wait),
             pending,
             config,
             outbox,
         })
     }
 
-    /// The URL the browser opens.
+    /// The authorization URL (where the launch link sends the browser).
     pub fn url(&self) -> &str {
         self.pending.url()
     }

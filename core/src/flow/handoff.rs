@@ -1,10 +1,12 @@
-//! The cli-auth handoff login: the vendor's page delivers a key or a one-time code to
-//! the loopback server, or the user pastes a key; whichever comes first wins.
+//! The cli-auth handoff login: the vendor's page delivers a one-time code (or, when
+//! the app opted in, a raw key) to the loopback server, or the user pastes a key;
+//! whichever comes first wins.
 
 use crate::authorize::loopback_redirect_uri;
 use crate::credentials::{Credential, LoginMethod};
 use crate::error::Error;
 use crate::flow::code::CodeGrant;
+use crate::flow::link::{LAUNCH_ENTROPY_LEN, LaunchLink};
 use crate::flow::login::{LoginConfig, OAuthFinish};
 use crate::flow::{CallbackWait, Flow, Input, KeyLogin, Login, Outbox, Prompt, Step};
 use crate::handoff::{handoff_credential, handoff_page_url};
@@ -15,15 +17,18 @@ use crate::time::Now;
 use crate::token::OAuthError;
 use core::time::Duration;
 
-/// The cli-auth handoff (see the module docs). The flow asks to open the page
-/// ([`handoff_page_url`] with `port`, `state` and a PKCE `code_challenge`) and to
-/// read pasted lines ([`Prompt::PasteKey`]), answers the loopback requests, and
-/// then stores what arrived:
+/// The cli-auth handoff (see the module docs). The flow asks to open a
+/// [launch link](LaunchLink) that redirects once to the page ([`handoff_page_url`]
+/// with `port`, `state` and a PKCE `code_challenge`: none of them on the browser's
+/// command line) and to read pasted lines ([`Prompt::PasteKey`]), answers the
+/// loopback requests, and then stores what arrived:
 ///
-/// - a key from the page (`api_key=`), verified like any key ([`KeyLogin`]);
-/// - a one-time code (`code=`, only when a token endpoint is configured), exchanged
-///   with the verifier: a plain key-shaped access token is stored as an API key
+/// - a one-time code (`code=`; a token endpoint is needed), exchanged with the
+///   verifier: a plain key-shaped access token is stored as an API key
 ///   ([`handoff_credential`]), anything else as OAuth tokens;
+/// - only with [`LoginConfig::raw_key_handoff`]: a key from the page (`api_key=`,
+///   announced to the page with `accept=api_key`), verified like any key
+///   ([`KeyLogin`]); otherwise a delivered key is refused and the wait goes on;
 /// - a pasted line that is a valid key; invalid lines are explained
 ///   ([`Prompt::Warning`]) and the wait goes on;
 /// - an `error` from the page ends the login with it.
@@ -58,11 +63,14 @@ pub(crate) fn origin_of(url: &str) -> Option<String> {
 impl HandoffLogin {
     /// A handoff through `page` (the cli-auth page's URL) on loopback `port`, waiting
     /// at most `timeout`: bytes `0..32` of `entropy` make the `state`, `32..64` the
-    /// PKCE verifier.
+    /// PKCE verifier; `launch` (its own draw) the launch link. Without a token
+    /// endpoint and without [`LoginConfig::raw_key_handoff`] nothing the page could
+    /// deliver would be accepted: the flow fails with [`Error::InvalidConfig`].
     pub fn new(
         page: &str,
         port: u16,
         entropy: &[u8; 64],
+        launch: &[u8; LAUNCH_ENTROPY_LEN],
         now: Now,
         timeout: Duration,
         config: LoginConfig,
@@ -74,26 +82,48 @@ impl HandoffLogin {
         let state = StateToken::from_entropy(&state_bytes);
         let verifier = PkceVerifier::from_entropy(&verifier_bytes);
         let challenge = verifier.challenge(PkceMethod::S256);
-        let mut loopback = LoopbackConfig::new(port, config.product.clone());
-        loopback.accept = Accept {
+        let accept = Accept {
             code: config.token_endpoint.is_some(),
-            api_key: true,
+            api_key: config.raw_key_handoff,
         };
+        let mut outbox = Outbox::default();
+        if !accept.code && !accept.api_key {
+            return HandoffLogin {
+                verifier,
+                redirect_uri: loopback_redirect_uri(port),
+                config,
+                outbox,
+                state: State::Failed(Error::InvalidConfig {
+                    reason: "the cli-auth handoff needs a token endpoint to exchange the page's \
+                             one-time code (or the less safe raw_key_handoff option)"
+                        .into(),
+                    source: None,
+                }),
+            };
+        }
+        let mut loopback = LoopbackConfig::new(port, config.product.clone());
+        loopback.accept = accept;
         if let Some(origin) = origin_of(page) {
             loopback.allowed_origins.push(origin);
         }
         let handler = LoopbackHandler::new(loopback, &state);
-        let mut outbox = Outbox::default();
-        outbox.prompt(Prompt::OpenBrowser {
-            url: handoff_page_url(page, port, &state, Some(&challenge), None),
-        });
+        let page_url = handoff_page_url(
+            page,
+            port,
+            &state,
+            accept.code.then_some(&challenge),
+            accept.api_key,
+            None,
+        );
+        let link = LaunchLink::new(port, launch, page_url);
+        outbox.prompt(Prompt::OpenBrowser { url: link.url() });
         outbox.prompt(Prompt::PasteKey);
         HandoffLogin {
             verifier,
             redirect_uri: loopback_redirect_uri(port),
             config,
             outbox,
-            state: State::Waiting(CallbackWait::new(handler, now, timeout)),
+            state: State::Waiting(CallbackWait::new(handler, now, timeout).with_link(link)),
         }
     }
 
@@ -113,17 +143,22 @@ impl HandoffLogin {
                 .into_error(),
             );
         }
-        if let Some(key) = params.api_key {
-            return self.key(key.expose_secret(), LoginMethod::Handoff);
-        }
-        match (params.code, self.config.token_endpoint.clone()) {
-            (Some(code), Some(endpoint)) => State::Exchanging(CodeGrant::new(
+        // The code bound to the challenge first; a raw key only when opted in.
+        match (
+            params.code,
+            self.config.token_endpoint.clone(),
+            params.api_key,
+        ) {
+            (Some(code), Some(endpoint), _) => State::Exchanging(CodeGrant::new(
                 &mut self.config,
                 &endpoint,
                 &code,
                 &self.verifier,
                 &self.redirect_uri,
             )),
+            (_, _, Some(key)) if self.config.raw_key_handoff => {
+                self.key(key.expose_secret(), LoginMethod::Handoff)
+            }
             _ => State::Failed(Error::Protocol {
                 reason: "the cli-auth page delivered no credential".into(),
                 body: Default::default(),

@@ -61,6 +61,11 @@ pub struct LoginConfig {
     /// step sets (`Some`) or removes (`None`): fields the shell's store reads, such as
     /// native's `"storage": "file"` (keep this credential out of the OS keyring).
     pub profile_fields: Vec<(String, Option<serde_json::Value>)>,
+    /// Whether the cli-auth handoff accepts a raw API key from the page
+    /// (`api_key=`), not only a one-time code bound to the PKCE challenge. Off by
+    /// default: a key is a bearer credential nothing binds to this login, so whoever
+    /// reaches the loopback server with the `state` first has it stored.
+    pub raw_key_handoff: bool,
     /// Entropy for backoff jitter.
     pub seed: u64,
 }
@@ -83,6 +88,7 @@ impl LoginConfig {
             api_base: None,
             store: true,
             profile_fields: Vec::new(),
+            raw_key_handoff: false,
             seed: 0,
         }
     }
@@ -439,13 +445,23 @@ impl Flow for OAuthFinish {
     }
 }
 
-/// Who the tokens belong to: the ID token's `sub`, else the access token's (when it
-/// is a JWT). Claims are decoded for display only, never trusted.
+/// Who the tokens belong to, as a person reads it: the ID token's `email`,
+/// `preferred_username` or `name`, else its `sub`; else the same claims of the access
+/// token (when it is a JWT). Shown on the login's success line, so that an account
+/// the user did not sign in to stands out. Claims are decoded for display only,
+/// never trusted.
 pub(crate) fn token_subject(t: &TokenSet) -> Option<String> {
     let sub = |token: &str| {
-        crate::jwt::decode_unverified(token)
-            .ok()
-            .and_then(|j| j.claims.sub)
+        let claims = crate::jwt::decode_unverified(token).ok()?.claims;
+        ["email", "preferred_username", "name"]
+            .iter()
+            .find_map(|k| match claims.extra.get(*k) {
+                Some(serde_json::Value::String(v)) if !v.is_empty() => {
+                    Some(crate::error::sanitize_server_text(v))
+                }
+                _ => None,
+            })
+            .or(claims.sub.map(|s| crate::error::sanitize_server_text(&s)))
     };
     t.id_token
         .as_ref()

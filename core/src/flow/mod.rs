@@ -14,9 +14,9 @@
 //! | [`DeviceFlow`](crate::device::DeviceFlow) | RFC 8628 polling | a token set |
 //! | [`Refresh`](crate::refresh::Refresh) | refresh with rotation, under the lock | [`Refreshed`] |
 //! | [`DeviceLogin`] | device authorization, prompt, polling, storing | [`Login`] |
-//! | [`CodeLogin`] | authorize URL, loopback callback, code exchange, storing | [`Login`] |
+//! | [`CodeLogin`] | launch link, authorize URL, loopback callback, code exchange, storing | [`Login`] |
 //! | [`CodeExchange`] | a callback a web page received, code exchange, storing | [`Login`] |
-//! | [`HandoffLogin`] | cli-auth page or pasted key, code exchange or key, storing | [`Login`] |
+//! | [`HandoffLogin`] | launch link, cli-auth page or pasted key, code exchange (or an opted-in key), storing | [`Login`] |
 //! | [`KeyLogin`] | API-key validation, verification, storing | [`Login`] |
 //! | [`CallbackWait`] | the loopback server's requests until the callback | its parameters |
 //! | [`AccessToken`] | flag > environment > profile, refreshed when due | [`Bearer`] |
@@ -33,6 +33,13 @@
 //! Requests are built in one place per kind ([`Client`], [`crate::client`]): the
 //! client's authentication and extra parameters per request kind are added there,
 //! and the server's quirks ([`crate::provider::Quirks`]) applied to its answers.
+//!
+//! Two rules every browser login shares (issue 10): the browser is started on a
+//! one-time [`LaunchLink`] instead of a URL carrying `state` and the PKCE challenge
+//! (command lines are public), and a loopback request from another user's program
+//! ([`Peer::foreign`]) is refused. A [`Refresh`](crate::refresh::Refresh) is
+//! [critical](Flow::critical) from sending until persisted: shells hold interrupts
+//! until it is no longer.
 
 use core::time::Duration;
 use std::collections::VecDeque;
@@ -53,6 +60,7 @@ mod device_login;
 mod discover;
 mod handoff;
 mod key;
+pub mod link;
 pub mod login;
 mod logout;
 mod offline;
@@ -68,6 +76,7 @@ pub use device_login::DeviceLogin;
 pub use discover::{Discovery, Endpoints, ServerEndpoints};
 pub use handoff::HandoffLogin;
 pub use key::KeyLogin;
+pub use link::{LAUNCH_ENTROPY_LEN, LaunchLink};
 pub use login::{Login, LoginConfig, LoginOutcome, Verification};
 pub use logout::{Logout, LogoutOutcome, Revocation};
 pub use offline::run_offline;
@@ -245,11 +254,47 @@ pub enum Input {
         connection: u64,
         /// The request.
         request: Result<LoopbackRequest, Rejection>,
+        /// Whose program sent it, as far as the shell can tell ([`Peer`]).
+        peer: Peer,
     },
     /// A line the user pasted after [`Prompt::PasteKey`].
     Pasted(SecretString),
     /// The user gave up (Ctrl-C, an aborted page).
     Cancel,
+}
+
+/// Who owns the socket a loopback request arrived on: the facts a shell can gather
+/// (on Linux, the owner of the peer socket in `/proc/net/tcp`). The decision —
+/// which owners a login talks to — is [`Peer::foreign`]'s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Peer {
+    /// The connecting socket belongs to user `uid`; the login runs as user `own`.
+    User {
+        /// The owner of the connecting socket.
+        uid: u32,
+        /// The user running the login.
+        own: u32,
+    },
+    /// The shell can tell socket owners, but this connection's socket had none when
+    /// it was looked up (closed or orphaned before its answer: a browser waits for
+    /// its answer, so this is not a browser).
+    Unowned,
+    /// The shell cannot tell on this platform (or could not read the table).
+    Unknown,
+}
+
+impl Peer {
+    /// Whether a login refuses this request: a socket of another user (`Some(uid)`)
+    /// or of nobody (`Some(None)`). The user's own programs and the superuser's (who
+    /// can read the login's memory anyway) are served, and so is a peer the shell
+    /// cannot tell ([`Peer::Unknown`]: the other defences still apply).
+    pub fn foreign(self) -> Option<Option<u32>> {
+        match self {
+            Peer::User { uid, own } if uid != own && uid != 0 => Some(Some(uid)),
+            Peer::Unowned => Some(None),
+            Peer::User { .. } | Peer::Unknown => None,
+        }
+    }
 }
 
 /// Something to show the user.

@@ -57,6 +57,8 @@ struct Shell {
     prompts: Vec<Prompt>,
     written: Vec<CredentialsDocument>,
     replies: Vec<(u64, u16)>,
+    /// Replies handed out after `StopListening`: a real shell never writes them.
+    late_replies: Vec<(u64, u16)>,
     stopped: bool,
     reads: usize,
 }
@@ -107,7 +109,12 @@ impl Shell {
                     connection,
                     response,
                     ..
-                } => self.replies.push((connection, response.status)),
+                } => {
+                    if self.stopped {
+                        self.late_replies.push((connection, response.status));
+                    }
+                    self.replies.push((connection, response.status));
+                }
                 Step::StopListening => self.stopped = true,
                 Step::Done(v) => return Some(Ok(v)),
                 Step::Failed(e) => return Some(Err(e)),
@@ -119,6 +126,10 @@ impl Shell {
 }
 
 fn get(connection: u64, target: &str, port: u16) -> Input {
+    get_from(connection, target, port, Peer::Unknown)
+}
+
+fn get_from(connection: u64, target: &str, port: u16, peer: Peer) -> Input {
     let raw = format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
     let Ok(ParseProgress::Complete(request, _)) =
         parse_request(raw.as_bytes(), &Default::default())
@@ -128,6 +139,7 @@ fn get(connection: u64, target: &str, port: u16) -> Input {
     Input::Loopback {
         connection,
         request: Ok(request),
+        peer,
     }
 }
 
@@ -288,6 +300,7 @@ fn handoff(config: LoginConfig) -> (HandoffLogin, String) {
         "https://app.example/cli-auth",
         4000,
         &[5; 64],
+        &[6; 32],
         T0,
         Duration::from_secs(300),
         config,
@@ -305,7 +318,7 @@ fn the_handoff_takes_a_pasted_key_or_what_the_page_delivers() {
     let mut shell = Shell::default();
     assert!(shell.drive(&mut login).is_none());
     assert!(
-        matches!(&shell.prompts[..], [Prompt::OpenBrowser { url }, Prompt::PasteKey] if url.starts_with("https://app.example/cli-auth?port=4000&state="))
+        matches!(&shell.prompts[..], [Prompt::OpenBrowser { url }, Prompt::PasteKey] if url.starts_with("http://127.0.0.1:4000/start/"))
     );
     login.handle(T0, Input::Pasted(SecretString::new("nope")));
     assert!(shell.drive(&mut login).is_none());
@@ -314,8 +327,19 @@ fn the_handoff_takes_a_pasted_key_or_what_the_page_delivers() {
     let done = shell.drive(&mut login).unwrap().unwrap();
     assert!(shell.stopped);
     assert_eq!(done.outcome.method, LoginMethod::Paste);
-    // Delivered by the page: a key, or an error.
+    // Delivered by the page: a raw key only when the app opted in, or an error.
     let (mut login, state) = handoff(config());
+    let mut shell = Shell::default();
+    let _ = shell.drive(&mut login);
+    login.handle(
+        T0,
+        get(1, &format!("/callback?api_key={KEY}&state={state}"), 4000),
+    );
+    assert!(shell.drive(&mut login).is_none(), "a raw key is refused");
+    assert_eq!(shell.replies, [(1, 400)]);
+    let mut c = config();
+    c.raw_key_handoff = true;
+    let (mut login, state) = handoff(c);
     let mut shell = Shell::default();
     let _ = shell.drive(&mut login);
     login.handle(
@@ -359,9 +383,29 @@ fn a_handoff_code_is_exchanged_with_the_verifier_and_may_be_a_key() {
     let body = String::from_utf8_lossy(&shell.requests[0].body).into_owned();
     assert!(body.contains("code=one-time") && body.contains("code_verifier="));
     assert_eq!(done.outcome.credential_type, "api_key");
-    // Without a token endpoint the page may not deliver codes at all.
+    // Both a code and a key: the code, bound to the challenge, is what counts.
+    let mut c = config();
+    c.raw_key_handoff = true;
+    let (mut login, state) = handoff(c);
+    let mut shell = Shell::answering([json_response(
+        200,
+        json!({"access_token": "opaque", "token_type": "Bearer", "expires_in": 60}),
+    )]);
+    let _ = shell.drive(&mut login);
+    let target = format!("/callback?code=one-time&api_key={KEY}&state={state}");
+    login.handle(T0, get(1, &target, 4000));
+    let done = shell.drive(&mut login).unwrap().unwrap();
+    assert_eq!(done.outcome.credential_type, "oauth");
+    // Without a token endpoint codes cannot be exchanged: nothing to accept unless
+    // the app takes raw keys, and then the page is told so.
     let mut c = config();
     c.token_endpoint = None;
+    let (mut login, _) = handoff(c.clone());
+    assert!(matches!(
+        Shell::default().drive(&mut login),
+        Some(Err(Error::InvalidConfig { .. }))
+    ));
+    c.raw_key_handoff = true;
     let (mut login, state) = handoff(c);
     let mut shell = Shell::default();
     let _ = shell.drive(&mut login);
@@ -371,6 +415,105 @@ fn a_handoff_code_is_exchanged_with_the_verifier_and_may_be_a_key() {
     );
     assert!(shell.drive(&mut login).is_none());
     assert_eq!(shell.replies, [(1, 400)]);
+}
+
+/// The page URL the handoff's launch link redirects to, from the first fetch.
+fn open_link(login: &mut impl Flow, shell: &mut Shell, connection: u64) -> Option<String> {
+    let url = shell.prompts.iter().find_map(|p| match p {
+        Prompt::OpenBrowser { url } => Some(url.clone()),
+        _ => None,
+    })?;
+    let path = url.strip_prefix("http://127.0.0.1:4000")?.to_string();
+    login.handle(T0, get(connection, &path, 4000));
+    let _ = shell.drive(login);
+    Some(path)
+}
+
+#[test]
+fn the_browser_opens_a_one_time_link_that_names_no_secret() {
+    let (mut login, state) = handoff(config());
+    let mut shell = Shell::default();
+    let _ = shell.drive(&mut login);
+    let Some(Prompt::OpenBrowser { url }) = shell.prompts.first().cloned() else {
+        panic!("{:?}", shell.prompts)
+    };
+    assert!(!url.contains(&state) && !url.contains("challenge"), "{url}");
+    let path = open_link(&mut login, &mut shell, 1).unwrap();
+    assert_eq!(shell.replies, [(1, 303)]);
+    // A second fetch of the link ends the login loudly, with nothing stored.
+    login.handle(T0, get(2, &path, 4000));
+    let r = shell.drive(&mut login);
+    assert!(matches!(r, Some(Err(Error::LoginIntercepted))), "{r:?}");
+    assert_eq!(shell.replies, [(1, 303), (2, 410)]);
+    assert_eq!(
+        shell.late_replies,
+        [],
+        "the 410 is written before listening stops"
+    );
+    assert!(shell.stopped && shell.written.is_empty());
+    // Also when it arrives right behind a callback, before the result is handed out.
+    let (mut login, state) = handoff(config());
+    let mut shell = Shell::default();
+    let _ = shell.drive(&mut login);
+    let path = open_link(&mut login, &mut shell, 1).unwrap();
+    login.handle(T0, get(2, &format!("/callback?code=c&state={state}"), 4000));
+    login.handle(T0, get(3, &path, 4000));
+    let r = shell.drive(&mut login);
+    assert!(matches!(r, Some(Err(Error::LoginIntercepted))), "{r:?}");
+    assert!(shell.requests.is_empty(), "the code was not exchanged");
+}
+
+#[test]
+fn another_users_requests_are_refused_and_reported_once() {
+    let (mut login, state) = handoff(config());
+    let mut shell = Shell::default();
+    let _ = shell.drive(&mut login);
+    let url = match &shell.prompts[0] {
+        Prompt::OpenBrowser { url } => url.clone(),
+        other => panic!("{other:?}"),
+    };
+    let path = url
+        .strip_prefix("http://127.0.0.1:4000")
+        .unwrap()
+        .to_string();
+    let intruder = Peer::User {
+        uid: 1001,
+        own: 1000,
+    };
+    // The link and the callback, from another user's program: refused, unconsumed.
+    login.handle(T0, get_from(1, &path, 4000, intruder));
+    let target = format!("/callback?code=c&state={state}");
+    login.handle(T0, get_from(2, &target, 4000, intruder));
+    login.handle(T0, get_from(3, &target, 4000, Peer::Unowned));
+    assert!(shell.drive(&mut login).is_none(), "the login goes on");
+    assert_eq!(shell.replies, [(1, 403), (2, 403), (3, 403)]);
+    let warnings: Vec<_> = shell
+        .prompts
+        .iter()
+        .filter_map(|p| match p {
+            Prompt::Warning(w) => Some(w.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("uid 1001"), "{warnings:?}");
+    // The user's own browser (and root's relay) are served: the link was not used up.
+    let own = Peer::User {
+        uid: 1000,
+        own: 1000,
+    };
+    login.handle(T0, get_from(4, &path, 4000, own));
+    login.handle(
+        T0,
+        get_from(5, &target, 4000, Peer::User { uid: 0, own: 1000 }),
+    );
+    let mut shell = Shell::answering([json_response(
+        200,
+        json!({"access_token": KEY, "token_type": "Bearer"}),
+    )]);
+    let done = shell.drive(&mut login).unwrap().unwrap();
+    assert_eq!(shell.replies, [(4, 303), (5, 200)]);
+    assert_eq!(done.outcome.credential_type, "api_key");
 }
 
 // ── access tokens and API calls ────────────────────────────────────────────

@@ -697,7 +697,7 @@ fn handoff(v: &Value, o: &mut Outcome) {
     for c in v["parse"].as_array().unwrap() {
         let actual = match HandoffRequest::from_url(&s(c, "url")) {
             Ok(r) => {
-                json!({ "port": r.port, "state": r.state, "mode": r.mode.as_str(), "code_challenge": r.code_challenge })
+                json!({ "port": r.port, "state": r.state, "mode": r.mode.as_str(), "code_challenge": r.code_challenge, "accepts_api_key": r.accepts_api_key })
             }
             Err(e) => json!({ "error": e.code(), "message": e.to_string() }),
         };
@@ -716,6 +716,23 @@ fn handoff(v: &Value, o: &mut Outcome) {
             "post_body": serde_json::from_slice::<Value>(&post.body).unwrap(),
         });
         check(o, &format!("deliver {}", c["url"]), actual, &c["expect"]);
+    }
+    for c in v["check"].as_array().unwrap() {
+        let r = HandoffRequest::from_url(&s(c, "url")).unwrap();
+        let cred = match c["credential"].get("code") {
+            Some(code) => HandoffCredential::Code(AuthorizationCode::new(code.as_str().unwrap())),
+            None => HandoffCredential::ApiKey(ApiKey::new(s(&c["credential"], "api_key"))),
+        };
+        let actual = match r.check(&cred) {
+            Ok(()) => json!("ok"),
+            Err(e) => json!({ "error": e.code() }),
+        };
+        check(
+            o,
+            &format!("check {} {}", c["url"], c["credential"]),
+            actual,
+            &c["expect"],
+        );
     }
 }
 

@@ -11,6 +11,7 @@
 //! | `DEMO_SCOPES` | space-separated scopes | `openid profile memories:read memories:write offline_access` |
 //! | `DEMO_API_BASE` | base URL of the protected API | the dev server's `/api` |
 //! | `DEMO_CLI_AUTH_PAGE` | the cli-auth page for `login --browser`, or `off` for plain OAuth | the dev server's `/cli-auth` |
+//! | `DEMO_RAW_KEY_HANDOFF` | `1`: the cli-auth page may also hand over a raw API key (less safe: nothing binds it to the login) | off: a one-time code bound to the PKCE challenge |
 //! | `DEMO_LOGIN_TIMEOUT` | how long a browser login waits (`90s`, `5m`) | `5m` |
 //! | `DEMO_PROVIDER` | a provider preset (`github`, `google`, `entra`, `auth0`, `okta`, `keycloak`, `cognito`, `oidc`); no embedded server | — |
 //! | `DEMO_PROVIDER_<VAR>` | the preset's variables, e.g. `DEMO_PROVIDER_TENANT`, `DEMO_PROVIDER_DOMAIN`, `DEMO_PROVIDER_REALM` | the preset's defaults |
@@ -37,6 +38,11 @@ pub(crate) const EMBEDDED_ISSUER: &str = "https://democli.invalid/embedded-dev-s
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The explicit opt-in to the raw-key handoff (`DEMO_RAW_KEY_HANDOFF=1`).
+fn raw_key_handoff() -> bool {
+    var("DEMO_RAW_KEY_HANDOFF").is_some_and(|v| v == "1")
 }
 
 /// What a command works with.
@@ -80,7 +86,9 @@ impl Setup {
                 .api_base(api_base.clone())
                 .verification_endpoint("whoami");
             if let Some(page) = var("DEMO_CLI_AUTH_PAGE").filter(|p| p != "off") {
-                builder = builder.cli_auth_page(page);
+                builder = builder
+                    .cli_auth_page(page)
+                    .raw_key_handoff(raw_key_handoff());
             }
             return Ok(Setup {
                 auth: builder.build()?,
@@ -148,6 +156,7 @@ impl Setup {
             Some(p) => builder = builder.cli_auth_page(p),
             None => builder = builder.cli_auth_page(e.cli_auth_page.clone()),
         }
+        builder = builder.raw_key_handoff(raw_key_handoff());
         if let Some(dir) = store_dir {
             builder = builder.store(FileStore::new(dir));
         }

@@ -471,6 +471,12 @@ fn browser_login(server: &Server, home: &Home, json_flag: bool) -> Run {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
+    // democli starts the browser on its one-time launch link, which redirects once to
+    // the authorization URL.
+    assert!(url.contains("/start/"), "{url}");
+    let link = http("GET", &url, &[], b"");
+    assert_eq!(link.status, 303, "{}", link.head);
+    let url = link.header("location").unwrap().to_string();
     assert!(
         url.starts_with(&format!("{}/authorize?", server.url)),
         "{url}"

@@ -136,6 +136,25 @@ async fn demo_provider_keycloak_login_scopes_status_refresh_whoami_logout() {
         assert!(started.elapsed() < GUARD, "democli opened no browser");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
+    // The browser is started on the one-time launch link (no secret on its command
+    // line); its first fetch redirects to the authorization URL.
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert!(url.contains("/start/"), "{url}");
+    let launch = cliauth_test_harness::reqwest_builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(&url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(launch.status().as_u16(), 303, "{url}");
+    let url = launch
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap()
+        .to_string();
     assert!(
         url.starts_with(&emu.url("/realms/acme/protocol/openid-connect/auth?")),
         "{url}"

@@ -41,7 +41,9 @@ struct Stats {
 
 /// A fault to inject: the next `count` requests to `path` (and `method`, if given)
 /// are delayed by `delay_ms` and, when `status` is given, answered with this response
-/// instead of the real one.
+/// instead of the real one. `hold_ms` holds the answer after it was produced: the
+/// server has acted (a refresh token rotated) and the client waits for the result —
+/// the window in which an interrupted client loses what the server did.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Fault {
@@ -66,6 +68,9 @@ struct Fault {
     abort_after: Option<usize>,
     #[serde(default)]
     delay_ms: u64,
+    /// After the response is produced, wait this long before sending it.
+    #[serde(default)]
+    hold_ms: u64,
 }
 
 fn one() -> u32 {
@@ -83,8 +88,8 @@ impl Fault {
         if self.count == 0 || self.count > 10_000 {
             return Err("count must be 1 to 10000".into());
         }
-        if self.delay_ms > 120_000 {
-            return Err("delay_ms must be at most 120000".into());
+        if self.delay_ms > 120_000 || self.hold_ms > 120_000 {
+            return Err("delay_ms and hold_ms must be at most 120000".into());
         }
         if let Some(m) = &self.method
             && axum::http::Method::from_bytes(m.as_bytes()).is_err()
@@ -192,7 +197,7 @@ impl Fault {
     fn to_json(&self) -> Value {
         json!({
             "path": self.path, "method": self.method, "count": self.count,
-            "status": self.status, "delay_ms": self.delay_ms,
+            "status": self.status, "delay_ms": self.delay_ms, "hold_ms": self.hold_ms,
         })
     }
 }
@@ -314,6 +319,7 @@ pub(crate) async fn front(State(app): State<App>, request: Request, next: Next) 
         app.dev.take_fault(&method, &path)
     };
     let mut injected = None;
+    let hold = fault.as_ref().map_or(0, |f| f.hold_ms);
     if let Some(fault) = fault {
         if fault.delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
@@ -337,6 +343,9 @@ pub(crate) async fn front(State(app): State<App>, request: Request, next: Next) 
             }
         }
     };
+    if hold > 0 {
+        tokio::time::sleep(Duration::from_millis(hold)).await;
+    }
     if app.config.log_requests {
         // Path only: queries can carry codes and states.
         let _ = writeln!(

@@ -96,12 +96,15 @@
 //!                        "refresh_token": n, "device_code": n}, "refreshes", "refresh_reuse_detected",
 //!                        "device_polls", "slow_downs", "rate_limited", "faults_served"}
 //! POST   /_dev/faults   {"path": "/token", "method"?: "POST", "count"?: 1, "delay_ms"?: 0,
-//!                        "status"?: 502, "content_type"?: "text/html", "headers"?: {"Retry-After": "2"},
-//!                        "body"?: "<html>…", "body_size"?: 52428800, "abort_after"?: 10}
+//!                        "hold_ms"?: 0, "status"?: 502, "content_type"?: "text/html",
+//!                        "headers"?: {"Retry-After": "2"}, "body"?: "<html>…", "body_size"?: 52428800,
+//!                        "abort_after"?: 10}
 //!                       The next `count` matching requests wait `delay_ms`, then get this response
-//!                       instead of the real one (without `status`: only the delay). `body_size` repeats
-//!                       the body to that many bytes; `abort_after` sends that many body bytes and drops
-//!                       the connection. → 201 {"pending": n}
+//!                       instead of the real one (without `status`: only the delay). `hold_ms` holds the
+//!                       answer after it was produced (the server has acted — a refresh token rotated —
+//!                       and the client waits). `body_size` repeats the body to that many bytes;
+//!                       `abort_after` sends that many body bytes and drops the connection.
+//!                       → 201 {"pending": n}
 //! GET    /_dev/faults   pending faults.   DELETE /_dev/faults: drop them.
 //! POST   /_dev/reset    seed state (also in the state file), no statistics, no faults.
 //! ```

@@ -40,6 +40,7 @@ pub struct AuthenticatorBuilder {
     store: Option<Arc<dyn CredentialStore>>,
     loopback: LoopbackOptions,
     cli_auth_page: Option<String>,
+    raw_key_handoff: bool,
     api_base: Option<String>,
     verify: Option<String>,
     fallback: Fallback,
@@ -203,9 +204,20 @@ impl AuthenticatorBuilder {
     }
 
     /// The vendor's cli-auth page (`https://app.acme.example/cli-auth`), which hands
-    /// the CLI a key or a one-time code ([`Authenticator::login_handoff`]).
+    /// the CLI a one-time code bound to its PKCE challenge, exchanged at the token
+    /// endpoint ([`Authenticator::login_handoff`]).
     pub fn cli_auth_page(mut self, url: impl Into<String>) -> Self {
         self.cli_auth_page = Some(url.into());
+        self
+    }
+
+    /// Whether the cli-auth page may also hand over a raw API key (`api_key=`;
+    /// default `false`). Less safe: nothing binds a key to this login, so another
+    /// program that learns the login's `state` can deliver a key of its own account
+    /// and have it stored. Needed only for pages that cannot mint one-time codes; the
+    /// page is told with `accept=api_key`. See SECURITY.md, "Another local user".
+    pub fn raw_key_handoff(mut self, allow: bool) -> Self {
+        self.raw_key_handoff = allow;
         self
     }
 
@@ -417,6 +429,7 @@ impl AuthenticatorBuilder {
                 store,
                 loopback: self.loopback,
                 cli_auth_page: self.cli_auth_page,
+                raw_key_handoff: self.raw_key_handoff,
                 api_base: self.api_base,
                 verify,
                 fallback: self.fallback,
@@ -463,6 +476,7 @@ impl Authenticator {
             store: None,
             loopback: LoopbackOptions::default(),
             cli_auth_page: None,
+            raw_key_handoff: false,
             api_base: None,
             verify: None,
             fallback: Fallback::Auto,

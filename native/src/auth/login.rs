@@ -7,7 +7,9 @@ use std::sync::Arc;
 use cliauth_core::Error;
 use cliauth_core::authorize::{AuthorizationConfig, LOGIN_ENTROPY_LEN};
 use cliauth_core::credentials::LoginMethod;
-use cliauth_core::flow::{CodeLogin, DeviceLogin, Flow, HandoffLogin, KeyLogin, Login};
+use cliauth_core::flow::{
+    CodeLogin, DeviceLogin, Flow, HandoffLogin, KeyLogin, LAUNCH_ENTROPY_LEN, Login,
+};
 use cliauth_core::launch::{LaunchDecision, NoBrowserReason, decide_launch};
 use cliauth_core::loopback::LoopbackLimits;
 use cliauth_core::pkce::PkceMethod;
@@ -120,10 +122,12 @@ impl Authenticator {
         Ok(self.stored(login.outcome))
     }
 
-    /// Authorization code + PKCE through the loopback server: opens the browser at
-    /// the authorization endpoint (always printing the URL), waits for the callback
-    /// (default 5 minutes), checks it, exchanges the code and stores the tokens
-    /// (core's [`CodeLogin`]).
+    /// Authorization code + PKCE through the loopback server: opens the browser on a
+    /// one-time [launch link](cliauth_core::flow::LaunchLink) of the loopback server
+    /// that redirects to the authorization endpoint (so `state` and the PKCE
+    /// challenge are on no command line; the link is always printed), waits for the
+    /// callback (default 5 minutes), checks it, exchanges the code and stores the
+    /// tokens (core's [`CodeLogin`]).
     pub async fn login_browser(&self) -> Result<LoginOutcome, Error> {
         let endpoints = self.endpoints_for("browser login").await?;
         let authorization = endpoints.authorization.clone().ok_or_else(|| {
@@ -141,6 +145,7 @@ impl Authenticator {
         }
         // Verifier, state and nonce each from their own OS entropy.
         let entropy = self.entropy::<LOGIN_ENTROPY_LEN>()?;
+        let launch = self.entropy::<LAUNCH_ENTROPY_LEN>()?;
         // The redirect names the address the server could bind (`[::1]` on an
         // IPv6-only host), or what the provider's quirks require (core decides).
         let mut flow = CodeLogin::on(
@@ -148,6 +153,7 @@ impl Authenticator {
             server.host(),
             server.port(),
             &entropy,
+            &launch,
             self.now(),
             login,
         )?;
@@ -167,10 +173,12 @@ impl Authenticator {
 
     /// The cli-auth handoff: opens the vendor's page
     /// ([`handoff_page_url`](cliauth_core::handoff::handoff_page_url) with `port`,
-    /// `state` and a PKCE `code_challenge`) and accepts whichever comes first — the
-    /// page delivering an API key (`api_key=`) or a one-time code (`code=`, exchanged
-    /// at the token endpoint with the PKCE verifier) to the loopback server, or a key
-    /// pasted into the terminal (core's [`HandoffLogin`]).
+    /// `state` and a PKCE `code_challenge`, through a one-time launch link) and
+    /// accepts whichever comes first — the page delivering a one-time code (`code=`,
+    /// exchanged at the token endpoint with the PKCE verifier; or, only with
+    /// [`raw_key_handoff`](crate::AuthenticatorBuilder::raw_key_handoff), an API key)
+    /// to the loopback server, or a key pasted into the terminal (core's
+    /// [`HandoffLogin`]).
     pub async fn login_handoff(&self) -> Result<LoginOutcome, Error> {
         let page = self
             .inner
@@ -184,10 +192,12 @@ impl Authenticator {
         };
         let server = LoopbackServer::bind(self.inner.loopback.clone())?;
         let entropy = self.entropy::<64>()?;
+        let launch = self.entropy::<LAUNCH_ENTROPY_LEN>()?;
         let mut flow = HandoffLogin::new(
             &page,
             server.port(),
             &entropy,
+            &launch,
             self.now(),
             self.inner.loopback.timeout,
             self.login_config(endpoints.as_ref())?,

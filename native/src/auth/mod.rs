@@ -66,6 +66,7 @@ struct Inner {
     store: Arc<dyn CredentialStore>,
     loopback: LoopbackOptions,
     cli_auth_page: Option<String>,
+    raw_key_handoff: bool,
     api_base: Option<String>,
     verify: Option<String>,
     fallback: Fallback,

@@ -122,6 +122,7 @@ impl Authenticator {
             STORAGE_FIELD.to_string(),
             insecure.then(|| serde_json::Value::from("file")),
         )];
+        config.raw_key_handoff = inner.raw_key_handoff;
         config.seed = self.seed();
         Ok(config)
     }

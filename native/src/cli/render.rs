@@ -116,11 +116,11 @@ impl<'a> Renderer<'a> {
             self.stdout_json(json!({ "ok": true, "login": outcome }));
             return exit_code::OK;
         }
-        let who = outcome
-            .subject
-            .as_deref()
-            .map(|s| format!(" as {s}"))
-            .unwrap_or_default();
+        // Always the account, so that one the user did not sign in to stands out.
+        let who = match outcome.subject.as_deref() {
+            Some(s) => format!(" as {s}"),
+            None => " (account unknown: the server did not say whose credential this is)".into(),
+        };
         self.success(&format!("Logged in to {}{who}", self.app.product));
         let mut details = format!("  Profile:  {}", outcome.profile);
         if !outcome.active {

@@ -9,8 +9,10 @@
 //! ends, so a read-modify-persist is one critical section across processes.
 //!
 //! Ctrl-C, when enabled, becomes [`Input::Cancel`]. While the flow is
-//! [critical](Flow::critical) a request in flight is not abandoned: the interrupt
-//! is delivered after its answer, and the flow finishes persisting first.
+//! [critical](Flow::critical) — a rotating refresh sent and not yet persisted — a
+//! request in flight is not abandoned, and SIGINT, SIGTERM and SIGHUP are held for
+//! every flow, enabled or not (`interrupt`): the flow finishes persisting first,
+//! then a held Ctrl-C cancels it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,7 +32,10 @@ use crate::loopback::Serving;
 use crate::store::{CredentialStore, StoreLock};
 use crate::ui::{Notice, Ui};
 
+mod interrupt;
 mod standalone;
+
+use interrupt::{Arrived, Deferral};
 
 /// What a flow may use. Anything absent is reported to the flow as misuse if it asks
 /// for it.
@@ -97,13 +102,21 @@ pub(crate) async fn drive<F: Flow>(mut io: Io<'_>, flow: &mut F) -> Result<F::Ou
     let mut session = Session::default();
     let ctrl_c = io.ctrl_c;
     let interrupt = async move {
-        if ctrl_c && tokio::signal::ctrl_c().await.is_ok() {
-            return;
+        if ctrl_c {
+            interrupt::tokio_handles_sigint();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                return;
+            }
         }
         std::future::pending::<()>().await;
     };
     tokio::pin!(interrupt);
     let mut interrupted = false;
+    // Open while the flow is critical (see the module docs).
+    let mut deferral: Option<Deferral> = None;
+    // When the answer to a critical request arrived: what SIGKILL can still cost
+    // lasts from there to the persist (logged).
+    let mut answered: Option<std::time::Instant> = None;
     // After `StopListening`: requests already received are still answered.
     let mut closing = false;
     let result = loop {
@@ -114,6 +127,7 @@ pub(crate) async fn drive<F: Flow>(mut io: Io<'_>, flow: &mut F) -> Result<F::Ou
                     let input = Input::Loopback {
                         connection: a.connection,
                         request: a.request,
+                        peer: a.peer,
                     };
                     flow.handle(io.clock.now(), input);
                 }
@@ -123,7 +137,18 @@ pub(crate) async fn drive<F: Flow>(mut io: Io<'_>, flow: &mut F) -> Result<F::Ou
                 }
             }
         }
+        if deferral.is_some() && !flow.critical() {
+            let held = deferral.take().map(Deferral::end);
+            if held == Some(Arrived::Interrupt) {
+                debug!("interrupted while the result was being persisted; cancelling now");
+                interrupted = true;
+                flow.handle(io.clock.now(), Input::Cancel);
+            }
+        }
         let step = flow.poll(io.clock.now());
+        if deferral.is_none() && flow.critical() {
+            deferral = Some(Deferral::begin());
+        }
         match step {
             Step::Send(request) => {
                 let answer = match io.transport {
@@ -151,6 +176,9 @@ pub(crate) async fn drive<F: Flow>(mut io: Io<'_>, flow: &mut F) -> Result<F::Ou
                         }
                     }
                 };
+                if deferral.is_some() {
+                    answered = Some(std::time::Instant::now());
+                }
                 flow.handle(io.clock.now(), answer);
             }
             Step::WaitUntil(at) => {
@@ -172,6 +200,7 @@ pub(crate) async fn drive<F: Flow>(mut io: Io<'_>, flow: &mut F) -> Result<F::Ou
                         Some(Input::Loopback {
                             connection: a.connection,
                             request: a.request,
+                            peer: a.peer,
                         })
                     }
                     // The server stopped (it cannot accept any more): wait on.
@@ -196,6 +225,10 @@ pub(crate) async fn drive<F: Flow>(mut io: Io<'_>, flow: &mut F) -> Result<F::Ou
                     (Some(store), Some(h)) => store.write(&h.lock, &document),
                     _ => Err(Error::Misuse("persist without the store's lock")),
                 };
+                if let Some(at) = answered.take() {
+                    let micros = u64::try_from(at.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    debug!(micros, "persisted what the server did, after its answer");
+                }
                 flow.handle(io.clock.now(), Input::Persisted(written));
             }
             Step::Reply {
@@ -218,6 +251,7 @@ pub(crate) async fn drive<F: Flow>(mut io: Io<'_>, flow: &mut F) -> Result<F::Ou
             Step::Finished => break Err(Error::Misuse("the flow had already finished")),
         }
     };
+    drop(deferral);
     session.stop_listening(&mut io).await;
     if session.spinner
         && let Some(ui) = &io.ui

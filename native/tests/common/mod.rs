@@ -254,28 +254,52 @@ impl Drop for OidcServer {
 
 /// A "browser" with a cookie jar that follows redirects and submits the hidden-input
 /// forms oidc-provider shows (device code entry and confirmation). Interactions are
-/// auto-approved by the interop server.
+/// auto-approved by the interop server. Every URL it requested is recorded
+/// ([`TestBrowser::urls`]): a login's launch link, then the authorization URL it
+/// redirects to, and so on.
 #[derive(Clone)]
 pub struct TestBrowser {
     client: reqwest::Client,
+    urls: Arc<Mutex<Vec<String>>>,
 }
 
 impl Default for TestBrowser {
     fn default() -> Self {
+        let urls = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&urls);
         TestBrowser {
             client: tls_builder()
                 .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::limited(20))
+                .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                    record.lock().unwrap().push(attempt.url().to_string());
+                    if attempt.previous().len() >= 20 {
+                        attempt.error("too many redirects")
+                    } else {
+                        attempt.follow()
+                    }
+                }))
                 .build()
                 .unwrap(),
+            urls,
         }
     }
 }
 
 impl TestBrowser {
+    /// The URLs requested so far, redirects included.
+    pub fn urls(&self) -> Vec<String> {
+        self.urls.lock().unwrap().clone()
+    }
+
+    /// The first requested URL that starts with `prefix`.
+    pub fn url_starting(&self, prefix: &str) -> Option<String> {
+        self.urls().into_iter().find(|u| u.starts_with(prefix))
+    }
+
     /// Opens `url`, follows redirects and auto-submits forms; returns the last status
     /// and page.
     pub async fn visit(&self, url: &str) -> (u16, String) {
+        self.urls.lock().unwrap().push(url.to_string());
         let mut response = self.client.get(url).send().await.unwrap();
         for _ in 0..10 {
             let status = response.status().as_u16();
@@ -303,6 +327,57 @@ impl TestBrowser {
             Ok(())
         })
     }
+}
+
+/// Opens a login's launch link (`http://127.0.0.1:P/start/…`) the way a browser's
+/// first request does, without following: the URL it redirects to (the
+/// authorization or cli-auth page URL, with `state` and the challenge). Blocking.
+pub fn launch_target(link: &str) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let rest = link
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("not a launch link: {link}"))?;
+    let (authority, path) = rest.split_once('/').ok_or("no path")?;
+    let mut s = std::net::TcpStream::connect(authority).map_err(|e| e.to_string())?;
+    write!(s, "GET /{path} HTTP/1.1\r\nHost: {authority}\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer
+        .lines()
+        .find_map(|l| l.strip_prefix("Location: "))
+        .map(str::to_string)
+        .ok_or_else(|| format!("no redirect: {}", answer.lines().next().unwrap_or("")))
+}
+
+/// A query parameter of `url` (percent-decoded).
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1.split('#').next()?;
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == name).then(|| percent_decode(v))
+    })
+}
+
+fn percent_decode(v: &str) -> String {
+    let bytes = v.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&v[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The first `<form method="post">` with its hidden inputs.

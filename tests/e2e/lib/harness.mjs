@@ -17,6 +17,7 @@
 //   E2E_VARIANT             verbose (default) | json
 //   E2E_REPORT_DIR          where each scenario writes its scan summary (default: tests/e2e/test-results)
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import * as fs from 'node:fs';
@@ -48,6 +49,8 @@ export const VARIANT_FLAGS = JSON_MODE ? ['--json', '-vv'] : ['-vv'];
 
 /** A guard against hangs, never an assertion about speed. */
 const HANG_GUARD_MS = 60_000;
+/** What democli gives the browser: a one-time link on its loopback server. */
+export const LAUNCH_LINK = /^http:\/\/127\.0\.0\.1:\d+\/start\/[A-Za-z0-9_-]{43}$/;
 
 for (const [what, file] of [['democli', DEMOCLI], ['cliauth-devserver', DEVSERVER], ['Chromium', CHROMIUM]]) {
   if (!fs.existsSync(file)) {
@@ -284,6 +287,25 @@ export class Scenario {
         this.ledger.add(name === 'code' ? 'callback_code' : name, v, 'browser navigation');
       }
     }
+  }
+
+  /**
+   * Opens democli's next launch link in `page`, as the browser it started would:
+   * democli hands `BROWSER` only `http://127.0.0.1:P/start/<token>` (no `state`,
+   * no challenge on a command line), which redirects once to the authorization or
+   * cli-auth page URL. Resolves with the link, that URL (`target`) and the response.
+   */
+  async openLaunchLink(page, options) {
+    const link = await this.nextBrowserUrl();
+    assert.match(link, LAUNCH_LINK, 'democli opens a one-time launch link');
+    const response = await page.goto(link, options);
+    const chain = [];
+    for (let r = response.request(); r; r = r.redirectedFrom()) chain.unshift(r.url());
+    assert.equal(chain[0], link);
+    assert.ok(chain.length >= 2, `the launch link redirects: ${chain.join(' → ')}`);
+    const target = chain[1];
+    this.ledger.addChallengeFrom(target);
+    return { link, target, response };
   }
 
   /** Resolves with the next URL democli handed to `BROWSER`. */
@@ -527,10 +549,14 @@ export function loginOutcome(result) {
     if (!out.ok || !out.login) {
       throw new Error(`no login outcome on stdout: ${result.stdout}`);
     }
+    // Issue 10: every login says which account it signed in to.
+    if (typeof out.login.subject !== 'string' || !out.login.subject) {
+      throw new Error(`the login outcome names no account: ${result.stdout}`);
+    }
     return out.login;
   }
-  if (!/^✓ Logged in to Demo/m.test(result.stderr)) {
-    throw new Error(`no success message:\n${result.stderr}`);
+  if (!/^✓ Logged in to Demo as \S/m.test(result.stderr)) {
+    throw new Error(`no success message naming the account:\n${result.stderr}`);
   }
   return null;
 }

@@ -467,6 +467,10 @@ fn paths(provider: Provider, o: &Options) -> Paths {
     }
 }
 
+/// The email of the user every OpenID emulation signs in (its ID token and userinfo
+/// carry it): the account cliauth names, since core prefers `email` over `sub`.
+pub const EMAIL: &str = "user@example.test";
+
 /// The subject (user) each emulation signs in.
 pub fn subject(provider: Provider) -> &'static str {
     match provider {
@@ -1099,7 +1103,7 @@ impl Server {
         let oidc = scope.split(' ').any(|s| s == "openid");
         let mut claims = json!({
             "iss": self.issuer(), "sub": sub, "aud": self.options.client_id,
-            "email": "user@example.test", "exp": unix_now() + 3600, "iat": unix_now(),
+            "email": EMAIL, "exp": unix_now() + 3600, "iat": unix_now(),
         });
         // https://openid.net/specs/openid-connect-core-1_0.html#IDToken: the `nonce`
         // of the authentication request, passed through unmodified (Google, Entra,
@@ -1225,7 +1229,7 @@ impl Server {
             }
             _ => Response::json(
                 200,
-                &json!({"sub": sub, "email": "user@example.test", "name": "Example User"}),
+                &json!({"sub": sub, "email": EMAIL, "name": "Example User"}),
             ),
         }
     }

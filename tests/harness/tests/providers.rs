@@ -16,7 +16,7 @@ use cliauth::cliauth_core::credentials::LoginMethod;
 use cliauth::loopback::LoopbackOptions;
 use cliauth::store::{CredentialStore, EnvSource, FileStore};
 use cliauth::{Authenticator, AuthenticatorBuilder, Error, RequestKind, Revocation, preset};
-use cliauth_test_harness::emulation::{Emulation, Options, Provider, browser, subject};
+use cliauth_test_harness::emulation::{EMAIL, Emulation, Options, Provider, browser, subject};
 use common::{CaptureUi, rewrite, stored, until};
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -249,7 +249,8 @@ async fn google_needs_its_client_secret_and_keeps_the_refresh_token() {
         .build()
         .unwrap();
     let outcome = auth.login_browser().await.unwrap();
-    assert_eq!(outcome.subject.as_deref(), Some(subject(Provider::Google)));
+    // The account named is the ID token's email (core prefers it to `sub`).
+    assert_eq!(outcome.subject.as_deref(), Some(EMAIL));
     assert_eq!(outcome.scopes, vec!["openid", "email"]);
     // The metadata lists client_secret_basic: the secret goes in the header.
     let exchange = emu.seen_at("/token").pop().unwrap();
@@ -325,7 +326,8 @@ async fn entra_multi_tenant_discovery_device_message_declines_and_string_expiry(
     );
     assert_eq!(endpoints.revocation, None);
     let outcome = auth.login_browser().await.unwrap();
-    assert_eq!(outcome.subject.as_deref(), Some(subject(Provider::Entra)));
+    // The account named is the ID token's email (core prefers it to `sub`).
+    assert_eq!(outcome.subject.as_deref(), Some(EMAIL));
     // A public client: no secret anywhere (Entra refuses one, AADSTS700025).
     let authorize = emu
         .seen_at("/organizations/oauth2/v2.0/authorize")
@@ -390,7 +392,8 @@ async fn entra_single_tenant_issuer_is_exact() {
         .build()
         .unwrap();
     let outcome = auth.login_browser().await.unwrap();
-    assert_eq!(outcome.subject.as_deref(), Some(subject(Provider::Entra)));
+    // The account named is the ID token's email (core prefers it to `sub`).
+    assert_eq!(outcome.subject.as_deref(), Some(EMAIL));
     let profile = FileStore::new(dir.path()).read().unwrap().unwrap();
     assert_eq!(
         profile.profile("default").unwrap().issuer,
@@ -412,7 +415,8 @@ async fn auth0_sends_the_audience_and_detects_refresh_token_reuse() {
         .build()
         .unwrap();
     let outcome = auth.login_browser().await.unwrap();
-    assert_eq!(outcome.subject.as_deref(), Some(subject(Provider::Auth0)));
+    // The account named is the ID token's email (core prefers it to `sub`).
+    assert_eq!(outcome.subject.as_deref(), Some(EMAIL));
     let authorize = emu.seen_at("/authorize").pop().unwrap();
     assert_eq!(
         authorize.param("audience").as_deref(),
@@ -471,7 +475,8 @@ async fn oidc_preset_round_trip(
         .build()
         .unwrap();
     let outcome = auth.login_browser().await.unwrap();
-    assert_eq!(outcome.subject.as_deref(), Some(subject(provider)));
+    // The account named is the ID token's email (core prefers it to `sub`).
+    assert_eq!(outcome.subject.as_deref(), Some(EMAIL));
     let (ui, codes) = CaptureUi::with_device_channel();
     let device = base(config(&emu), &client, dir.path(), ui)
         .build()
@@ -573,7 +578,8 @@ async fn cognito_localhost_redirect_basic_secret_and_preset_revocation() {
     );
     // No `scope` in Cognito's answer: the requested one (RFC 6749 §5.1).
     assert_eq!(outcome.scopes, vec!["openid", "email"]);
-    assert_eq!(outcome.subject.as_deref(), Some(subject(Provider::Cognito)));
+    // The account named is the ID token's email (core prefers it to `sub`).
+    assert_eq!(outcome.subject.as_deref(), Some(EMAIL));
     assert!(
         emu.seen_at("/oauth2/token")
             .pop()

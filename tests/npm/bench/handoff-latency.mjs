@@ -27,7 +27,7 @@ async function once(pageName) {
   try {
     await page.goto('about:blank');
     const t0 = performance.now();
-    page.goto(`${site.origin}/bench/${pageName}.html?port=${cli.port}&state=${cli.state}`).catch(() => {});
+    page.goto(`${site.origin}/bench/${pageName}.html?port=${cli.port}&state=${cli.state}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256`).catch(() => {});
     const callback = await cli.next('callback', 20000);
     const elapsed = performance.now() - t0;
     if (callback.code !== 'otc-bench' || callback.state !== cli.state) throw new Error(`unexpected callback ${JSON.stringify(callback)}`);

@@ -26,14 +26,81 @@ const T: u64 = 1_800_000_000_000;
 const T0: f64 = T as f64;
 const JSON: &str = "content-type: application/json";
 
-/// A string argument, as the JS wrapper passes it.
-fn s(text: &str) -> JsValue {
-    JsValue::from_str(text)
+/// Page operation `op` with `args` (and a body) through the page boundary, as the
+/// npm loader calls it: the tag and the payload.
+fn page_with(op: u32, args: &Value, body: &[u8]) -> (char, String) {
+    let mut input = args.to_string().into_bytes();
+    if !body.is_empty() {
+        input.push(0);
+        input.extend_from_slice(body);
+    }
+    let reply = page::call(op, &input);
+    (
+        char::from(reply[0]),
+        String::from_utf8(reply[1..].to_vec()).unwrap(),
+    )
 }
 
-/// An optional string argument (`undefined` when absent).
-fn opt(text: Option<&str>) -> JsValue {
-    text.map_or(JsValue::UNDEFINED, JsValue::from_str)
+/// A page operation that succeeds with a JSON value.
+fn page_ok(op: u32, args: Value) -> Value {
+    let (tag, text) = page_with(op, &args, &[]);
+    assert_eq!(tag, 'v', "{op} {args}: {text}");
+    parse(text)
+}
+
+/// A page operation that fails (tag `e`): the error as `CliauthError`'s
+/// constructor arguments.
+fn page_err(op: u32, args: Value) -> PageError {
+    let (tag, text) = page_with(op, &args, &[]);
+    assert_eq!(tag, 'e', "{op} {args}: {text}");
+    PageError(parse(text))
+}
+
+/// An error the page boundary returns: `[message, code, kind, exitCode, hint,
+/// retryAfterMs, problem]`.
+#[derive(Debug)]
+struct PageError(Value);
+
+impl PageError {
+    fn message(&self) -> &str {
+        self.0[0].as_str().unwrap()
+    }
+    fn code(&self) -> &str {
+        self.0[1].as_str().unwrap()
+    }
+    fn kind(&self) -> &str {
+        self.0[2].as_str().unwrap()
+    }
+    fn exit_code(&self) -> u64 {
+        self.0[3].as_u64().unwrap()
+    }
+    fn hint(&self) -> Option<&str> {
+        self.0[4].as_str()
+    }
+    fn retry_after_ms(&self) -> Option<u64> {
+        self.0[5].as_u64()
+    }
+}
+
+/// `apiError` for a response: `None` for 2xx.
+fn api_error(status: u16, headers: &str, body: &[u8]) -> Option<PageError> {
+    let (tag, text) = page_with(page::op::API_ERROR, &json!([status, headers, T]), body);
+    match tag {
+        'E' => Some(PageError(parse(text))),
+        'v' if text == "null" => None,
+        _ => panic!("apiError {status}: {tag} {text}"),
+    }
+}
+
+/// One of the error constructors (tag `E`).
+fn made_error(op: u32, args: Value) -> PageError {
+    let (tag, text) = page_with(op, &args, &[]);
+    assert_eq!(tag, 'E', "{op}: {text}");
+    PageError(parse(text))
+}
+
+fn configure(options: Value) {
+    assert_eq!(page_ok(page::op::CONFIGURE, json!([options])), Value::Null);
 }
 
 fn prop(v: &JsValue, name: &str) -> JsValue {
@@ -59,129 +126,149 @@ fn body(b: &Value) -> Vec<u8> {
 // ── errors ─────────────────────────────────────────────────────────────────
 
 #[wasm_bindgen_test]
-fn errors_are_typed_js_errors() {
-    let e = handoff_read(&s(&format!(
-        "https://app.example/cli-auth?port=80&state={STATE}"
-    )))
-    .unwrap_err();
-    assert!(e.is_instance_of::<js_sys::Error>());
-    assert_eq!(prop(&e, "name").as_string().unwrap(), "CliauthError");
-    assert_eq!(
-        prop(&e, "message").as_string().unwrap(),
-        "Invalid port: must be between 1024 and 65535"
+fn errors_are_typed() {
+    use page::op;
+    let e = page_err(
+        op::HANDOFF_READ,
+        json!([format!("https://app.example/cli-auth?port=80&state={STATE}")]),
     );
-    assert_eq!(prop(&e, "kind").as_string().unwrap(), "usage");
-    assert_eq!(prop(&e, "exitCode").as_f64(), Some(1.0));
-    assert_eq!(prop(&e, "hint").as_string().unwrap(), "See `cli --help`.");
-    assert_eq!(code(e), "invalid_argument");
+    assert_eq!(e.message(), "Invalid port: must be between 1024 and 65535");
+    assert_eq!((e.code(), e.kind(), e.exit_code()), ("invalid_argument", "usage", 1));
+    assert_eq!(e.hint(), Some("See `cli --help`."));
 
     // Hints speak the configured app's language.
-    configure(r#"{"cli": "acme", "product": "Acme"}"#).unwrap();
-    let e = network_error(&s("connection refused"));
-    assert_eq!(
-        prop(&e, "message").as_string().unwrap(),
-        "Network error: connection refused"
-    );
-    assert_eq!(prop(&e, "exitCode").as_f64(), Some(3.0));
-    let e = api_error_js(401, &s(""), Vec::new(), T0);
-    assert!(
-        prop(&e, "hint")
-            .as_string()
-            .unwrap()
-            .contains("Run `acme auth login`")
-    );
-    configure(r#"{"cli": "cli", "product": "service"}"#).unwrap();
-    assert_eq!(
-        code(configure("{not json").unwrap_err()),
-        "invalid_argument"
-    );
+    configure(json!({"cli": "acme", "product": "Acme"}));
+    let e = made_error(op::NETWORK_ERROR, json!(["connection refused"]));
+    assert_eq!(e.message(), "Network error: connection refused");
+    assert_eq!(e.exit_code(), 3);
+    let e = api_error(401, "", b"").unwrap();
+    assert!(e.hint().unwrap().contains("Run `acme auth login`"));
+    configure(json!({"cli": "cli", "product": "service"}));
+    // The arguments must be a JSON array.
+    for bad in [&b"{not json"[..], b"{}", b"\"x\""] {
+        let reply = page::call(op::CONFIGURE, bad);
+        assert_eq!(reply[0], b'e');
+        assert_eq!(
+            PageError(parse(String::from_utf8(reply[1..].to_vec()).unwrap())).code(),
+            "invalid_argument"
+        );
+    }
     // Options are checked field by field, all before anything changes.
     for bad in [
-        r#"{"cli": 5}"#,
-        r#"{"userCode": {"length": 1.5}}"#,
-        r#"{"userCode": {"length": 65}}"#,
-        r#"{"userCode": {"group": -1}}"#,
-        r#"{"keyFormats": {}}"#,
-        r#"{"keyFormats": [{"id": "a", "product": "A", "label": "key", "charset": "base62", "prefix": "a_", "minLen": 1e21, "maxLen": 9}]}"#,
-        r#"{"cli": "changed", "keyFormats": [{"id": "a", "product": "A"}]}"#,
+        json!({"cli": 5}),
+        json!({"userCode": {"length": 1.5}}),
+        json!({"userCode": {"length": 65}}),
+        json!({"userCode": {"group": -1}}),
+        json!({"keyFormats": {}}),
+        serde_json::from_str(r#"{"keyFormats": [{"id": "a", "product": "A", "label": "key", "charset": "base62", "prefix": "a_", "minLen": 1e21, "maxLen": 9}]}"#).unwrap(),
+        json!({"cli": "changed", "keyFormats": [{"id": "a", "product": "A"}]}),
     ] {
-        let e = configure(bad).unwrap_err();
-        assert_eq!(code(e), "invalid_argument", "{bad}");
+        let e = page_err(op::CONFIGURE, json!([bad]));
+        assert_eq!(e.code(), "invalid_argument", "{bad}");
     }
-    let e = argument_error(&s("x"), &s("y"));
-    assert_eq!(prop(&e, "hint").as_string().unwrap(), "See `cli --help`.");
+    let e = made_error(op::ARGUMENT_ERROR, json!(["x", "y"]));
+    assert_eq!(e.hint(), Some("See `cli --help`."));
     // Absent, null and non-object options change nothing.
-    for fine in [r#"{}"#, r#"{"cli": null, "userCode": null}"#, "5", r#""x""#, "[]"] {
-        configure(fine).unwrap();
+    for fine in [json!({}), json!({"cli": null, "userCode": null}), json!(5), json!("x"), json!([]), Value::Null] {
+        configure(fine);
     }
+    let e = api_error(401, "", b"").unwrap();
+    assert!(e.hint().unwrap().contains("Run `cli auth login`"));
     // A string argument that is not a string reads as empty (and fails validation).
-    let e = handoff_read(&JsValue::from_f64(5.0)).unwrap_err();
-    assert_eq!(code(e), "invalid_argument");
+    let e = page_err(op::HANDOFF_READ, json!([5]));
+    assert_eq!(e.code(), "invalid_argument");
 
     // Rate limits carry the wait; a cancellation has no hint.
-    let e = api_error_js(429, &s("Retry-After: 12"), Vec::new(), T0);
-    assert_eq!(
-        (code(e.clone()), prop(&e, "retryAfterMs").as_f64()),
-        ("rate_limited".to_string(), Some(12_000.0))
-    );
-    assert_eq!(prop(&e, "exitCode").as_f64(), Some(4.0));
+    let e = api_error(429, "Retry-After: 12", b"").unwrap();
+    assert_eq!((e.code(), e.retry_after_ms()), ("rate_limited", Some(12_000)));
+    assert_eq!(e.exit_code(), 4);
     // An HTTP-date Retry-After counts from the `now` given.
-    let e = api_error_js(
-        429,
-        &s("Retry-After: Fri, 15 Jan 2027 08:00:30 GMT"),
-        Vec::new(),
-        T0,
-    );
-    assert_eq!(prop(&e, "retryAfterMs").as_f64(), Some(30_000.0));
-    assert!(api_error_js(204, &s(""), Vec::new(), T0).is_undefined());
-    assert!(prop(&cancelled_error(), "hint").is_null());
+    let e = api_error(429, "Retry-After: Fri, 15 Jan 2027 08:00:30 GMT", b"").unwrap();
+    assert_eq!(e.retry_after_ms(), Some(30_000));
+    // The body's explanation, even when it is not UTF-8 around it.
+    let e = api_error(404, JSON, b"{\"detail\": \"no such app\"}").unwrap();
+    assert_eq!(e.message(), "Not found: no such app");
+    assert!(api_error(400, "", b"\xff\xfe").is_some());
+    assert!(api_error(204, "", b"").is_none());
+    assert_eq!(made_error(op::CANCELLED_ERROR, json!([])).hint(), None);
+    // An unknown operation is refused.
+    assert_eq!(page_err(99, json!([])).code(), "invalid_argument");
+}
+
+/// The full build's exports throw `CliauthError` objects.
+#[wasm_bindgen_test]
+fn full_build_errors_are_js_errors() {
+    let e = pkce_challenge("short".into(), None).unwrap_err();
+    assert!(e.is_instance_of::<js_sys::Error>());
+    assert_eq!(prop(&e, "name").as_string().unwrap(), "CliauthError");
+    assert_eq!(prop(&e, "kind").as_string().unwrap(), "usage");
+    assert_eq!(prop(&e, "exitCode").as_f64(), Some(1.0));
+    assert_eq!(code(e), "invalid_argument");
+    assert!(prop(&storage_error(&JsValue::from_str("quota")), "hint").is_string());
 }
 
 // ── the cli-auth page ──────────────────────────────────────────────────────
 
 #[wasm_bindgen_test]
 fn handoff_reads_and_delivers_only_to_loopback() {
-    let r = parse(
-        handoff_read(&s(&format!(
+    use page::op;
+    let r = page_ok(
+        op::HANDOFF_READ,
+        json!([format!(
             "https://app.example/cli-auth?port=49152&state={STATE}&host=evil.example&callback=https%3A%2F%2Fevil.example"
-        )))
-        .unwrap(),
+        )]),
     );
     assert_eq!(
         r,
-        json!({"port": 49152, "state": STATE, "mode": "redirect", "callbackUrl": "http://127.0.0.1:49152/callback"})
+        json!({"port": 49152, "state": STATE, "mode": "redirect", "acceptsApiKey": false, "callbackUrl": "http://127.0.0.1:49152/callback"})
     );
-    let deliver = |mode: Option<&str>, code: Option<&str>, key: Option<&str>| {
-        handoff_delivery(
-            &s("49152"),
-            &s(STATE),
-            &opt(None),
-            &opt(None),
-            &opt(code),
-            &opt(key),
-            &opt(mode),
-        )
+    // A CLI that sent a challenge and asked for keys too (its raw-key option).
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let args = |port: &str, state: &str, mode: Option<&str>, code: Option<&str>, key: Option<&str>| {
+        json!([port, state, null, challenge, "api_key", code, key, mode])
     };
-    let d = parse(deliver(None, Some("otc_1&x=y"), None).unwrap());
+    let deliver = |mode: Option<&str>, code: Option<&str>, key: Option<&str>| {
+        page_with(op::HANDOFF_DELIVERY, &args("49152", STATE, mode, code, key), &[])
+    };
+    // By default (no `accept=api_key`) only the code bound to the challenge goes out.
+    let code_only = |code: Option<&str>, key: Option<&str>, challenge: Option<&str>| {
+        json!(["49152", STATE, null, challenge, null, code, key, null])
+    };
+    page_ok(op::HANDOFF_DELIVERY, code_only(Some("otc_1"), None, Some(challenge)));
+    let e = page_err(op::HANDOFF_DELIVERY, code_only(None, Some("acme_dev_key"), Some(challenge)));
+    assert_eq!(e.code(), "invalid_argument");
+    let e = page_err(op::HANDOFF_DELIVERY, code_only(Some("otc_1"), None, None));
+    assert_eq!(e.code(), "invalid_argument", "a code needs a challenge to be bound to");
+    let d = page_ok(op::HANDOFF_DELIVERY, args("49152", STATE, None, Some("otc_1&x=y"), None));
     assert_eq!(
         d,
         json!({"mode": "redirect", "url": format!("http://127.0.0.1:49152/callback?code=otc_1%26x%3Dy&state={STATE}")})
     );
-    let d = parse(deliver(Some("post"), None, Some("acme_dev_key")).unwrap());
+    let d = page_ok(
+        op::HANDOFF_DELIVERY,
+        args("49152", STATE, Some("post"), None, Some("acme_dev_key")),
+    );
     assert_eq!(d["request"]["method"], "POST");
     assert_eq!(d["request"]["url"], "http://127.0.0.1:49152/callback");
     assert_eq!(
         serde_json::from_str::<Value>(d["request"]["body"].as_str().unwrap()).unwrap(),
         json!({"api_key": "acme_dev_key", "state": STATE})
     );
+    assert_eq!(
+        d["fallbackUrl"],
+        format!("http://127.0.0.1:49152/callback?api_key=acme_dev_key&state={STATE}")
+    );
 
-    configure(r#"{"keyFormats": [{"id": "acme-dev", "product": "Acme", "label": "developer key", "prefix": "acme_dev_", "charset": "base62", "minLen": 24, "maxLen": 64}]}"#).unwrap();
-    let d = parse(deliver(Some("manual"), None, Some("acme_dev_0123456789abcdefWXYZ")).unwrap());
+    configure(json!({"keyFormats": [{"id": "acme-dev", "product": "Acme", "label": "developer key", "prefix": "acme_dev_", "charset": "base62", "minLen": 24, "maxLen": 64}]}));
+    let d = page_ok(
+        op::HANDOFF_DELIVERY,
+        args("49152", STATE, Some("manual"), None, Some("acme_dev_0123456789abcdefWXYZ")),
+    );
     assert_eq!(
         d,
         json!({"mode": "manual", "masked": "acme_dev_…WXYZ", "pasteText": "acme_dev_0123456789abcdefWXYZ"})
     );
-    configure(r#"{"keyFormats": []}"#).unwrap();
+    configure(json!({"keyFormats": []}));
 
     // A request object the page modified is checked again.
     for port in [
@@ -197,10 +284,8 @@ fn handoff_reads_and_delivers_only_to_loopback() {
         "evil.example",
         "",
     ] {
-        let none = opt(None);
-        let e = handoff_delivery(&s(port), &s(STATE), &none, &none, &s("c"), &none, &none)
-            .unwrap_err();
-        assert_eq!(code(e), "invalid_argument", "port {port:?}");
+        let e = page_err(op::HANDOFF_DELIVERY, args(port, STATE, None, Some("c"), None));
+        assert_eq!(e.code(), "invalid_argument", "port {port:?}");
     }
     for state in [
         "short",
@@ -208,59 +293,58 @@ fn handoff_reads_and_delivers_only_to_loopback() {
         "abcdefghijklmnop&port=1",
         "",
     ] {
-        let none = opt(None);
-        let e = handoff_delivery(&s("4000"), &s(state), &none, &none, &s("c"), &none, &none)
-            .unwrap_err();
-        assert_eq!(code(e), "invalid_argument", "state {state:?}");
+        let e = page_err(op::HANDOFF_DELIVERY, args("4000", state, None, Some("c"), None));
+        assert_eq!(e.code(), "invalid_argument", "state {state:?}");
     }
-    assert!(deliver(Some("javascript"), Some("c"), None).is_err());
-    assert!(deliver(None, None, None).is_err());
-    assert!(deliver(None, Some("c"), Some("k")).is_err());
-    assert!(deliver(None, Some(""), None).is_err());
+    assert_eq!(deliver(Some("javascript"), Some("c"), None).0, 'e');
+    assert_eq!(deliver(None, None, None).0, 'e');
+    assert_eq!(deliver(None, Some("c"), Some("k")).0, 'e');
+    assert_eq!(deliver(None, Some(""), None).0, 'e');
 }
 
 #[wasm_bindgen_test]
 fn handoff_post_outcomes() {
-    let ok = handoff_post_outcome(200, &s(JSON), body(&json!({"ok": true, "code": "ok"})));
-    assert_eq!(parse(ok.unwrap()), json!({"ok": true, "code": "ok"}));
-    let forged = handoff_post_outcome(
-        400,
-        &s(JSON),
-        body(&json!({"ok": false, "code": "state_mismatch"})),
-    );
-    assert_eq!(code(forged.unwrap_err()), "state_mismatch");
-    let done = handoff_post_outcome(
-        409,
-        &s(JSON),
-        body(&json!({"ok": false, "code": "already_completed"})),
-    );
-    assert_eq!(code(done.unwrap_err()), "rejected");
+    let outcome = |status: u16, answer: Value| {
+        page_with(
+            page::op::HANDOFF_POST_OUTCOME,
+            &json!([status, JSON]),
+            &body(&answer),
+        )
+    };
+    let (tag, text) = outcome(200, json!({"ok": true, "code": "ok"}));
+    assert_eq!((tag, parse(text)), ('r', json!({"ok": true, "code": "ok"})));
+    let (tag, text) = outcome(400, json!({"ok": false, "code": "state_mismatch"}));
+    assert_eq!((tag, PageError(parse(text)).code().to_string()), ('e', "state_mismatch".into()));
+    let (tag, text) = outcome(409, json!({"ok": false, "code": "already_completed"}));
+    assert_eq!((tag, PageError(parse(text)).code().to_string()), ('e', "rejected".into()));
 }
 
 // ── the device-verification page ───────────────────────────────────────────
 
 #[wasm_bindgen_test]
 fn user_codes_as_typed() {
+    use page::op;
     assert_eq!(
-        parse(user_code_input_json(&s("wdjb m"))),
+        page_ok(op::USER_CODE_INPUT, json!(["wdjb m"])),
         json!({"display": "WDJB-M", "complete": false, "problem": "the code has 8 characters; 5 entered"})
     );
     assert_eq!(
-        parse(user_code_input_json(&s("wdjb-mjht"))),
+        page_ok(op::USER_CODE_INPUT, json!(["wdjb-mjht"])),
         json!({"display": "WDJB-MJHT", "complete": true})
     );
-    assert_eq!(normalize_user_code_js(&s(" wdjb mjht ")).unwrap(), "WDJB-MJHT");
+    assert_eq!(page_ok(op::NORMALIZE_USER_CODE, json!([" wdjb mjht "])), "WDJB-MJHT");
     assert_eq!(
-        code(normalize_user_code_js(&s("wdjb-mjh1")).unwrap_err()),
+        page_err(op::NORMALIZE_USER_CODE, json!(["wdjb-mjh1"])).code(),
         "invalid_argument"
     );
     // Only ASCII letters are upper-cased: `ß` is not an `S`.
     assert_eq!(
-        parse(user_code_input_json(&s("wdjb-mjhß"))),
+        page_ok(op::USER_CODE_INPUT, json!(["wdjb-mjhß"])),
         json!({"display": "WDJB-MJHß", "complete": false, "problem": "`ß` (character 8) never appears in a code"})
     );
-    let r = parse(
-        device_approval_request_js(&s("/api/device/approve"), &s("wdjbmjht"), false).unwrap(),
+    let r = page_ok(
+        op::DEVICE_APPROVAL_REQUEST,
+        json!(["/api/device/approve", "wdjbmjht", false]),
     );
     assert_eq!(r["url"], "/api/device/approve");
     assert_eq!(
@@ -502,7 +586,7 @@ fn device_login_then_refresh_with_rotation() {
 
 #[wasm_bindgen_test]
 fn api_key_profiles_and_status() {
-    configure(r#"{"cli": "acme", "product": "Acme", "keyFormats": [{"id": "acme", "product": "Acme", "label": "API key", "prefix": "acme_", "charset": "base62", "minLen": 20, "maxLen": 64}]}"#).unwrap();
+    configure(json!({"cli": "acme", "product": "Acme", "keyFormats": [{"id": "acme", "product": "Acme", "label": "API key", "prefix": "acme_", "charset": "base62", "minLen": 20, "maxLen": 64}]}));
     let e = credentials_add_api_key(None, "ci", "Bearer acme_0123456789abcdefghij", Some(T0))
         .unwrap_err();
     assert_eq!(prop(&e, "problem").as_string().unwrap(), "bearer_prefix");
@@ -539,7 +623,7 @@ fn api_key_profiles_and_status() {
         code(credentials_profiles(Some("{\"version\": 99}".into())).unwrap_err()),
         "unsupported_version"
     );
-    configure(r#"{"cli": "cli", "product": "service", "keyFormats": []}"#).unwrap();
+    configure(json!({"cli": "cli", "product": "service", "keyFormats": []}));
 }
 
 #[wasm_bindgen_test]

@@ -1,0 +1,41 @@
+// The page boundary's JS half (the Rust half: wasm/src/page.rs). The page helpers
+// are one wasm export, `pageCall(op)`: the arguments go in as a JSON array (then a
+// 0 byte and a body's raw bytes, if any), and a tagged reply comes out — `v` a JSON
+// value, `r` raw text, `e` an error to throw, `E` an error to return. Instead of
+// wasm-bindgen's generated glue, which was most of the page module's bytes.
+import { CliauthError } from './error.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+let wasm;
+
+/** What the page module imports (wasm-bindgen's start hook, unused by it). */
+export const imports = { './cliauth_page_bg.js': { __wbindgen_init_externref_table() {} } };
+
+/** Binds the boundary to an instance's exports (the page module or the full one). */
+export function use(exports) {
+  wasm = exports;
+}
+
+/** Runs page operation `op` (numbers: wasm/src/page.rs). */
+export function call(op, args, body) {
+  if (!wasm) throw new Error('cliauth: call `await init()` before anything else');
+  const json = encoder.encode(JSON.stringify(args));
+  const length = json.length + (body ? body.length + 1 : 0);
+  // The input buffer is zeroed: the 0 byte between the arguments and the body is
+  // there. (Reserving it may grow the memory: its buffer is read after.)
+  const at = wasm.pageInput(length) >>> 0;
+  const input = new Uint8Array(wasm.memory.buffer, at, length);
+  input.set(json);
+  if (body) input.set(body, json.length + 1);
+  const out = wasm.pageCall(op) >>> 0;
+  const memory = wasm.memory.buffer;
+  const reply = new Uint8Array(memory, out + 4, new DataView(memory).getUint32(out, true));
+  const text = decoder.decode(reply.subarray(1));
+  if (reply[0] === 114) return text; // r
+  const value = JSON.parse(text);
+  if (reply[0] === 118) return value; // v
+  const error = new CliauthError(...value);
+  if (reply[0] === 101) throw error; // e
+  return error; // E
+}
