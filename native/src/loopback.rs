@@ -1,11 +1,10 @@
 //! The loopback callback server (RFC 8252 §7.3): the sockets around
 //! [`cliauth_core::loopback::LoopbackHandler`].
 //!
-//! [`LoopbackServer::bind`] listens on `127.0.0.1` on a random port (or the one
-//! configured), and on `[::1]` on the same port when the machine has IPv6 loopback;
-//! on an IPv6-only host it listens on `[::1]` and the redirect URI names it
-//! (RFC 8252 §7.3).
-//! The server then serves every connection in its own task — browsers preconnect
+//! [`LoopbackServer::bind`] listens on `127.0.0.1` on a random port (or the one configured),
+//! and on `[::1]` on the same port when the machine has IPv6 loopback; on an IPv6-only host
+//! it listens on `[::1]` and the redirect URI names it (RFC 8252 §7.3). The server then
+//! serves every connection in its own task — browsers preconnect
 //! spare sockets and ask for `/favicon.ico` — reading bytes until core's
 //! [`parse_request`] has a complete request (or refuses the bytes), and hands each
 //! request — with who owns the connecting socket (`peer`: another user's program is
@@ -22,10 +21,9 @@
 //! no more than one accept. A connection whose request is complete is never closed
 //! this way: its answer, and the login's result, are not lost.
 //!
-//! Every path releases the port: the server is consumed by `wait` (or by a login), so
-//! success, error, timeout and Ctrl-C (when [`LoopbackOptions::cancel_on_ctrl_c`] is
-//! set) all drop the listeners and abort the connection tasks before returning;
-//! dropping the `wait` future does the same.
+//! Every path releases the port: the server is consumed by `wait` (or by a login), so success,
+//! error, timeout and Ctrl-C (when [`LoopbackOptions::cancel_on_ctrl_c`] is set) all drop the
+//! listeners and abort the connection tasks before returning; so does dropping `wait`.
 //!
 //! ```
 //! use std::time::Duration;
@@ -400,13 +398,10 @@ async fn accept_opt(listener: Option<&TcpListener>) -> io::Result<(TcpStream, So
 }
 
 fn to_tokio(listener: StdListener) -> Result<TcpListener, Error> {
-    let addr = listener
-        .local_addr()
-        .map_or_else(|_| "127.0.0.1".to_string(), |a| a.to_string());
-    TcpListener::from_std(listener).map_err(|e| Error::LoopbackUnavailable {
-        address: addr,
-        reason: e.to_string(),
-        source: Some(cliauth_core::error::Cause::new(e)),
+    let addr = listener.local_addr();
+    TcpListener::from_std(listener).map_err(|e| match addr {
+        Ok(addr) => bind_error(addr, e),
+        Err(_) => bind_error(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), e),
     })
 }
 

@@ -160,22 +160,6 @@ impl AuthenticatorBuilder {
         self
     }
 
-    /// The public client id registered for the CLI.
-    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
-        self.client_id = Some(client_id.into());
-        self
-    }
-
-    /// Scopes to request.
-    pub fn scopes<I, S>(mut self, scopes: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.scopes = scopes.into_iter().map(Into::into).collect();
-        self
-    }
-
     /// Where credentials are stored (default: the OS keyring with the `keyring`
     /// feature, see [`keyring`](Self::keyring), over a [`FileStore`] in the
     /// platform's configuration directory, [`crate::store::paths`]).

@@ -9,6 +9,22 @@ use cliauth_core::provider::{ProviderConfig, Quirks};
 use super::AuthenticatorBuilder;
 
 impl AuthenticatorBuilder {
+    /// The public client id registered for the CLI.
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    /// Scopes to request.
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// An extra authorization request parameter (`audience`, `prompt`, …); the same
     /// as [`param`](Self::param) with [`RequestKind::Authorize`].
     pub fn auth_param(self, name: impl Into<String>, value: impl Into<String>) -> Self {
