@@ -487,9 +487,10 @@ fn device_login_document() -> String {
     );
     m.handle_persisted();
     let done = step(&mut m, T0 + 15_000.0);
+    // The token answer names no scope: the one requested was granted (RFC 6749 §5.1).
     assert_eq!(
         done,
-        json!({"type": "done", "value": {"kind": "oauth", "accessToken": "at-1", "tokenType": "Bearer", "expiresAt": T + 15_000 + 3_600_000, "refreshable": true, "obtainedAt": T + 15_000}})
+        json!({"type": "done", "value": {"kind": "oauth", "accessToken": "at-1", "tokenType": "Bearer", "expiresAt": T + 15_000 + 3_600_000, "refreshable": true, "obtainedAt": T + 15_000, "scope": "read write"}})
     );
     assert_eq!(step(&mut m, T0 + 15_000.0), json!({"type": "finished"}));
     // The counters outlive the polling.
