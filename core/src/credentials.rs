@@ -27,8 +27,25 @@
 //!
 //! Parsing never panics and never silently resets: a damaged file is
 //! [`Error::CorruptCredentials`] (with the position, never the content), a file from a
-//! newer version is [`Error::UnsupportedVersion`]. Unknown fields are kept and written
-//! back, so an older CLI does not destroy what a newer one added.
+//! newer version is [`Error::UnsupportedVersion`].
+//!
+//! ## Forward compatibility
+//!
+//! `version` is the major format version. A newer release may add to a version-1
+//! document without changing it, and this version keeps every addition it does not
+//! understand **byte for byte** through every rewrite (a refresh, a login or logout of
+//! another profile, a switch):
+//!
+//! - unknown fields at the top level, in a profile and inside `credential`
+//!   ([`UnknownFields`]): their JSON text is written back exactly as read;
+//! - a profile whose `method` or `credential.type` this version does not know
+//!   ([`UnknownProfile`]): kept as it was read, never used, and reported by
+//!   [`CredentialsDocument::notices`]. It is never overwritten by a login
+//!   ([`Error::UnsupportedProfile`]); only an explicit
+//!   [`CredentialsDocument::remove_unknown_profile`] (a logout of that profile) drops it.
+//!
+//! Such a document is not damage: nothing is moved aside and the other profiles stay
+//! usable. A change an older reader could not skip safely bumps `version`.
 //!
 //! [`resolve`] applies the precedence every CLI user expects: `--api-key` flag >
 //! environment variable > named or active profile > none, and says which won.
@@ -36,9 +53,9 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use crate::error::{AppContext, Error};
+use crate::error::{AppContext, Error, sanitize_server_text};
 use crate::keys::KeyRegistry;
 use crate::secret::{AccessToken, ApiKey, IdToken, RefreshToken};
 use crate::time::{Timestamp, human_duration};
@@ -48,6 +65,217 @@ use crate::token::{RefreshPolicy, TokenSet, TokenStatus};
 pub const CREDENTIALS_VERSION: u32 = 1;
 /// The profile used when none is named.
 pub const DEFAULT_PROFILE: &str = "default";
+/// The largest document a store reads or writes (1 MiB, about a hundred profiles with
+/// large tokens). A bigger file is refused before it is read, so a huge or endless file
+/// cannot make every command slow or exhaust memory.
+pub const MAX_DOCUMENT_BYTES: usize = 1 << 20;
+
+/// Fields this version does not know, kept verbatim: each one's JSON text is written
+/// back exactly as it was read (key order, number spelling and escapes included).
+///
+/// `Debug` lists the names only: an unknown field may hold a secret.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct UnknownFields(RawMap);
+
+impl UnknownFields {
+    /// No fields.
+    pub fn new() -> Self {
+        UnknownFields::default()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Their names, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    /// A field's JSON text, exactly as stored.
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// A field's value, parsed (with core's reader, [`crate::json`]).
+    pub fn get(&self, name: &str) -> Option<Value> {
+        crate::json::Value::parse(self.raw(name)?.as_bytes()).map(crate::json::Value::into_serde)
+    }
+
+    /// Adds or replaces a field (written as compact JSON).
+    pub fn insert(&mut self, name: impl Into<String>, value: &Value) {
+        let mut text = String::new();
+        write_json(&mut text, value, 0, false);
+        self.0.insert(name.into(), text);
+    }
+
+    /// Removes a field; whether it was there.
+    pub fn remove(&mut self, name: &str) -> bool {
+        self.0.remove(name).is_some()
+    }
+
+    fn into_out(&self) -> impl Iterator<Item = (String, Out<'_>)> {
+        self.0.iter().map(|(k, v)| (k.clone(), Out::Raw(v)))
+    }
+}
+
+impl core::fmt::Debug for UnknownFields {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("UnknownFields")
+            .field(&self.0.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// A profile this version cannot use — its `method` or `credential.type` is one a
+/// newer version added. It is kept exactly as read and never used.
+///
+/// `Debug` shows only why it is unknown: it holds a credential.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UnknownProfile {
+    raw: String,
+    what: String,
+}
+
+impl UnknownProfile {
+    /// What this version does not know, e.g. ``credential type `passkey` ``.
+    pub fn what(&self) -> &str {
+        &self.what
+    }
+
+    /// The profile's JSON text, exactly as stored.
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// The notice for a user: the profile is skipped, and kept.
+    pub fn notice(&self, name: &str) -> String {
+        [
+            "Profile `",
+            name,
+            "` was stored by a newer version (",
+            &self.what,
+            "); it is kept unchanged and not used.",
+        ]
+        .concat()
+    }
+}
+
+impl core::fmt::Debug for UnknownProfile {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("UnknownProfile")
+            .field("what", &self.what)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The document as written: known parts as values, unknown parts as their stored text.
+enum Out<'a> {
+    Json(Value),
+    Raw(&'a str),
+    Map(BTreeMap<String, Out<'a>>),
+}
+
+/// Appends `v` as serde_json's pretty printer writes it (two-space indent, `": "`),
+/// `indent` levels deep; a raw part as its text, exactly.
+fn write_out(out: &mut String, v: &Out<'_>, indent: usize) {
+    match v {
+        Out::Json(v) => write_json(out, v, indent, true),
+        Out::Raw(text) => out.push_str(text),
+        Out::Map(m) => write_members(out, indent, true, m.iter(), |out, v, depth| {
+            write_out(out, v, depth)
+        }),
+    }
+}
+
+/// Appends `v` as serde_json writes it: pretty (as `to_vec_pretty`, `indent` levels
+/// deep) or compact (as `to_string`).
+fn write_json(out: &mut String, v: &Value, indent: usize, pretty: bool) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => crate::json::push_string(out, s),
+        Value::Array(items) => {
+            write_items(out, indent, pretty, b"[]", items.iter(), |out, v, depth| {
+                write_json(out, v, depth, pretty)
+            })
+        }
+        Value::Object(m) => write_members(out, indent, pretty, m.iter(), |out, v, depth| {
+            write_json(out, v, depth, pretty)
+        }),
+    }
+}
+
+/// An object's members, each key escaped as a JSON string.
+fn write_members<'v, K: AsRef<str>, V: 'v>(
+    out: &mut String,
+    indent: usize,
+    pretty: bool,
+    members: impl Iterator<Item = (K, &'v V)>,
+    mut value: impl FnMut(&mut String, &V, usize),
+) {
+    let colon = if pretty { ": " } else { ":" };
+    write_items(out, indent, pretty, b"{}", members, |out, (k, v), depth| {
+        crate::json::push_string(out, k.as_ref());
+        out.push_str(colon);
+        value(out, v, depth);
+    });
+}
+
+/// Items between `brackets`, one per line when `pretty`; `[]` or `{}` when empty.
+fn write_items<T>(
+    out: &mut String,
+    indent: usize,
+    pretty: bool,
+    brackets: &[u8; 2],
+    items: impl Iterator<Item = T>,
+    mut item: impl FnMut(&mut String, T, usize),
+) {
+    let newline = |out: &mut String, depth: usize| {
+        if pretty {
+            out.push('\n');
+            for _ in 0..depth {
+                out.push_str("  ");
+            }
+        }
+    };
+    out.push(char::from(brackets[0]));
+    let mut any = false;
+    for t in items {
+        if any {
+            out.push(',');
+        }
+        any = true;
+        newline(out, indent + 1);
+        item(out, t, indent + 1);
+    }
+    if any {
+        newline(out, indent);
+    }
+    out.push(char::from(brackets[1]));
+}
+
+/// A JSON object with each member's text kept (as [`crate::json::object_members`]
+/// reads it; a repeated key keeps its last value, as serde_json's map does).
+type RawMap = BTreeMap<String, String>;
+
+/// Parses `text` as an object, keeping each member's text; `None` for anything else.
+fn raw_object(text: &str) -> Option<RawMap> {
+    let members = crate::json::object_members(text)?;
+    Some(
+        members
+            .into_iter()
+            .map(|(k, v)| (k, v.to_string()))
+            .collect(),
+    )
+}
 
 /// How a credential was obtained.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -137,8 +365,12 @@ pub struct Profile {
     pub created_at: Timestamp,
     /// When a server last accepted it.
     pub verified_at: Option<Timestamp>,
-    /// Fields this version does not know, preserved.
-    pub extra: Map<String, Value>,
+    /// Profile fields this version does not know, kept verbatim.
+    pub extra: UnknownFields,
+    /// Fields inside `credential` this version does not know, kept verbatim while
+    /// the credential is (through refreshes); a new login replaces them with the
+    /// credential they described.
+    pub credential_extra: UnknownFields,
 }
 
 impl Profile {
@@ -152,7 +384,8 @@ impl Profile {
             subject: None,
             created_at: now,
             verified_at: None,
-            extra: Map::new(),
+            extra: UnknownFields::new(),
+            credential_extra: UnknownFields::new(),
         }
     }
 
@@ -204,6 +437,7 @@ impl Profile {
             created_at: self.created_at,
             verified_at: self.verified_at,
             extra: self.extra.clone(),
+            credential_extra: self.credential_extra.clone(),
         }
     }
 }
@@ -233,8 +467,11 @@ pub struct CredentialsDocument {
     pub active_profile: Option<String>,
     /// Profiles by name.
     pub profiles: BTreeMap<String, Profile>,
-    /// Top-level fields this version does not know, preserved.
-    pub extra: Map<String, Value>,
+    /// Profiles this version cannot use (a newer version wrote them), kept verbatim.
+    /// A name is in `profiles` or here, never in both.
+    pub unknown_profiles: BTreeMap<String, UnknownProfile>,
+    /// Top-level fields this version does not know, kept verbatim.
+    pub extra: UnknownFields,
 }
 
 fn corrupt(reason: impl Into<String>) -> Error {
@@ -242,6 +479,38 @@ fn corrupt(reason: impl Into<String>) -> Error {
         reason: reason.into(),
         moved_to: None,
     }
+}
+
+/// A string field of a raw object: absent and `null` are `None`.
+fn raw_string(map: &mut RawMap, k: &str) -> Result<Option<String>, String> {
+    use crate::json::Value as J;
+    match map.remove(k).map(|r| J::parse(r.as_bytes())) {
+        None | Some(Some(J::Null)) => Ok(None),
+        Some(Some(J::String(s))) => Ok(Some(s)),
+        Some(_) => Err(format!("`{k}` is not a string")),
+    }
+}
+
+/// A time field (Unix seconds) of a raw object: absent and `null` are `None`.
+fn raw_time(map: &mut RawMap, k: &str) -> Result<Option<Timestamp>, String> {
+    use crate::json::Value as J;
+    match map.remove(k).map(|r| J::parse(r.as_bytes())) {
+        None | Some(Some(J::Null)) => Ok(None),
+        Some(Some(n @ J::Number(_))) => n
+            .as_u64()
+            .map(|s| Some(Timestamp::from_unix_secs(s)))
+            .ok_or_else(|| format!("`{k}` is not a time")),
+        Some(_) => Err(format!("`{k}` is not a number")),
+    }
+}
+
+/// A name from the file, safe to show in one line.
+fn shown(name: &str) -> String {
+    let mut s = sanitize_server_text(name);
+    if s.chars().count() > 40 {
+        s = s.chars().take(40).collect::<String>() + "…";
+    }
+    s
 }
 
 impl CredentialsDocument {
@@ -255,14 +524,19 @@ impl CredentialsDocument {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(corrupt("the file is empty"));
         }
-        let value = crate::json::Value::from_slice(bytes)
-            .map_err(|e| corrupt(format!("not valid JSON ({})", e.describe())))?
-            .into_serde();
-        let Value::Object(mut map) = value else {
-            return Err(corrupt("the top level is not a JSON object"));
+        // Core's reader: each member's text is kept; where that fails, the same reader
+        // says where the bytes stop being JSON.
+        let Some(mut map) = core::str::from_utf8(bytes).ok().and_then(raw_object) else {
+            return Err(match crate::json::Value::from_slice(bytes) {
+                Err(e) => corrupt(format!("not valid JSON ({})", e.describe())),
+                Ok(_) => corrupt("the top level is not a JSON object"),
+            });
         };
-        let version = match map.remove("version") {
-            Some(Value::Number(n)) => n
+        let version = match map
+            .remove("version")
+            .map(|r| crate::json::Value::parse(r.as_bytes()))
+        {
+            Some(Some(n @ crate::json::Value::Number(_))) => n
                 .as_u64()
                 .ok_or_else(|| corrupt("`version` is not a positive integer"))?,
             Some(_) => return Err(corrupt("`version` is not a number")),
@@ -277,49 +551,62 @@ impl CredentialsDocument {
                 supported: CREDENTIALS_VERSION,
             });
         }
-        let active_profile = match map.remove("active_profile") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s),
-            Some(_) => return Err(corrupt("`active_profile` is not a string")),
-        };
+        let active_profile = raw_string(&mut map, "active_profile")
+            .map_err(|_| corrupt("`active_profile` is not a string"))?;
         let mut profiles = BTreeMap::new();
+        let mut unknown_profiles = BTreeMap::new();
         match map.remove("profiles") {
-            None | Some(Value::Null) => {}
-            Some(Value::Object(entries)) => {
+            None => {}
+            Some(raw) if raw == "null" => {}
+            Some(raw) => {
+                let entries =
+                    raw_object(&raw).ok_or_else(|| corrupt("`profiles` is not an object"))?;
                 for (name, value) in entries {
                     validate_profile_name(&name)
                         .map_err(|_| corrupt("a profile has an invalid name"))?;
-                    let profile = parse_profile(value)
-                        .map_err(|r| corrupt(format!("profile `{name}`: {r}")))?;
-                    profiles.insert(name, profile);
+                    match parse_profile(value)
+                        .map_err(|r| corrupt(format!("profile `{name}`: {r}")))?
+                    {
+                        Parsed::Known(profile) => {
+                            profiles.insert(name, *profile);
+                        }
+                        Parsed::Unknown(unknown) => {
+                            unknown_profiles.insert(name, unknown);
+                        }
+                    }
                 }
             }
-            Some(_) => return Err(corrupt("`profiles` is not an object")),
         }
         Ok(CredentialsDocument {
             active_profile,
             profiles,
-            extra: map,
+            unknown_profiles,
+            extra: UnknownFields(map),
         })
     }
 
-    /// The bytes to store: pretty JSON with a trailing newline.
+    /// The bytes to store: pretty JSON with sorted keys and a trailing newline. Unknown
+    /// fields and profiles are written back as the text they were read as.
     pub fn to_json(&self) -> Vec<u8> {
-        let mut map = Map::new();
-        map.insert("version".into(), json!(CREDENTIALS_VERSION));
-        map.insert("active_profile".into(), json!(self.active_profile));
-        let profiles: Map<String, Value> = self
-            .profiles
+        let mut profiles: BTreeMap<String, Out<'_>> = self
+            .unknown_profiles
             .iter()
-            .map(|(k, p)| (k.clone(), profile_to_value(p)))
+            .map(|(k, u)| (k.clone(), Out::Raw(&u.raw)))
             .collect();
-        map.insert("profiles".into(), Value::Object(profiles));
-        for (k, v) in &self.extra {
-            map.entry(k.clone()).or_insert_with(|| v.clone());
+        for (k, p) in &self.profiles {
+            profiles.insert(k.clone(), profile_out(p));
         }
-        let mut out = serde_json::to_vec_pretty(&Value::Object(map)).unwrap_or_default();
-        out.push(b'\n');
-        out
+        let mut top: BTreeMap<String, Out<'_>> = self.extra.into_out().collect();
+        top.insert("version".into(), Out::Json(json!(CREDENTIALS_VERSION)));
+        top.insert(
+            "active_profile".into(),
+            Out::Json(json!(self.active_profile)),
+        );
+        top.insert("profiles".into(), Out::Map(profiles));
+        let mut out = String::new();
+        write_out(&mut out, &Out::Map(top), 0);
+        out.push('\n');
+        out.into_bytes()
     }
 
     /// An explicit copy.
@@ -331,8 +618,24 @@ impl CredentialsDocument {
                 .iter()
                 .map(|(k, p)| (k.clone(), p.clone_secret()))
                 .collect(),
+            unknown_profiles: self.unknown_profiles.clone(),
             extra: self.extra.clone(),
         }
+    }
+
+    /// Whether the document holds nothing: no profile (known or not) and no unknown
+    /// field. A store may delete such a document instead of writing it.
+    pub fn is_empty(&self) -> bool {
+        self.profiles.is_empty() && self.unknown_profiles.is_empty() && self.extra.is_empty()
+    }
+
+    /// One line per profile this version skips, for the user (see
+    /// [`UnknownProfile::notice`]).
+    pub fn notices(&self) -> Vec<String> {
+        self.unknown_profiles
+            .iter()
+            .map(|(name, u)| u.notice(name))
+            .collect()
     }
 
     /// A profile by name.
@@ -345,17 +648,40 @@ impl CredentialsDocument {
         self.profiles.get_mut(name)
     }
 
+    /// A profile this version cannot use, by name.
+    pub fn unknown_profile(&self, name: &str) -> Option<&UnknownProfile> {
+        self.unknown_profiles.get(name)
+    }
+
     /// The active profile's name and profile, if it exists.
     pub fn active(&self) -> Option<(&str, &Profile)> {
         let name = self.active_profile.as_deref()?;
         self.profiles.get(name).map(|p| (name, p))
     }
 
-    /// Stores a profile; it becomes active if no active profile exists.
+    /// [`Error::UnsupportedProfile`] if `name` is a profile this version cannot use.
+    pub fn check_usable(&self, name: &str) -> Result<(), Error> {
+        match self.unknown_profiles.get(name) {
+            Some(u) => Err(Error::UnsupportedProfile {
+                name: name.to_string(),
+                what: u.what.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Stores a profile; it becomes active if no active profile exists. A profile this
+    /// version cannot use is never overwritten ([`Error::UnsupportedProfile`]).
     pub fn set_profile(&mut self, name: &str, profile: Profile) -> Result<(), Error> {
         validate_profile_name(name)?;
+        self.check_usable(name)?;
         self.profiles.insert(name.to_string(), profile);
-        if self.active().is_none() {
+        // An active profile this version cannot use stays active: it is not ours to
+        // take away.
+        let dangling = self.active_profile.as_deref().is_none_or(|a| {
+            !self.profiles.contains_key(a) && !self.unknown_profiles.contains_key(a)
+        });
+        if dangling {
             self.active_profile = Some(name.to_string());
         }
         Ok(())
@@ -364,7 +690,17 @@ impl CredentialsDocument {
     /// Removes a profile; if it was active, no profile is active afterwards.
     pub fn remove_profile(&mut self, name: &str) -> Option<Profile> {
         let removed = self.profiles.remove(name);
-        if self.active_profile.as_deref() == Some(name) {
+        if removed.is_some() && self.active_profile.as_deref() == Some(name) {
+            self.active_profile = None;
+        }
+        removed
+    }
+
+    /// Removes a profile this version cannot use (an explicit logout of it); if it
+    /// was active, no profile is active afterwards.
+    pub fn remove_unknown_profile(&mut self, name: &str) -> Option<UnknownProfile> {
+        let removed = self.unknown_profiles.remove(name);
+        if removed.is_some() && self.active_profile.as_deref() == Some(name) {
             self.active_profile = None;
         }
         removed
@@ -372,6 +708,7 @@ impl CredentialsDocument {
 
     /// Makes a profile active.
     pub fn switch(&mut self, name: &str) -> Result<(), Error> {
+        self.check_usable(name)?;
         if !self.profiles.contains_key(name) {
             return Err(Error::ProfileNotFound {
                 name: name.to_string(),
@@ -382,67 +719,74 @@ impl CredentialsDocument {
     }
 }
 
-fn parse_profile(value: Value) -> Result<Profile, String> {
-    let Value::Object(mut map) = value else {
-        return Err("is not an object".into());
+/// A profile as read: one this version uses, or one it keeps without using.
+enum Parsed {
+    Known(Box<Profile>),
+    Unknown(UnknownProfile),
+}
+
+/// The `credential` fields each known type has (besides `type`).
+const API_KEY_FIELDS: &[&str] = &["key"];
+const OAUTH_FIELDS: &[&str] = &[
+    "access_token",
+    "token_type",
+    "expires_at",
+    "refresh_token",
+    "scope",
+    "id_token",
+    "obtained_at",
+];
+
+fn parse_profile(value: String) -> Result<Parsed, String> {
+    let mut map = raw_object(&value).ok_or("is not an object")?;
+    let method_name = raw_string(&mut map, "method")?.ok_or("`method` is missing")?;
+    let mut cred = map
+        .remove("credential")
+        .as_deref()
+        .and_then(raw_object)
+        .ok_or("`credential` is missing or not an object")?;
+    let kind = raw_string(&mut cred, "type")?.ok_or("`credential.type` is missing")?;
+    let Some(method) = LoginMethod::parse(&method_name) else {
+        return Ok(Parsed::Unknown(UnknownProfile {
+            raw: value,
+            what: ["login method `", &shown(&method_name), "`"].concat(),
+        }));
     };
-    let take_string = |map: &mut Map<String, Value>, k: &str| -> Result<Option<String>, String> {
-        match map.remove(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(format!("`{k}` is not a string")),
-        }
+    if !matches!(kind.as_str(), "api_key" | "oauth") {
+        return Ok(Parsed::Unknown(UnknownProfile {
+            raw: value,
+            what: ["credential type `", &shown(&kind), "`"].concat(),
+        }));
+    }
+    let issuer = raw_string(&mut map, "issuer")?;
+    let api_base = raw_string(&mut map, "api_base")?;
+    let subject = raw_string(&mut map, "subject")?;
+    let created_at = raw_time(&mut map, "created_at")?.unwrap_or(Timestamp::EPOCH);
+    let verified_at = raw_time(&mut map, "verified_at")?;
+    let credential = if kind == "api_key" {
+        let key = raw_string(&mut cred, "key")?
+            .filter(|k| !k.is_empty())
+            .ok_or("`credential.key` is missing")?;
+        Credential::ApiKey(ApiKey::new(key))
+    } else {
+        let access = raw_string(&mut cred, "access_token")?
+            .filter(|k| !k.is_empty())
+            .ok_or("`credential.access_token` is missing")?;
+        Credential::OAuth(TokenSet {
+            access_token: AccessToken::new(access),
+            token_type: raw_string(&mut cred, "token_type")?.unwrap_or_else(|| "Bearer".into()),
+            expires_at: raw_time(&mut cred, "expires_at")?,
+            refresh_token: raw_string(&mut cred, "refresh_token")?
+                .filter(|s| !s.is_empty())
+                .map(RefreshToken::new),
+            scope: raw_string(&mut cred, "scope")?,
+            id_token: raw_string(&mut cred, "id_token")?
+                .filter(|s| !s.is_empty())
+                .map(IdToken::new),
+            obtained_at: raw_time(&mut cred, "obtained_at")?.unwrap_or(created_at),
+        })
     };
-    let time = |map: &mut Map<String, Value>, k: &str| -> Result<Option<Timestamp>, String> {
-        match map.remove(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_u64()
-                .map(|s| Some(Timestamp::from_unix_secs(s)))
-                .ok_or_else(|| format!("`{k}` is not a time")),
-            Some(_) => Err(format!("`{k}` is not a number")),
-        }
-    };
-    let method_name = take_string(&mut map, "method")?.ok_or("`method` is missing")?;
-    let method = LoginMethod::parse(&method_name).ok_or("`method` is unknown")?;
-    let issuer = take_string(&mut map, "issuer")?;
-    let api_base = take_string(&mut map, "api_base")?;
-    let subject = take_string(&mut map, "subject")?;
-    let created_at = time(&mut map, "created_at")?.unwrap_or(Timestamp::EPOCH);
-    let verified_at = time(&mut map, "verified_at")?;
-    let Some(Value::Object(mut cred)) = map.remove("credential") else {
-        return Err("`credential` is missing or not an object".into());
-    };
-    let kind = take_string(&mut cred, "type")?.ok_or("`credential.type` is missing")?;
-    let credential = match kind.as_str() {
-        "api_key" => {
-            let key = take_string(&mut cred, "key")?
-                .filter(|k| !k.is_empty())
-                .ok_or("`credential.key` is missing")?;
-            Credential::ApiKey(ApiKey::new(key))
-        }
-        "oauth" => {
-            let access = take_string(&mut cred, "access_token")?
-                .filter(|k| !k.is_empty())
-                .ok_or("`credential.access_token` is missing")?;
-            Credential::OAuth(TokenSet {
-                access_token: AccessToken::new(access),
-                token_type: take_string(&mut cred, "token_type")?
-                    .unwrap_or_else(|| "Bearer".into()),
-                expires_at: time(&mut cred, "expires_at")?,
-                refresh_token: take_string(&mut cred, "refresh_token")?
-                    .filter(|s| !s.is_empty())
-                    .map(RefreshToken::new),
-                scope: take_string(&mut cred, "scope")?,
-                id_token: take_string(&mut cred, "id_token")?
-                    .filter(|s| !s.is_empty())
-                    .map(IdToken::new),
-                obtained_at: time(&mut cred, "obtained_at")?.unwrap_or(created_at),
-            })
-        }
-        _ => return Err("`credential.type` is unknown".into()),
-    };
-    Ok(Profile {
+    Ok(Parsed::Known(Box::new(Profile {
         credential,
         method,
         issuer,
@@ -450,39 +794,55 @@ fn parse_profile(value: Value) -> Result<Profile, String> {
         subject,
         created_at,
         verified_at,
-        extra: map,
-    })
+        extra: UnknownFields(map),
+        credential_extra: UnknownFields(cred),
+    })))
 }
 
-fn profile_to_value(p: &Profile) -> Value {
-    let credential = match &p.credential {
-        Credential::ApiKey(k) => json!({ "type": "api_key", "key": k.expose_secret() }),
-        Credential::OAuth(t) => json!({
-            "type": "oauth",
-            "access_token": t.access_token.expose_secret(),
-            "token_type": t.token_type,
-            "expires_at": t.expires_at.map(Timestamp::unix_secs),
-            "refresh_token": t.refresh_token.as_ref().map(RefreshToken::expose_secret),
-            "scope": t.scope,
-            "id_token": t.id_token.as_ref().map(IdToken::expose_secret),
-            "obtained_at": t.obtained_at.unix_secs(),
-        }),
+fn profile_out(p: &Profile) -> Out<'_> {
+    let (known, credential) = match &p.credential {
+        Credential::ApiKey(k) => (
+            API_KEY_FIELDS,
+            json!({ "type": "api_key", "key": k.expose_secret() }),
+        ),
+        Credential::OAuth(t) => (
+            OAUTH_FIELDS,
+            json!({
+                "type": "oauth",
+                "access_token": t.access_token.expose_secret(),
+                "token_type": t.token_type,
+                "expires_at": t.expires_at.map(Timestamp::unix_secs),
+                "refresh_token": t.refresh_token.as_ref().map(RefreshToken::expose_secret),
+                "scope": t.scope,
+                "id_token": t.id_token.as_ref().map(IdToken::expose_secret),
+                "obtained_at": t.obtained_at.unix_secs(),
+            }),
+        ),
     };
-    let mut map = Map::new();
-    map.insert("method".into(), json!(p.method.as_str()));
-    map.insert("issuer".into(), json!(p.issuer));
-    map.insert("api_base".into(), json!(p.api_base));
-    map.insert("subject".into(), json!(p.subject));
-    map.insert("created_at".into(), json!(p.created_at.unix_secs()));
-    map.insert(
-        "verified_at".into(),
-        json!(p.verified_at.map(Timestamp::unix_secs)),
-    );
-    map.insert("credential".into(), credential);
-    for (k, v) in &p.extra {
-        map.entry(k.clone()).or_insert_with(|| v.clone());
+    let mut cred: BTreeMap<String, Out<'_>> = p
+        .credential_extra
+        .into_out()
+        .filter(|(k, _)| k != "type" && !known.contains(&k.as_str()))
+        .collect();
+    if let Value::Object(fields) = credential {
+        cred.extend(fields.into_iter().map(|(k, v)| (k, Out::Json(v))));
     }
-    Value::Object(map)
+    let mut map: BTreeMap<String, Out<'_>> = p.extra.into_out().collect();
+    for (k, v) in [
+        ("method", json!(p.method.as_str())),
+        ("issuer", json!(p.issuer)),
+        ("api_base", json!(p.api_base)),
+        ("subject", json!(p.subject)),
+        ("created_at", json!(p.created_at.unix_secs())),
+        (
+            "verified_at",
+            json!(p.verified_at.map(Timestamp::unix_secs)),
+        ),
+    ] {
+        map.insert(k.into(), Out::Json(v));
+    }
+    map.insert("credential".into(), Out::Map(cred));
+    Out::Map(map)
 }
 
 /// Where a credential came from.
@@ -573,7 +933,8 @@ impl Resolved<'_> {
 /// active profile > none. Empty flag or variable values count as absent. A named
 /// profile that does not exist is an error ([`Error::ProfileNotFound`]) rather than
 /// a silent fallback; so is a token variable that is not a bearer token
-/// ([`crate::token::bearer_token`]).
+/// ([`crate::token::bearer_token`]); a named or active profile a newer version stored
+/// is [`Error::UnsupportedProfile`].
 ///
 /// The environment wins over stored credentials, as gh's `GH_TOKEN`/`GITHUB_TOKEN`
 /// do ("takes precedence over previously stored credentials"); between the two
@@ -600,6 +961,11 @@ pub fn resolve<'a>(input: ResolveInput<'a>) -> Result<Option<Resolved<'a>>, Erro
                 var: var.to_string(),
             },
         }));
+    }
+    if let Some(doc) = input.document
+        && let Some(name) = input.profile.or(doc.active_profile.as_deref())
+    {
+        doc.check_usable(name)?;
     }
     if let Some(name) = input.profile {
         return match input.document.and_then(|d| d.profiles.get_key_value(name)) {
@@ -934,18 +1300,205 @@ mod tests {
     }
 
     #[test]
+    fn the_writer_spells_json_as_serde_json_does() {
+        // Known parts are written as serde_json wrote them (so files this version
+        // rewrites keep their spelling): pretty, and compact for inserted fields.
+        let samples = [
+            json!(null),
+            json!({}),
+            json!([]),
+            json!({"a": [], "b": {}, "c": [1, {"d": null}], "e": "q\"\\\n\u{1}é", "f": -2.5}),
+            json!([
+                true,
+                false,
+                18446744073709551615u64,
+                -9223372036854775808i64,
+                1e300
+            ]),
+            json!({"z": {"y": {"x": [[], [[]], {"w": "v"}]}}}),
+        ];
+        for v in &samples {
+            let (mut pretty, mut compact) = (String::new(), String::new());
+            write_json(&mut pretty, v, 0, true);
+            write_json(&mut compact, v, 0, false);
+            assert_eq!(pretty, serde_json::to_string_pretty(v).unwrap());
+            assert_eq!(compact, serde_json::to_string(v).unwrap());
+        }
+        // A whole document without unknown parts, as `to_vec_pretty` wrote it.
+        let d = doc_with_profiles();
+        let value: Value = serde_json::from_slice(&d.to_json()).unwrap();
+        let mut expected = serde_json::to_vec_pretty(&value).unwrap();
+        expected.push(b'\n');
+        assert_eq!(
+            String::from_utf8(d.to_json()).unwrap(),
+            String::from_utf8(expected).unwrap()
+        );
+    }
+
+    #[test]
     fn round_trip_preserves_unknown_fields() {
         let mut d = doc_with_profiles();
-        d.extra.insert("future".into(), json!({"x": 1}));
+        d.extra.insert("future", &json!({"x": 1}));
         d.profile_mut("work")
             .unwrap()
             .extra
-            .insert("device_name".into(), json!("laptop"));
+            .insert("device_name", &json!("laptop"));
         let bytes = d.to_json();
         let back = CredentialsDocument::from_json(&bytes).unwrap();
         assert_eq!(back, d);
         assert_eq!(back.to_json(), bytes);
         assert_eq!(back.active_profile.as_deref(), Some("default"));
+    }
+
+    /// A document written by a newer release ("1.1": version 1 with additions).
+    const V1_1: &str = include_str!("../../tests/fixtures/credentials-1.1.json");
+    const V1_1_PARTS: &str = include_str!("../../tests/fixtures/credentials-1.1.parts.json");
+
+    fn v1_1_parts() -> Vec<String> {
+        let v: Value = serde_json::from_str(V1_1_PARTS).unwrap();
+        v["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    fn assert_parts_kept(written: &[u8]) {
+        let text = core::str::from_utf8(written).unwrap();
+        for part in v1_1_parts() {
+            assert!(
+                text.contains(&part),
+                "lost or changed:\n{part}\n--- in ---\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_newer_release_document_is_read_skipping_what_it_added() {
+        let doc = CredentialsDocument::from_json(V1_1.as_bytes()).unwrap();
+        assert_eq!(
+            doc.profiles.keys().collect::<Vec<_>>(),
+            ["default", "work"],
+            "the profiles this version knows stay usable"
+        );
+        assert_eq!(
+            doc.unknown_profile("hw").unwrap().what(),
+            "login method `hardware_key`"
+        );
+        assert_eq!(
+            doc.unknown_profile("next").unwrap().what(),
+            "credential type `passkey`"
+        );
+        assert_eq!(
+            doc.notices(),
+            [
+                "Profile `hw` was stored by a newer version (login method `hardware_key`); it is kept unchanged and not used.",
+                "Profile `next` was stored by a newer version (credential type `passkey`); it is kept unchanged and not used."
+            ]
+        );
+        assert_eq!(doc.active().unwrap().0, "default");
+        assert_eq!(
+            doc.extra.names().collect::<Vec<_>>(),
+            ["sync", "written_by"]
+        );
+        let work = doc.profile("work").unwrap();
+        assert_eq!(work.extra.get("device_name"), Some(json!("laptop — home")));
+        assert_eq!(
+            work.credential_extra.names().collect::<Vec<_>>(),
+            ["dpop_jkt"]
+        );
+        // Unchanged, the document is written back byte for byte.
+        assert_eq!(String::from_utf8(doc.to_json()).unwrap(), V1_1);
+        // Nothing added leaks through Debug.
+        let debug = format!("{doc:?}");
+        for secret in [
+            "hardwarebound",
+            "f83OJ3D2",
+            "cred-0001",
+            "0ZcOCORZ",
+            "equipe",
+            "at-1",
+        ] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+    }
+
+    #[test]
+    fn every_rewrite_keeps_what_a_newer_release_added() {
+        let mut doc = CredentialsDocument::from_json(V1_1.as_bytes()).unwrap();
+        // A login of another profile.
+        let key = Credential::ApiKey(ApiKey::new("acme_dev_0123456789abcdefCI00"));
+        doc.set_profile("ci", Profile::new(key, LoginMethod::ApiKey, NOW))
+            .unwrap();
+        assert_parts_kept(&doc.to_json());
+        // A refresh of the OAuth profile (what the shells do on Persist).
+        let p = doc.profile_mut("work").unwrap();
+        let Credential::OAuth(t) = &p.credential else {
+            panic!()
+        };
+        let mut refreshed = t.clone_secret();
+        refreshed.access_token = AccessToken::new("at-2");
+        p.credential = Credential::OAuth(refreshed);
+        p.verified_at = Some(NOW);
+        let written = doc.to_json();
+        assert_parts_kept(&written);
+        assert!(core::str::from_utf8(&written).unwrap().contains("\"at-2\""));
+        // A switch, a logout of a known profile, and a parse of our own output.
+        doc.switch("ci").unwrap();
+        doc.remove_profile("default");
+        let again = CredentialsDocument::from_json(&doc.to_json()).unwrap();
+        assert_eq!(again.unknown_profiles.len(), 2);
+        let text = String::from_utf8(again.to_json()).unwrap();
+        for part in v1_1_parts() {
+            if part.contains("\"labels\"") || part.contains("\"rotation\"") {
+                assert!(!text.contains(&part), "the logged-out profile is gone");
+            } else {
+                assert!(text.contains(&part), "lost: {part}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_profile_of_a_newer_release_is_never_overwritten_or_used() {
+        let mut doc = CredentialsDocument::from_json(V1_1.as_bytes()).unwrap();
+        let key = || Credential::ApiKey(ApiKey::new("acme_dev_0123456789abcdefCI00"));
+        let refused = doc.set_profile("next", Profile::new(key(), LoginMethod::ApiKey, NOW));
+        let e = refused.unwrap_err();
+        assert_eq!((e.code(), e.exit_code()), ("unsupported_profile", 1));
+        let app = AppContext::new("acme", "Acme");
+        assert_eq!(
+            e.render(&app),
+            "✗ Profile `next` was stored by a newer version (credential type `passkey`)\n  It is kept unchanged. Upgrade acme to use it, pick another profile with `acme auth switch <NAME>` or `--profile <NAME>`, or remove it with `acme auth logout --profile next`."
+        );
+        assert_eq!(doc.switch("hw").unwrap_err().code(), "unsupported_profile");
+        let named = resolve(ResolveInput {
+            profile: Some("next"),
+            document: Some(&doc),
+            ..Default::default()
+        });
+        assert_eq!(named.unwrap_err().code(), "unsupported_profile");
+        // Active and unknown: an error naming it, not "not authenticated".
+        doc.active_profile = Some("next".into());
+        let active = resolve(ResolveInput {
+            document: Some(&doc),
+            ..Default::default()
+        });
+        assert_eq!(active.unwrap_err().code(), "unsupported_profile");
+        // A login elsewhere does not take "active" away from it.
+        doc.set_profile("ci", Profile::new(key(), LoginMethod::ApiKey, NOW))
+            .unwrap();
+        assert_eq!(doc.active_profile.as_deref(), Some("next"));
+        // Only an explicit removal drops it.
+        assert!(doc.remove_profile("next").is_none());
+        assert!(doc.unknown_profile("next").is_some());
+        assert!(doc.remove_unknown_profile("next").is_some());
+        assert_eq!(doc.active_profile, None);
+        assert!(
+            !String::from_utf8(doc.to_json())
+                .unwrap()
+                .contains("passkey")
+        );
     }
 
     #[test]

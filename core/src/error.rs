@@ -410,6 +410,26 @@ pub enum Error {
         /// The IO or keyring error behind it, if any.
         source: Option<Cause>,
     },
+    /// The credential storage is not safe to use — a file or directory another user
+    /// owns or can write, something other than a regular file, a file too large to be
+    /// a credentials document — so it is refused, as ssh refuses such files
+    /// (`StrictModes`). Nothing was read from it or changed.
+    UnsafeStorage {
+        /// The file or directory.
+        path: String,
+        /// What is wrong with it.
+        problem: String,
+        /// The exact command or step that fixes it, shown as the hint.
+        fix: String,
+    },
+    /// A profile was stored by a newer version (a login method or credential type this
+    /// version does not know). It is kept unchanged and never overwritten.
+    UnsupportedProfile {
+        /// The profile name.
+        name: String,
+        /// What this version does not know, e.g. ``credential type `passkey` ``.
+        what: String,
+    },
 
     // ── timeout ──────────────────────────────────────────────────────────
     /// No browser callback arrived in time.
@@ -590,6 +610,17 @@ impl Error {
             ]
             .concat(),
             Error::Storage { reason, .. } => ["Credential storage error: ", reason].concat(),
+            Error::UnsafeStorage { path, problem, .. } => {
+                ["Refusing to use ", path, ": ", problem].concat()
+            }
+            Error::UnsupportedProfile { name, what } => [
+                "Profile `",
+                name,
+                "` was stored by a newer version (",
+                what,
+                ")",
+            ]
+            .concat(),
             Error::LoginTimedOut { .. } => "OAuth flow timed out".into(),
             Error::DeviceCodeExpired => "Device code expired".into(),
             Error::AuthorizationExpired => "Login session expired".into(),
@@ -623,7 +654,9 @@ impl Error {
             Error::NotFound { .. } | Error::ProfileNotFound { .. } => ErrorKind::NotFound,
             Error::CorruptCredentials { .. }
             | Error::UnsupportedVersion { .. }
-            | Error::Storage { .. } => ErrorKind::Storage,
+            | Error::Storage { .. }
+            | Error::UnsafeStorage { .. }
+            | Error::UnsupportedProfile { .. } => ErrorKind::Storage,
             Error::LoginTimedOut { .. }
             | Error::DeviceCodeExpired
             | Error::AuthorizationExpired => ErrorKind::Timeout,
@@ -666,6 +699,8 @@ impl Error {
             Error::CorruptCredentials { .. } => "corrupt_credentials",
             Error::UnsupportedVersion { .. } => "unsupported_version",
             Error::Storage { .. } => "storage_error",
+            Error::UnsafeStorage { .. } => "unsafe_storage",
+            Error::UnsupportedProfile { .. } => "unsupported_profile",
             Error::LoginTimedOut { .. } => "login_timed_out",
             Error::DeviceCodeExpired => "device_code_expired",
             Error::AuthorizationExpired => "authorization_expired",
@@ -910,6 +945,19 @@ impl Error {
                 "Check that your home directory is writable, or set a different credentials directory for ",
                 cli,
                 ".",
+            ]
+            .concat(),
+            Error::UnsafeStorage { fix, .. } => fix.clone(),
+            Error::UnsupportedProfile { name, .. } => [
+                "It is kept unchanged. Upgrade ",
+                cli,
+                " to use it, pick another profile with `",
+                cli,
+                " auth switch <NAME>` or `--profile <NAME>`, or remove it with `",
+                cli,
+                " auth logout --profile ",
+                name,
+                "`.",
             ]
             .concat(),
             Error::LoginTimedOut { waited } => [

@@ -2,9 +2,11 @@
 //!
 //! Every JSON document core reads — token, device and discovery responses, API
 //! error bodies, the cli-auth page's POST, JWT parts, the credentials document — goes
-//! through [`Value::from_slice`] (or [`Value::parse`]); serde_json is kept only to
-//! write the credentials document and as the model of the maps that keep unknown
-//! fields ([`Value::into_serde`]).
+//! through [`Value::from_slice`] (or [`Value::parse`], or [`object_members`], which
+//! keeps each member's text so the credentials document writes back what it does not
+//! know byte for byte); serde_json is kept only as the model of values core writes
+//! (the credentials document's known fields, `--json` output) and of unknown fields
+//! ([`Value::into_serde`]).
 //!
 //! Why not serde_json's reader: the cli-auth and device pages load core as
 //! WebAssembly, and serde_json's parser (with its float parsing) was the largest
@@ -241,6 +243,44 @@ impl Value {
     }
 }
 
+/// The members of the JSON object `text`, each value as the exact text it was written
+/// as (from its first byte to its last: no surrounding whitespace), in document order
+/// (a repeated key appears each time). `None` when `text` is not one JSON object,
+/// accepted as [`Value::parse`] accepts documents.
+///
+/// This is how a document is rewritten keeping what this version does not know byte
+/// for byte (the credentials document's unknown fields and profiles).
+///
+/// ```
+/// let text = r#" {"version": 1, "future": {"b": 2.50,  "a": [1e3]} } "#;
+/// let members = cliauth_core::json::object_members(text).unwrap();
+/// assert_eq!(members, [("version".into(), "1"), ("future".into(), r#"{"b": 2.50,  "a": [1e3]}"#)]);
+/// assert_eq!(cliauth_core::json::object_members("[1]"), None);
+/// assert_eq!(cliauth_core::json::object_members(r#"{"a": 1,}"#), None);
+/// ```
+pub fn object_members(text: &str) -> Option<Vec<(String, &str)>> {
+    let mut p = Parser::<()>::new(text.as_bytes());
+    if p.ws() != Some(b'{') {
+        return None;
+    }
+    let mut spans = Vec::new();
+    p.members(|p, key| {
+        p.ws();
+        let start = p.i;
+        p.value(1)?;
+        spans.push((key, start, p.i));
+        Ok(())
+    })
+    .ok()?;
+    if p.ws().is_some() {
+        return None;
+    }
+    spans
+        .into_iter()
+        .map(|(key, start, end)| Some((key, text.get(start..end)?)))
+        .collect()
+}
+
 /// Why parsing stopped: the byte index serde_json reports, whether the input ended,
 /// and how far back the column points (invalid UTF-8 inside a string).
 struct Fail {
@@ -386,13 +426,25 @@ impl<'a, F: Failure> Parser<'a, F> {
     }
 
     fn object(&mut self, depth: usize) -> Result<Value, F> {
-        self.i += 1;
         let mut members = Vec::new();
+        self.members(|p, key| {
+            members.push((key, p.value(depth + 1)?));
+            Ok(())
+        })?;
+        Ok(Value::Object(members))
+    }
+
+    /// An object's members, at its `{`: `member` reads each value after its key.
+    fn members(
+        &mut self,
+        mut member: impl FnMut(&mut Self, String) -> Result<(), F>,
+    ) -> Result<(), F> {
+        self.i += 1;
         match self.ws() {
             None => return Err(self.peeked(true)),
             Some(b'}') => {
                 self.i += 1;
-                return Ok(Value::Object(members));
+                return Ok(());
             }
             Some(b'"') => {}
             Some(_) => return Err(self.peeked(false)),
@@ -404,12 +456,12 @@ impl<'a, F: Failure> Parser<'a, F> {
                 Some(b':') => self.i += 1,
                 Some(_) => return Err(self.peeked(false)),
             }
-            members.push((key, self.value(depth + 1)?));
+            member(self, key)?;
             match self.ws() {
                 None => return Err(self.peeked(true)),
                 Some(b'}') => {
                     self.i += 1;
-                    return Ok(Value::Object(members));
+                    return Ok(());
                 }
                 Some(b',') => {
                     self.i += 1;

@@ -28,7 +28,7 @@ fn main() -> Result<(), cliauth::Error> {
         );
         // A large document (~128 KiB) keeps a non-atomic write's window wide.
         let padding = "x".repeat(128 * 1024 + (n % 4096) as usize);
-        profile.extra.insert("padding".into(), padding.into());
+        profile.extra.insert("padding", &padding.into());
         doc.set_profile("default", profile)?;
         store.write(&lock, &doc)?;
         drop(lock);

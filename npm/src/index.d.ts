@@ -52,6 +52,8 @@ export type ErrorCode =
   | 'corrupt_credentials'
   | 'unsupported_version'
   | 'storage_error'
+  | 'unsafe_storage'
+  | 'unsupported_profile'
   | 'login_timed_out'
   | 'device_code_expired'
   | 'authorization_expired'

@@ -176,6 +176,28 @@ impl PartialEq for Error {
                 },
             ) => a_reason == b_reason,
             (
+                Error::UnsafeStorage {
+                    path: a_path,
+                    problem: a_problem,
+                    fix: a_fix,
+                },
+                Error::UnsafeStorage {
+                    path: b_path,
+                    problem: b_problem,
+                    fix: b_fix,
+                },
+            ) => a_path == b_path && a_problem == b_problem && a_fix == b_fix,
+            (
+                Error::UnsupportedProfile {
+                    name: a_name,
+                    what: a_what,
+                },
+                Error::UnsupportedProfile {
+                    name: b_name,
+                    what: b_what,
+                },
+            ) => a_name == b_name && a_what == b_what,
+            (
                 Error::LoginTimedOut { waited: a_waited },
                 Error::LoginTimedOut { waited: b_waited },
             ) => a_waited == b_waited,
@@ -213,6 +235,8 @@ impl PartialEq for Error {
                     | Error::CorruptCredentials { .. }
                     | Error::UnsupportedVersion { .. }
                     | Error::Storage { .. }
+                    | Error::UnsafeStorage { .. }
+                    | Error::UnsupportedProfile { .. }
                     | Error::LoginTimedOut { .. }
                     | Error::DeviceCodeExpired
                     | Error::AuthorizationExpired

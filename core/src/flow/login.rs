@@ -241,9 +241,11 @@ impl Save {
         }
         for (field, value) in &self.fields {
             match value {
-                Some(v) => profile.extra.insert(field.clone(), v.clone()),
-                None => profile.extra.remove(field),
-            };
+                Some(v) => profile.extra.insert(field.clone(), v),
+                None => {
+                    profile.extra.remove(field);
+                }
+            }
         }
         doc.set_profile(&name, profile)?;
         let active = doc.active_profile.as_deref() == Some(name.as_str());
@@ -498,8 +500,8 @@ mod tests {
         let key = |k: &str| Credential::ApiKey(ApiKey::new(k));
         let mut doc = CredentialsDocument::new();
         let mut old = Profile::new(key("k1"), LoginMethod::ApiKey, now.wall);
-        old.extra.insert("storage".into(), "file".into());
-        old.extra.insert("newer".into(), true.into());
+        old.extra.insert("storage", &"file".into());
+        old.extra.insert("newer", &true.into());
         doc.set_profile("default", old).unwrap();
         let stored = |fields: Vec<(String, Option<serde_json::Value>)>,
                       doc: &mut CredentialsDocument| {
@@ -513,11 +515,11 @@ mod tests {
         // field survives.
         let extra = stored(vec![("storage".into(), None)], &mut doc);
         assert_eq!(extra.get("storage"), None);
-        assert_eq!(extra.get("newer"), Some(&serde_json::Value::Bool(true)));
+        assert_eq!(extra.get("newer"), Some(serde_json::Value::Bool(true)));
         // With it, the marker is set.
         let extra = stored(vec![("storage".into(), Some("file".into()))], &mut doc);
-        assert_eq!(extra.get("storage"), Some(&serde_json::Value::from("file")));
-        assert_eq!(extra.get("newer"), Some(&serde_json::Value::Bool(true)));
+        assert_eq!(extra.get("storage"), Some(serde_json::Value::from("file")));
+        assert_eq!(extra.get("newer"), Some(serde_json::Value::Bool(true)));
         // No fields: the old profile's are kept as they are.
         assert_eq!(stored(Vec::new(), &mut doc), extra);
     }

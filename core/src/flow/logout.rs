@@ -60,7 +60,8 @@ pub struct LogoutOutcome {
 /// OAuth token is revoked when the server offers revocation (RFC 7009), then the
 /// profile is deleted and the document persisted — also when revocation fails,
 /// which the outcome reports. A profile of another server is deleted without
-/// sending it anything.
+/// sending it anything, and so is a profile a newer version stored
+/// ([`crate::credentials::UnknownProfile`]; [`Revocation::Skipped`]).
 #[derive(Debug)]
 pub struct Logout {
     profile: Option<String>,
@@ -140,6 +141,17 @@ impl Logout {
                 });
             }
         };
+        if let Some(unknown) = doc.remove_unknown_profile(&name) {
+            // Stored by a newer version: this version cannot revoke it, only remove it
+            // (the one way such a profile ever leaves the document).
+            let reason = ["this version cannot revoke a ", unknown.what()].concat();
+            return Ok(self.persist(Removal {
+                doc,
+                name,
+                tokens: None,
+                revocation: Revocation::Skipped { reason },
+            }));
+        }
         let Some(profile) = doc.profile(&name) else {
             return Err(Error::ProfileNotFound { name });
         };

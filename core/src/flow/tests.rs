@@ -844,7 +844,7 @@ fn offline_key_login_applies_the_login_rules_to_a_document_in_memory() {
         LoginMethod::ApiKey,
         T0.wall,
     );
-    old.extra.insert("future".into(), serde_json::json!(1));
+    old.extra.insert("future", &serde_json::json!(1));
     stored.set_profile("work", old).unwrap();
     let mut c = config();
     c.profile = Some("work".into());
@@ -858,7 +858,7 @@ fn offline_key_login_applies_the_login_rules_to_a_document_in_memory() {
     assert_eq!(doc.active_profile.as_deref(), Some("default"));
     let work = doc.profile("work").unwrap();
     assert_eq!(work.verified_at, None, "not verified, so not marked");
-    assert_eq!(work.extra.get("future"), Some(&serde_json::json!(1)));
+    assert_eq!(work.extra.get("future"), Some(serde_json::json!(1)));
     // A key of no known format: nothing written.
     let mut flow = KeyLogin::new("Bearer nope", LoginMethod::ApiKey, config());
     assert!(matches!(
@@ -917,4 +917,31 @@ fn offline_logout_removes_the_named_or_active_profile() {
         run_offline(&mut local(None), None, T0),
         Err(Error::NotAuthenticated)
     ));
+}
+
+#[test]
+fn logout_of_a_profile_a_newer_version_stored_removes_it_and_sends_nothing() {
+    let endpoints = ServerEndpoints::Known(Endpoints {
+        revocation: Some("https://as.example/revoke".into()),
+        ..Endpoints::default()
+    });
+    let text = include_str!("../../../tests/fixtures/credentials-1.1.json");
+    let doc = CredentialsDocument::from_json(text.as_bytes()).unwrap();
+    let mut shell = Shell::default().storing(Some(doc.clone_secret()));
+    let o = shell
+        .drive(&mut logout(Some("next"), None, endpoints))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        o.revocation,
+        Revocation::Skipped {
+            reason: "this version cannot revoke a credential type `passkey`".into()
+        }
+    );
+    assert!(shell.requests.is_empty(), "nothing is sent for it");
+    let written = &shell.written[0];
+    assert!(written.unknown_profile("next").is_none());
+    // Everything else is as it was: the other unknown profile, the known ones.
+    assert!(written.unknown_profile("hw").is_some());
+    assert_eq!(written.profiles.len(), doc.profiles.len());
 }

@@ -766,7 +766,16 @@ fn credentials_doc(v: &Value, o: &mut Outcome) {
                         &json!(text),
                     );
                 }
-                json!({ "active_profile": doc.active_profile, "profiles": profiles })
+                let mut out = json!({ "active_profile": doc.active_profile, "profiles": profiles });
+                if !doc.unknown_profiles.is_empty() {
+                    out["skipped"] = doc
+                        .unknown_profiles
+                        .iter()
+                        .map(|(k, u)| (k.clone(), json!(u.notice(k))))
+                        .collect::<serde_json::Map<String, Value>>()
+                        .into();
+                }
+                out
             }
             Err(e) => {
                 if c["expect"].get("message").is_some() {

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -426,6 +427,7 @@ impl AuthenticatorBuilder {
                 gate: tokio::sync::Mutex::new(()),
                 warned: Mutex::new(BTreeSet::new()),
                 insecure_storage,
+                noted: AtomicBool::new(false),
             }),
             profile: None,
             flag_key: None,

@@ -17,6 +17,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use cliauth_core::client::Client;
@@ -83,6 +84,8 @@ struct Inner {
     warned: Mutex<BTreeSet<String>>,
     /// Whether logins keep credentials in the file by default.
     insecure_storage: bool,
+    /// Whether the profiles a newer version stored were reported.
+    noted: AtomicBool,
 }
 
 /// Authentication for one CLI: logins, the stored credential, refresh, status,

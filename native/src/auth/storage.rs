@@ -41,7 +41,11 @@ impl Authenticator {
     /// A snapshot of the document, for looking only.
     pub(super) fn read_document(&self) -> Result<Option<CredentialsDocument>, Error> {
         self.warn_store_once();
-        self.inner.store.read()
+        let doc = self.inner.store.read()?;
+        if let Some(d) = &doc {
+            crate::drive::note_skipped(&*self.ui, &self.inner.noted, d);
+        }
+        Ok(doc)
     }
 
     /// `N` bytes from the authenticator's [`Entropy`](crate::entropy::Entropy).
@@ -74,6 +78,7 @@ impl Authenticator {
         io.gate = Some(&self.inner.gate);
         io.ui = Some(Arc::clone(&self.ui));
         io.browser = Some(&self.inner.browser);
+        io.noted = Some(&self.inner.noted);
         io.product = &self.inner.app.product;
         io
     }

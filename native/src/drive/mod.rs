@@ -16,7 +16,9 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use cliauth_core::credentials::CredentialsDocument;
 use cliauth_core::exchange::TransportError;
 use cliauth_core::flow::{Access, Flow, Input, Prompt, Step};
 use cliauth_core::loopback::LoopbackResponse;
@@ -52,6 +54,9 @@ pub(crate) struct Io<'a> {
     pub(crate) product: &'a str,
     pub(crate) loopback: Option<Serving>,
     pub(crate) ctrl_c: bool,
+    /// Set once the profiles a newer version stored were reported (once per
+    /// authenticator); `None`: never reported.
+    pub(crate) noted: Option<&'a AtomicBool>,
 }
 
 impl<'a> Io<'a> {
@@ -67,6 +72,7 @@ impl<'a> Io<'a> {
             product: "",
             loopback: None,
             ctrl_c: false,
+            noted: None,
         }
     }
 }
@@ -218,6 +224,9 @@ pub(crate) async fn drive<F: Flow>(mut io: Io<'_>, flow: &mut F) -> Result<F::Ou
             Step::Prompt(prompt) => session.prompt(&io, prompt),
             Step::ReadStorage(access) => {
                 let stored = read(&io, access, &mut held).await;
+                if let (Ok(Some(doc)), Some(ui), Some(noted)) = (&stored, &io.ui, io.noted) {
+                    note_skipped(&**ui, noted, doc);
+                }
                 flow.handle(io.clock.now(), Input::Stored(stored));
             }
             Step::Persist(document) => {
@@ -265,6 +274,16 @@ pub(crate) async fn drive<F: Flow>(mut io: Io<'_>, flow: &mut F) -> Result<F::Ou
     result
 }
 
+/// Shows, once (`noted`), core's notices for the profiles a newer version stored:
+/// kept unchanged, not used.
+pub(crate) fn note_skipped(ui: &dyn Ui, noted: &AtomicBool, doc: &CredentialsDocument) {
+    if !doc.unknown_profiles.is_empty() && !noted.swap(true, Ordering::Relaxed) {
+        for n in doc.notices() {
+            ui.notice(&Notice::Warning(&n));
+        }
+    }
+}
+
 /// What ended a wait.
 enum Woke {
     Interrupt,
@@ -303,7 +322,7 @@ async fn read<'a>(
     io: &Io<'a>,
     access: Access,
     held: &mut Option<Held<'a>>,
-) -> Result<Option<cliauth_core::credentials::CredentialsDocument>, Error> {
+) -> Result<Option<CredentialsDocument>, Error> {
     let Some(store) = io.store else {
         return Err(Error::Misuse("this flow cannot read storage"));
     };

@@ -103,6 +103,9 @@ struct State {
     /// Profiles listed in the file whose keyring could not be read, with why; their
     /// entries are written back unchanged.
     unreadable: BTreeMap<String, (Value, String)>,
+    /// Keyring profiles a newer version stored (a credential type this version does
+    /// not know), with core's notice; never used, written back unchanged.
+    newer: BTreeMap<String, (Value, String)>,
 }
 
 impl std::fmt::Debug for KeyringStore {
@@ -181,9 +184,10 @@ impl KeyringStore {
         let Some(mut doc) = file_doc else {
             return Ok(None);
         };
-        let Some(listed) = doc.extra.remove(KEYRING_PROFILES_FIELD) else {
+        let Some(listed) = doc.extra.get(KEYRING_PROFILES_FIELD) else {
             return Ok(Some(doc));
         };
+        doc.extra.remove(KEYRING_PROFILES_FIELD);
         let Value::Object(listed) = listed else {
             return Err(corrupt(format!(
                 "`{KEYRING_PROFILES_FIELD}` is not an object"
@@ -193,6 +197,7 @@ impl KeyringStore {
         let mut known = BTreeMap::new();
         let mut missing = BTreeSet::new();
         let mut unreadable = BTreeMap::new();
+        let mut newer = BTreeMap::new();
         for (name, meta) in listed {
             if doc.profiles.contains_key(&name) {
                 // Written to the file by a build without the keyring: that one is newer.
@@ -214,7 +219,7 @@ impl KeyringStore {
                     continue;
                 }
             };
-            let Value::Object(mut profile) = meta else {
+            let Value::Object(mut profile) = meta.clone() else {
                 return Err(corrupt(format!("profile `{name}` is not an object")));
             };
             profile.remove("keyring");
@@ -228,12 +233,20 @@ impl KeyringStore {
                         "profiles": { name.as_str(): Value::Object(profile) },
                     });
                     CredentialsDocument::from_json(joined.to_string().as_bytes()).ok()
-                })
-                .and_then(|mut d| d.profiles.remove(&name));
-            match parsed {
+                });
+            let notice = parsed
+                .as_ref()
+                .and_then(|d| d.unknown_profile(&name))
+                .map(|u| u.notice(&name));
+            match parsed.and_then(|mut d| d.profiles.remove(&name)) {
                 Some(p) => {
                     known.insert(name.clone(), (r, self.fingerprint(&bytes)));
                     doc.profiles.insert(name, p);
+                }
+                // Stored by a newer version (a credential type this one does not
+                // know): not used, its items and its entry left as they are.
+                None if notice.is_some() => {
+                    newer.insert(name, (meta, notice.unwrap_or_default()));
                 }
                 None => {
                     // Kept aside (owner-only, next to the file), then cleared; the
@@ -255,6 +268,7 @@ impl KeyringStore {
         state.known = known;
         state.missing = missing;
         state.unreadable = unreadable;
+        state.newer = newer;
         state.damaged = damaged;
         Ok(Some(doc))
     }
@@ -301,20 +315,26 @@ impl CredentialStore for KeyringStore {
         let old: BTreeMap<String, ItemRef> = current
             .as_ref()
             .and_then(|d| d.extra.get(KEYRING_PROFILES_FIELD))
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| ItemRef::parse(v).map(|r| (k.clone(), r)))
-                    .collect()
+            .and_then(|listed| {
+                listed.as_object().map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| ItemRef::parse(v).map(|r| (k.clone(), r)))
+                        .collect()
+                })
             })
             .unwrap_or_default();
-        let (known, unreadable) = {
+        let (known, unreadable, newer) = {
             let mut state = self.lock_state();
-            (std::mem::take(&mut state.known), state.unreadable.clone())
+            (
+                std::mem::take(&mut state.known),
+                state.unreadable.clone(),
+                state.newer.clone(),
+            )
         };
-        let mut file_doc = CredentialsDocument::new();
-        file_doc.active_profile = document.active_profile.clone();
-        file_doc.extra = document.extra.clone();
+        // The file keeps what is not a known profile as it was: unknown fields, and
+        // the profiles a newer version stored there (byte for byte).
+        let mut file_doc = document.clone_secret();
+        file_doc.profiles.clear();
         file_doc.extra.remove(KEYRING_PROFILES_FIELD);
         let mut listed = Map::new();
         let mut written: Vec<(String, ItemRef)> = Vec::new();
@@ -325,8 +345,12 @@ impl CredentialStore for KeyringStore {
         let full: Value = serde_json::from_slice(&document.to_json())
             .map_err(|_| Error::Misuse("the credentials document did not serialise"))?;
         for (name, profile) in &document.profiles {
-            let wants_file =
-                profile.extra.get(STORAGE_FIELD).and_then(Value::as_str) == Some("file");
+            let wants_file = profile
+                .extra
+                .get(STORAGE_FIELD)
+                .as_ref()
+                .and_then(Value::as_str)
+                == Some("file");
             let backend = if wants_file {
                 None
             } else {
@@ -389,7 +413,7 @@ impl CredentialStore for KeyringStore {
                 }
             }
         }
-        for (name, (meta, _)) in unreadable {
+        for (name, (meta, _)) in unreadable.into_iter().chain(newer) {
             if !document.profiles.contains_key(&name) {
                 if let Some(r) = old.get(&name) {
                     kept.insert(name.clone(), (r.clone(), 0));
@@ -400,7 +424,7 @@ impl CredentialStore for KeyringStore {
         if !listed.is_empty() {
             file_doc
                 .extra
-                .insert(KEYRING_PROFILES_FIELD.into(), Value::Object(listed));
+                .insert(KEYRING_PROFILES_FIELD, &Value::Object(listed));
         }
         if let Err(e) = self.file.write(lock, &file_doc) {
             // The file still references the old items: remove the new ones.
@@ -440,6 +464,9 @@ impl CredentialStore for KeyringStore {
             out.push(format!(
                 "Profile `{name}` is stored in the OS keyring, which cannot be read now ({reason}); it is left as it is."
             ));
+        }
+        for (_, notice) in state.newer.values() {
+            out.push(notice.clone());
         }
         for (name, moved_to) in &state.damaged {
             out.push(match moved_to {
