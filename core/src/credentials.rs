@@ -120,7 +120,7 @@ impl UnknownFields {
         self.0.remove(name).is_some()
     }
 
-    fn into_out(&self) -> impl Iterator<Item = (String, Out<'_>)> {
+    fn as_out(&self) -> impl Iterator<Item = (String, Out<'_>)> {
         self.0.iter().map(|(k, v)| (k.clone(), Out::Raw(v)))
     }
 }
@@ -596,7 +596,7 @@ impl CredentialsDocument {
         for (k, p) in &self.profiles {
             profiles.insert(k.clone(), profile_out(p));
         }
-        let mut top: BTreeMap<String, Out<'_>> = self.extra.into_out().collect();
+        let mut top: BTreeMap<String, Out<'_>> = self.extra.as_out().collect();
         top.insert("version".into(), Out::Json(json!(CREDENTIALS_VERSION)));
         top.insert(
             "active_profile".into(),
@@ -821,13 +821,13 @@ fn profile_out(p: &Profile) -> Out<'_> {
     };
     let mut cred: BTreeMap<String, Out<'_>> = p
         .credential_extra
-        .into_out()
+        .as_out()
         .filter(|(k, _)| k != "type" && !known.contains(&k.as_str()))
         .collect();
     if let Value::Object(fields) = credential {
         cred.extend(fields.into_iter().map(|(k, v)| (k, Out::Json(v))));
     }
-    let mut map: BTreeMap<String, Out<'_>> = p.extra.into_out().collect();
+    let mut map: BTreeMap<String, Out<'_>> = p.extra.as_out().collect();
     for (k, v) in [
         ("method", json!(p.method.as_str())),
         ("issuer", json!(p.issuer)),

@@ -117,14 +117,13 @@ fn a_symlinked_credentials_file_is_refused() {
     fs::write(&elsewhere, doc_with("default", KEY).to_json()).unwrap();
     symlink(&elsewhere, dir.join("credentials.json")).unwrap();
     let store = FileStore::new(&dir);
+    let link = dir.join("credentials.json");
     let err = store.read().unwrap_err();
-    assert!(
-        matches!(&err, Error::Storage { reason, .. } if reason.contains("symbolic link")),
-        "{err:?}"
-    );
+    assert_refused(&err, &link, &format!("rm {}", link.display()));
+    assert!(err.to_string().contains("it is a symbolic link"), "{err}");
     let lock = store.lock().unwrap();
     let err = store.write(&lock, &doc_with("x", KEY)).unwrap_err();
-    assert!(matches!(&err, Error::Storage { reason, .. } if reason.contains("symbolic link")));
+    assert_refused(&err, &link, &format!("rm {}", link.display()));
     drop(lock);
     // The target was never written through the link.
     let still = CredentialsDocument::from_json(&fs::read(&elsewhere).unwrap()).unwrap();
@@ -133,10 +132,10 @@ fn a_symlinked_credentials_file_is_refused() {
     let dir2 = tmp.path().join(".other");
     fs::create_dir(&dir2).unwrap();
     symlink(&elsewhere, dir2.join("credentials.json.lock")).unwrap();
-    assert!(matches!(
-        FileStore::new(&dir2).lock(),
-        Err(Error::Storage { .. })
-    ));
+    assert_eq!(
+        FileStore::new(&dir2).lock().unwrap_err().code(),
+        "unsafe_storage"
+    );
 }
 
 #[test]
@@ -461,5 +460,424 @@ fn storage_errors_keep_the_io_error_as_their_source() {
     assert!(
         err.to_string().starts_with("Credential storage error: "),
         "{err}"
+    );
+}
+
+// ── strict modes (issue 10, item 7) ──────────────────────────────────────
+
+fn app() -> cliauth::AppContext {
+    cliauth::AppContext::new("acme", "Acme")
+}
+
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+fn chmod(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// The uid the tests run as.
+fn my_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    fs::metadata(tmp.path()).unwrap().uid()
+}
+
+/// Asserts `err` is the strict-modes refusal for `path` whose hint is `fix`.
+fn assert_refused(err: &Error, path: &Path, fix: &str) {
+    assert_eq!(err.code(), "unsafe_storage", "{err:?}");
+    assert_eq!(err.exit_code(), 1);
+    assert!(
+        err.to_string()
+            .starts_with(&format!("Refusing to use {}: ", path.display())),
+        "{err}"
+    );
+    let hint = err.hint(&app()).unwrap();
+    assert!(hint.contains(fix), "hint {hint:?} lacks {fix:?}");
+    assert!(!format!("{err} {err:?} {hint}").contains(KEY), "{err:?}");
+}
+
+#[test]
+fn a_fifo_swapped_in_between_check_and_open_never_blocks_and_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(".acme");
+    let store = Arc::new(FileStore::new(&dir));
+    save(&*store, &doc_with("default", KEY));
+    let path = dir.join("credentials.json");
+    let (fifo, saved) = (tmp.path().join("fifo"), tmp.path().join("saved.json"));
+    mkfifo(&fifo);
+    // The swapper: the regular file and a FIFO take turns at `credentials.json`
+    // (every step an atomic rename), as fast as it can.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = std::thread::spawn({
+        let (path, stop) = (path.clone(), Arc::clone(&stop));
+        move || {
+            let mut swaps = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                fs::rename(&path, &saved).unwrap();
+                fs::rename(&fifo, &path).unwrap();
+                fs::rename(&path, &fifo).unwrap();
+                fs::rename(&saved, &path).unwrap();
+                swaps += 1;
+            }
+            swaps
+        }
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn({
+        let store = Arc::clone(&store);
+        move || {
+            let (mut ok, mut missing, mut refused) = (0, 0, 0);
+            for _ in 0..3000 {
+                match store.read() {
+                    Ok(Some(doc)) => {
+                        assert!(doc.profile("default").is_some());
+                        ok += 1;
+                    }
+                    Ok(None) => missing += 1,
+                    Err(e) if e.code() == "unsafe_storage" => {
+                        assert!(e.to_string().contains("it is a FIFO"), "{e}");
+                        refused += 1;
+                    }
+                    Err(e) => panic!("unexpected error: {e:?}"),
+                }
+            }
+            tx.send((ok, missing, refused)).unwrap();
+        }
+    });
+    // A hang guard, not a speed expectation: a read that opened the FIFO would
+    // wait for a writer forever.
+    let outcome = rx.recv_timeout(Duration::from_secs(120));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (ok, missing, refused) = outcome.expect("a read blocked on the FIFO");
+    reader.join().unwrap();
+    let swaps = swapper.join().unwrap();
+    eprintln!(
+        "3000 reads during {swaps} swaps: {ok} read the file, {missing} found none, {refused} refused the FIFO"
+    );
+    assert!(
+        refused > 0,
+        "no read met the FIFO; the race was not exercised"
+    );
+    // The file is intact afterwards.
+    assert!(store.read().unwrap().unwrap().profile("default").is_some());
+}
+
+#[test]
+fn a_fifo_or_other_special_file_is_refused_as_file_and_as_lock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(".acme");
+    fs::create_dir(&dir).unwrap();
+    chmod(&dir, 0o700);
+    let path = dir.join("credentials.json");
+    mkfifo(&path);
+    let store = FileStore::new(&dir);
+    let rm = format!("rm {}", path.display());
+    assert_refused(&store.read().unwrap_err(), &path, &rm);
+    fs::remove_file(&path).unwrap();
+    // The lock file: a FIFO there is refused, not locked.
+    let lock_path = dir.join("credentials.json.lock");
+    mkfifo(&lock_path);
+    let err = store.lock().unwrap_err();
+    assert_refused(&err, &lock_path, &format!("rm {}", lock_path.display()));
+    fs::remove_file(&lock_path).unwrap();
+    // A directory where the file should be.
+    fs::create_dir(&path).unwrap();
+    assert_refused(&store.read().unwrap_err(), &path, &rm);
+}
+
+#[tokio::test]
+async fn files_and_directories_other_users_can_write_are_refused_with_the_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(".acme");
+    let store = FileStore::new(&dir);
+    save(&store, &doc_with("default", KEY));
+    let path = dir.join("credentials.json");
+    let lock_path = dir.join("credentials.json.lock");
+    let before = fs::read(&path).unwrap();
+    // A directory others (or the group) can write: they could replace the file.
+    for mode in [0o777, 0o770, 0o1777, 0o702] {
+        chmod(&dir, mode);
+        let err = store.read().unwrap_err();
+        assert_refused(&err, &dir, &format!("chmod 700 {}", dir.display()));
+        assert!(
+            err.to_string()
+                .contains(&format!("(mode {:o})", mode & 0o777)),
+            "{err}"
+        );
+        assert_refused(
+            &store.lock().unwrap_err(),
+            &dir,
+            &format!("chmod 700 {}", dir.display()),
+        );
+    }
+    chmod(&dir, 0o700);
+    // The file itself, and the lock file.
+    for mode in [0o666, 0o620, 0o602] {
+        chmod(&path, mode);
+        assert_refused(
+            &store.read().unwrap_err(),
+            &path,
+            &format!("chmod 600 {}", path.display()),
+        );
+    }
+    chmod(&path, 0o600);
+    chmod(&lock_path, 0o666);
+    assert_refused(
+        &store.lock().unwrap_err(),
+        &lock_path,
+        &format!("chmod 600 {}", lock_path.display()),
+    );
+    chmod(&lock_path, 0o600);
+    // Through the authenticator: status and a login both refuse and change nothing.
+    chmod(&dir, 0o777);
+    let ui = CaptureUi::new();
+    let auth = Authenticator::builder("acme")
+        .store(FileStore::new(&dir))
+        .ui(ui.clone())
+        .build()
+        .unwrap();
+    let err = auth.status().await.unwrap_err();
+    assert_refused(&err, &dir, &format!("chmod 700 {}", dir.display()));
+    let err = auth.login_api_key(KEY).await.unwrap_err();
+    assert_refused(&err, &dir, &format!("chmod 700 {}", dir.display()));
+    chmod(&dir, 0o700);
+    assert_eq!(fs::read(&path).unwrap(), before);
+    // Readable by others is still only a warning (the existing behaviour).
+    chmod(&path, 0o644);
+    assert!(store.read().unwrap().is_some());
+    assert_eq!(store.warnings().len(), 1, "{:?}", store.warnings());
+}
+
+#[tokio::test]
+async fn a_file_or_directory_another_user_owns_is_refused_with_the_fix() {
+    let me = my_uid();
+    if me != 0 {
+        eprintln!(
+            "SKIPPED: giving a file to another uid needs root (running as uid {me}); run the tests as root to cover this"
+        );
+        return;
+    }
+    const OTHER: u32 = 4242;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(".acme");
+    let store = FileStore::new(&dir);
+    save(&store, &doc_with("default", KEY));
+    let path = dir.join("credentials.json");
+    let lock_path = dir.join("credentials.json.lock");
+    let before = fs::read(&path).unwrap();
+    let chown = |p: &Path, uid: u32| std::os::unix::fs::chown(p, Some(uid), None).unwrap();
+
+    // Another user's credentials file (planted, or written by a `sudo` run): never used.
+    chown(&path, OTHER);
+    let err = store.read().unwrap_err();
+    assert_refused(&err, &path, &format!("sudo chown {me} {}", path.display()));
+    assert!(
+        err.to_string()
+            .contains(&format!("owned by uid {OTHER}, not by you (uid {me})")),
+        "{err}"
+    );
+    let ui = CaptureUi::new();
+    let auth = Authenticator::builder("acme")
+        .store(FileStore::new(&dir))
+        .ui(ui.clone())
+        .build()
+        .unwrap();
+    assert_eq!(auth.status().await.unwrap_err().code(), "unsafe_storage");
+    assert_eq!(
+        auth.login_api_key(KEY).await.unwrap_err().code(),
+        "unsafe_storage"
+    );
+    assert_eq!(fs::read(&path).unwrap(), before, "nothing was changed");
+    chown(&path, me);
+
+    // Its directory.
+    chown(&dir, OTHER);
+    assert_refused(
+        &store.read().unwrap_err(),
+        &dir,
+        &format!("sudo chown -R {me} {}", dir.display()),
+    );
+    assert_eq!(store.lock().unwrap_err().code(), "unsafe_storage");
+    chown(&dir, me);
+
+    // The lock file.
+    chown(&lock_path, OTHER);
+    assert_refused(
+        &store.lock().unwrap_err(),
+        &lock_path,
+        &format!("sudo chown {me} {}", lock_path.display()),
+    );
+    chown(&lock_path, me);
+    assert!(store.read().unwrap().is_some());
+    save(&store, &doc_with("default", KEY));
+}
+
+#[test]
+fn an_oversized_file_is_refused_before_it_is_read_and_is_never_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(".acme");
+    let store = FileStore::new(&dir);
+    // A valid document of 2 MiB (a profile with a large unknown field).
+    let mut doc = doc_with("default", KEY);
+    let big = doc_with("big", KEY);
+    let mut profile = big.profile("big").unwrap().clone_secret();
+    profile
+        .extra
+        .insert("padding", &serde_json::Value::from("x".repeat(2 << 20)));
+    doc.set_profile("big", profile).unwrap();
+    let bytes = doc.to_json();
+    assert!(CredentialsDocument::from_json(&bytes).is_ok());
+    fs::create_dir(&dir).unwrap();
+    chmod(&dir, 0o700);
+    let path = dir.join("credentials.json");
+    fs::write(&path, &bytes).unwrap();
+    chmod(&path, 0o600);
+    let err = store.read().unwrap_err();
+    assert_refused(
+        &err,
+        &path,
+        &format!("mv {p} {p}.large", p = path.display()),
+    );
+    assert!(
+        err.to_string().contains(&format!(
+            "it is {} bytes, more than the 1024 KiB",
+            bytes.len()
+        )),
+        "{err}"
+    );
+    // Not damage: the file stays where it is, unchanged.
+    assert_eq!(fs::read(&path).unwrap(), bytes);
+    let lock = store.lock().unwrap();
+    assert_eq!(
+        store.read_locked(&lock).unwrap_err().code(),
+        "unsafe_storage"
+    );
+    // A document that large is never written either.
+    fs::remove_file(&path).unwrap();
+    let err = store.write(&lock, &doc).unwrap_err();
+    assert!(
+        err.to_string().contains("more than the 1024 KiB limit"),
+        "{err}"
+    );
+    assert!(!path.exists());
+}
+
+// ── forward compatibility (issue 10, item 8) ─────────────────────────────
+
+/// A document written by a newer release ("1.1": version 1 with additions).
+const V1_1: &str = include_str!("../../tests/fixtures/credentials-1.1.json");
+const V1_1_PARTS: &str = include_str!("../../tests/fixtures/credentials-1.1.parts.json");
+
+/// The parts of [`V1_1`] this version does not understand, as their exact text.
+fn v1_1_parts() -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(V1_1_PARTS).unwrap();
+    v["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn assert_parts_kept(text: &str, except: &[&str]) {
+    for part in v1_1_parts() {
+        if except.iter().any(|e| part.contains(e)) {
+            continue;
+        }
+        assert!(
+            text.contains(&part),
+            "lost or changed:\n{part}\n--- in ---\n{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_newer_release_document_survives_reads_and_rewrites_byte_for_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(".acme");
+    fs::create_dir(&dir).unwrap();
+    chmod(&dir, 0o700);
+    let path = dir.join("credentials.json");
+    fs::write(&path, V1_1).unwrap();
+    chmod(&path, 0o600);
+    let store = FileStore::new(&dir);
+    // Read-only: nothing moved aside, nothing rewritten, the known profiles usable.
+    let doc = store.read().unwrap().unwrap();
+    assert_eq!(doc.profiles.keys().collect::<Vec<_>>(), ["default", "work"]);
+    assert_eq!(fs::read_to_string(&path).unwrap(), V1_1);
+    let ui = CaptureUi::new();
+    let auth = Authenticator::builder("acme")
+        .store(FileStore::new(&dir))
+        .ui(ui.clone())
+        .build()
+        .unwrap();
+    let status = auth.status().await.unwrap();
+    assert!(status.authenticated);
+    assert_eq!(status.profile.as_deref(), Some("default"));
+    let text = ui.text();
+    assert!(
+        text.contains("Profile `next` was stored by a newer version (credential type `passkey`); it is kept unchanged and not used.")
+            && text.contains("Profile `hw` was stored by a newer version (login method `hardware_key`)"),
+        "{text}"
+    );
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        V1_1,
+        "status wrote nothing"
+    );
+    let names: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.contains("corrupt")),
+        "nothing moved aside: {names:?}"
+    );
+    // A rewrite under the lock (what every login, refresh and logout does).
+    let lock = store.lock().unwrap();
+    let mut doc = store.read_locked(&lock).unwrap().unwrap();
+    doc.set_profile(
+        "ci",
+        Profile::new(
+            Credential::ApiKey(ApiKey::new(KEY)),
+            LoginMethod::ApiKey,
+            cliauth::now(),
+        ),
+    )
+    .unwrap();
+    store.write(&lock, &doc).unwrap();
+    drop(lock);
+    assert_parts_kept(&fs::read_to_string(&path).unwrap(), &[]);
+    // A login of another profile and a logout of the active one, through the
+    // authenticator.
+    auth.with_profile("ci2")
+        .unwrap()
+        .login_api_key(KEY)
+        .await
+        .unwrap();
+    assert_parts_kept(&fs::read_to_string(&path).unwrap(), &[]);
+    let out = auth.logout().await.unwrap();
+    assert_eq!(out.profile, "default");
+    assert_parts_kept(
+        &fs::read_to_string(&path).unwrap(),
+        &["\"labels\"", "\"rotation\""],
+    );
+    // A login into the newer release's profile is refused; it is still there.
+    let err = auth
+        .with_profile("next")
+        .unwrap()
+        .login_api_key(KEY)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "unsupported_profile");
+    assert_parts_kept(
+        &fs::read_to_string(&path).unwrap(),
+        &["\"labels\"", "\"rotation\""],
     );
 }

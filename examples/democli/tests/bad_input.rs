@@ -39,7 +39,12 @@
 //! | damaged, then a new login | `auth login --api-key KEY` | — | 0 | `! The credentials file was damaged; it was kept at …` (the key is stored in a new file) |
 //! | damaged, then the next command | `auth token` | `not_authenticated` | 2 | Run `democli auth login` to sign in, or set DEMO_API_KEY. … (the kept file is untouched) |
 //! | `"version": 99` (a newer democli) | `auth status`, `auth token`, `auth login --api-key`, `auth logout`, `whoami` | `unsupported_version` | 1 | Upgrade democli; the file was not changed. |
-//! | `credentials.json` is a symlink | `auth status`, `auth token`, `auth login --api-key`, `whoami` | `storage_error` | 1 | Check that your home directory is writable, … (the message: "… is a symbolic link; refusing to use it"); neither the link nor its target changes, and no bogus `chmod` advice |
+//! | `credentials.json` is a symlink | `auth status`, `auth token`, `auth login --api-key`, `whoami` | `unsafe_storage` | 1 | Replace it with a regular file or remove it: rm `…/credentials.json` … (the message: "Refusing to use …: it is a symbolic link"); neither the link nor its target changes, and no bogus `chmod` advice |
+//! | directory mode 0777 / 0770, file mode 0666 / 0620, lock file 0666 | `auth status`, `auth token`, `auth login --api-key`, `whoami` | `unsafe_storage` | 1 | `chmod 700 …` / `chmod 600 …` (the exact command) |
+//! | file, directory or lock file owned by another uid (as root; skipped with a message otherwise) | (same) | `unsafe_storage` | 1 | If you created it (for example with sudo), take it back: sudo chown [-R] `<uid> …` |
+//! | `credentials.json` is a FIFO, or 2 MiB | (same) | `unsafe_storage` | 1 | Remove it: rm `…` / Move it away: mv `… ….large` (never blocks, never read) |
+//! | a document from a newer release ("1.1": an unknown credential type and login method, unknown fields at every level) | `auth status`, `auth login --api-key` of another profile, `auth logout`, `auth logout --profile next` | — | 0 | `! Profile `next` was stored by a newer version (credential type `passkey`); it is kept unchanged and not used.` — every unknown part stays byte for byte, nothing moved aside |
+//! | (same) | `auth login --profile next --api-key`, `auth --profile next status` | `unsupported_profile` | 1 | It is kept unchanged. Upgrade democli to use it, … |
 //! | file mode 0644 | `auth status`, `whoami` | — | 0 | `! The credentials file … can be read by other users (mode 644). Fix: chmod 600 …` |
 //! | directory mode 0755 | `auth status`, `whoami` | — | 0 | `! The credentials directory … can be read by other users (mode 755). Fix: chmod 700 …` |
 //! | refresh: HTML 502 page | `auth token` (stored token expired) | `server_error` | 3 | The Demo server returned an error. Try again in a minute. |
@@ -103,7 +108,6 @@ const HINT_PROTOCOL: &str = "The server's answer could not be understood. Try ag
 const HINT_NETWORK: &str = "Check your internet connection, proxy and firewall";
 const HINT_CORRUPT: &str = "The damaged file was kept at ";
 const HINT_VERSION: &str = "Upgrade democli; the file was not changed.";
-const HINT_STORAGE: &str = "Check that your home directory is writable";
 const HINT_ISSUER: &str =
     "The response came from a different authorization server than configured. Aborting;";
 
@@ -332,6 +336,9 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         let meta = std::fs::symlink_metadata(entry.path()).unwrap();
         let value = if meta.file_type().is_symlink() {
             format!("-> {}", std::fs::read_link(entry.path()).unwrap().display()).into_bytes()
+        } else if !meta.is_file() {
+            use std::os::unix::fs::MetadataExt;
+            format!("<not a file: mode {:o}>", meta.mode()).into_bytes()
         } else {
             std::fs::read(entry.path()).unwrap()
         };
@@ -750,14 +757,21 @@ fn a_symlinked_credentials_file_is_refused_and_not_followed() {
             }
             let run = democli(&server, &home, &[], &a);
             assert_clean(&run, &server, &[&key]);
-            assert_error(&run, json_flag, "storage_error", 1, HINT_STORAGE);
+            let hint = format!(
+                "Replace it with a regular file or remove it: rm {}",
+                home.file().display()
+            );
+            assert_error(&run, json_flag, "unsafe_storage", 1, &hint);
             let message = if json_flag {
                 run.stdout.clone()
             } else {
                 run.stderr.clone()
             };
             assert!(
-                message.contains("is a symbolic link; refusing to use it"),
+                message.contains(&format!(
+                    "Refusing to use {}: it is a symbolic link",
+                    home.file().display()
+                )),
                 "{run:?}"
             );
             // A link's own mode (777) is no reason for `chmod 600`, which would
@@ -833,6 +847,270 @@ fn world_readable_file_and_directory_warn_with_the_fix_and_still_work() {
                 );
             }
         }
+    }
+}
+
+/// The uid the tests run as.
+fn my_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(tempfile::tempdir().unwrap().path())
+        .unwrap()
+        .uid()
+}
+
+#[test]
+fn unsafe_files_and_directories_are_refused_with_the_exact_fix_and_change_nothing() {
+    let server = Server::start();
+    let stored = server.logged_in();
+    let key = server.mint_key(&stored);
+    let me = my_uid();
+    type Setup = Box<dyn Fn(&Home)>;
+    let chmod = |p: PathBuf, mode: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    let mut cases: Vec<(&str, Setup, Box<dyn Fn(&Home) -> String>)> = vec![
+        (
+            "directory 0777",
+            Box::new(move |h| chmod(h.dir(), 0o777)),
+            Box::new(|h| format!("chmod 700 {}", h.dir().display())),
+        ),
+        (
+            "directory 0770",
+            Box::new(move |h| chmod(h.dir(), 0o770)),
+            Box::new(|h| format!("chmod 700 {}", h.dir().display())),
+        ),
+        (
+            "file 0666",
+            Box::new(move |h| chmod(h.file(), 0o666)),
+            Box::new(|h| format!("chmod 600 {}", h.file().display())),
+        ),
+        (
+            "file 0620",
+            Box::new(move |h| chmod(h.file(), 0o620)),
+            Box::new(|h| format!("chmod 600 {}", h.file().display())),
+        ),
+        (
+            "lock file 0666",
+            Box::new(move |h| {
+                let lock = h.dir().join("credentials.json.lock");
+                std::fs::write(&lock, b"").unwrap();
+                chmod(lock, 0o666);
+            }),
+            Box::new(|h| format!("chmod 600 {}/credentials.json.lock", h.dir().display())),
+        ),
+        (
+            "a FIFO",
+            Box::new(|h| {
+                std::fs::remove_file(h.file()).unwrap();
+                let ok = Command::new("mkfifo").arg(h.file()).status().unwrap();
+                assert!(ok.success());
+            }),
+            Box::new(|h| format!("Remove it: rm {}", h.file().display())),
+        ),
+        (
+            "2 MiB",
+            Box::new(|h| {
+                let mut doc: Value =
+                    serde_json::from_slice(&std::fs::read(h.file()).unwrap()).unwrap();
+                doc["padding"] = json!("x".repeat(2 << 20));
+                std::fs::write(h.file(), serde_json::to_vec(&doc).unwrap()).unwrap();
+            }),
+            Box::new(|h| {
+                format!(
+                    "It was not read or changed. Move it away: mv {p} {p}.large",
+                    p = h.file().display()
+                )
+            }),
+        ),
+    ];
+    if me == 0 {
+        let chown = |p: PathBuf| std::os::unix::fs::chown(p, Some(4242), None).unwrap();
+        cases.push((
+            "file of uid 4242",
+            Box::new(move |h| chown(h.file())),
+            Box::new(move |h| {
+                format!(
+                    "If you created it (for example with sudo), take it back: sudo chown {me} {}",
+                    h.file().display()
+                )
+            }),
+        ));
+        cases.push((
+            "directory of uid 4242",
+            Box::new(move |h| chown(h.dir())),
+            Box::new(move |h| {
+                format!(
+                    "If you created it (for example with sudo), take it back: sudo chown -R {me} {}",
+                    h.dir().display()
+                )
+            }),
+        ));
+    } else {
+        eprintln!(
+            "SKIPPED the other-owner cases: giving a file to another uid needs root (running as uid {me})"
+        );
+    }
+    for (what, setup, fix) in &cases {
+        for args in [
+            &["auth", "status"][..],
+            &["auth", "token"],
+            &["auth", "login", "--api-key", &key],
+            &["whoami"],
+        ] {
+            // The lock file is opened only by commands that write (a login here;
+            // `status`, and `token` with a valid token, only read).
+            if what.starts_with("lock") && args.get(1) != Some(&"login") {
+                continue;
+            }
+            for json_flag in [false, true] {
+                let home = Home::with(&stored);
+                setup(&home);
+                let before = home.snapshot();
+                let mut a = args.to_vec();
+                if json_flag {
+                    a.insert(0, "--json");
+                }
+                // `finish` fails the test if democli hangs (a FIFO opened for reading).
+                let run = democli(&server, &home, &[], &a);
+                assert_clean(&run, &server, &[&key]);
+                assert_error(&run, json_flag, "unsafe_storage", 1, &fix(&home));
+                let shown = if json_flag { &run.stdout } else { &run.stderr };
+                assert!(
+                    shown.contains("Refusing to use "),
+                    "{what} {args:?}: {run:?}"
+                );
+                assert_eq!(home.snapshot(), before, "{what} {args:?} changed something");
+            }
+        }
+    }
+}
+
+/// A document written by a newer release ("1.1": version 1 with additions).
+const V1_1: &str = include_str!("../../../tests/fixtures/credentials-1.1.json");
+const V1_1_PARTS: &str = include_str!("../../../tests/fixtures/credentials-1.1.parts.json");
+
+/// Asserts every part of [`V1_1`] this version does not understand is in the stored
+/// file byte for byte, but those of the profiles named in `gone`.
+fn assert_v1_1_parts_kept(home: &Home, gone: &[&str], after: &str) {
+    let text = std::fs::read_to_string(home.file()).unwrap();
+    let parts: Value = serde_json::from_str(V1_1_PARTS).unwrap();
+    for part in parts["parts"].as_array().unwrap() {
+        let part = part.as_str().unwrap();
+        if gone.iter().any(|g| part.contains(g)) {
+            assert!(!text.contains(part), "after {after}: still there: {part}");
+        } else {
+            assert!(
+                text.contains(part),
+                "after {after}: lost or changed:\n{part}\n--- in ---\n{text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_document_from_a_newer_release_keeps_what_it_added_byte_for_byte() {
+    let server = Server::start();
+    let stored = server.logged_in();
+    let key = server.mint_key(&stored);
+    const NOTICE: &str = "! Profile `next` was stored by a newer version (credential type `passkey`); it is kept unchanged and not used.";
+    for json_flag in [false, true] {
+        let home = Home::with(V1_1.as_bytes());
+        let flag = |args: &[&'static str]| {
+            let mut a = args.to_vec();
+            if json_flag {
+                a.insert(0, "--json");
+            }
+            a
+        };
+        // A read-only status: the known active profile is shown, the new ones are
+        // skipped with a notice, and the file is not touched or moved aside.
+        let before = home.snapshot();
+        let run = democli(&server, &home, &[], &flag(&["auth", "status"]));
+        assert_clean(&run, &server, &[&key]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(run.stderr.contains(NOTICE), "{run:?}");
+        assert!(
+            run.stderr.contains(
+                "! Profile `hw` was stored by a newer version (login method `hardware_key`)"
+            ),
+            "{run:?}"
+        );
+        if json_flag {
+            let out: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+            assert_eq!(out["profile"], "default", "{run:?}");
+        } else {
+            assert!(run.stderr.contains("Profile:  default"), "{run:?}");
+        }
+        assert_eq!(home.snapshot(), before, "status changed the file");
+        assert_eq!(std::fs::read_to_string(home.file()).unwrap(), V1_1);
+
+        // A login of another profile rewrites the file: everything added stays.
+        let mut login = vec![
+            "--profile",
+            "ci",
+            "auth",
+            "login",
+            "--api-key",
+            key.as_str(),
+        ];
+        if json_flag {
+            login.insert(0, "--json");
+        }
+        let run = democli(&server, &home, &[], &login);
+        assert_clean(&run, &server, &[&key]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert_v1_1_parts_kept(&home, &[], "login --profile ci");
+
+        // A login into the newer release's profile is refused and changes nothing.
+        let before = home.snapshot();
+        let mut into_next = vec![
+            "--profile",
+            "next",
+            "auth",
+            "login",
+            "--api-key",
+            key.as_str(),
+        ];
+        if json_flag {
+            into_next.insert(0, "--json");
+        }
+        let run = democli(&server, &home, &[], &into_next);
+        assert_clean(&run, &server, &[&key]);
+        assert_error(
+            &run,
+            json_flag,
+            "unsupported_profile",
+            1,
+            "It is kept unchanged. Upgrade democli to use it,",
+        );
+        assert_eq!(home.snapshot(), before);
+
+        // A logout of the active (known) profile.
+        let run = democli(&server, &home, &[], &flag(&["auth", "logout"]));
+        assert_clean(&run, &server, &[&key]);
+        assert_eq!(run.code, 0, "{run:?}");
+        // `default` held the unknown `labels` and `credential.rotation`: gone with it.
+        assert_v1_1_parts_kept(&home, &["\"labels\"", "\"rotation\""], "logout");
+
+        // Only an explicit logout of the newer release's profile removes it.
+        let run = democli(
+            &server,
+            &home,
+            &[],
+            &flag(&["--profile", "next", "auth", "logout"]),
+        );
+        assert_clean(&run, &server, &[&key]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert_v1_1_parts_kept(
+            &home,
+            &["\"labels\"", "\"rotation\"", "\"passkey\""],
+            "logout --profile next",
+        );
+        let names: Vec<String> = home.snapshot().into_keys().collect();
+        assert!(
+            names.iter().all(|n| !n.contains("corrupt")),
+            "nothing was moved aside: {names:?}"
+        );
     }
 }
 

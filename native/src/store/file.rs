@@ -1,14 +1,17 @@
 //! The credentials file.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use cliauth_core::Error;
-use cliauth_core::credentials::CredentialsDocument;
+use cliauth_core::credentials::{CredentialsDocument, MAX_DOCUMENT_BYTES};
 use tracing::{debug, warn};
 
 use super::{CredentialStore, StoreLock, io_error, store_id};
+
+mod os;
+
+use os::Dir;
 
 const FILE_NAME: &str = "credentials.json";
 
@@ -20,15 +23,24 @@ const FILE_NAME: &str = "credentials.json";
 ///   names ([`FileStore::default_dir`], [`paths`](super::paths)).
 /// - **Permissions from creation**: the directory is created `0700` and every file
 ///   `0600` by `open(2)` itself — there is no moment where a file exists with wider
-///   permissions and is then `chmod`ed. Looser permissions found on existing files are
+///   permissions and is then `chmod`ed. Existing files that other users can *read* are
 ///   reported by [`CredentialStore::warnings`] with the command that fixes them.
+/// - **Strict modes** (Unix, like ssh's `StrictModes`): a directory, credentials file
+///   or lock file that another user owns or that group or others can write is refused
+///   ([`Error::UnsafeStorage`], the hint is the exact fix), and so is anything but a
+///   regular file. Files are opened `O_NOFOLLOW | O_NONBLOCK` through a descriptor of
+///   the checked directory and checked again with `fstat` on what was opened, so a
+///   FIFO or link swapped in after a check is never read or followed.
+/// - **Size cap**: a file over [`MAX_DOCUMENT_BYTES`] is refused before it is read
+///   (and never written).
 /// - **Atomic writes**: a temporary file in the same directory, `fsync`, `rename` over
 ///   the old file, `fsync` of the directory. A crash leaves the old or the new
 ///   document, never a partial one.
 /// - **Locking**: an advisory lock on `credentials.json.lock` (a separate file that is
 ///   never deleted) around every read-modify-write, across processes.
-/// - **Symlinks refused**: a credentials or lock file that is a symbolic link is an
-///   error, never followed.
+/// - **Symlinks refused**: a credentials or lock file that is a symbolic link is
+///   [`Error::UnsafeStorage`], never followed (the directory itself may be a link to
+///   a directory of the user's).
 /// - **Damage**: an unparsable file is renamed to `credentials.json.corrupt-<time>`
 ///   and reported ([`Error::CorruptCredentials`] with `moved_to`); a file from a newer
 ///   version is left untouched ([`Error::UnsupportedVersion`]).
@@ -84,78 +96,33 @@ impl FileStore {
         format!(".{FILE_NAME}.tmp-")
     }
 
-    fn ensure_dir(&self) -> Result<(), Error> {
-        if self.dir.is_dir() {
-            return Ok(());
+    /// Creates the directory (`0700`) if needed, then opens and checks it.
+    fn ensure_dir(&self) -> Result<Dir, Error> {
+        if !self.dir.is_dir() {
+            let mut builder = fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                builder.mode(0o700);
+            }
+            builder
+                .create(&self.dir)
+                .map_err(|e| io_error(&format!("cannot create {}", self.dir.display()), &e))?;
         }
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            builder.mode(0o700);
-        }
-        builder
-            .create(&self.dir)
-            .map_err(|e| io_error(&format!("cannot create {}", self.dir.display()), &e))
-    }
-
-    fn refuse_symlink(path: &Path) -> Result<bool, Error> {
-        match fs::symlink_metadata(path) {
-            Ok(m) if m.file_type().is_symlink() => Err(Error::storage(format!(
-                "{} is a symbolic link; refusing to use it (replace it with a regular file)",
-                path.display()
-            ))),
-            Ok(m) if !m.is_file() => Err(Error::storage(format!(
-                "{} is not a regular file",
-                path.display()
-            ))),
-            Ok(_) => Ok(true),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(io_error(&format!("cannot inspect {}", path.display()), &e)),
-        }
-    }
-
-    fn open_options() -> OpenOptions {
-        #[cfg_attr(not(unix), allow(unused_mut))] // only Unix adds mode and flags
-        let mut o = OpenOptions::new();
-        #[cfg(unix)]
-        {
-            use rustix::fs::OFlags;
-            use std::os::unix::fs::OpenOptionsExt;
-            // The flag bits are small positive constants; the cast cannot wrap.
-            let flags = (OFlags::NOFOLLOW | OFlags::CLOEXEC).bits() as i32;
-            o.mode(0o600).custom_flags(flags);
-        }
-        o
+        Dir::open(&self.dir)?.ok_or_else(|| {
+            Error::storage(format!(
+                "{} vanished while it was being created",
+                self.dir.display()
+            ))
+        })
     }
 
     fn read_bytes(&self) -> Result<Option<Vec<u8>>, Error> {
-        let path = self.path();
-        if !Self::refuse_symlink(&path)? {
-            return Ok(None);
+        match Dir::open(&self.dir)? {
+            Some(dir) => dir.read(FILE_NAME),
+            None => Ok(None),
         }
-        let mut file = match Self::open_options().read(true).open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.open_error(&path, &e)),
-        };
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)
-            .map_err(|e| io_error(&format!("cannot read {}", path.display()), &e))?;
-        Ok(Some(bytes))
-    }
-
-    fn open_error(&self, path: &Path, e: &io::Error) -> Error {
-        // O_NOFOLLOW on a symlink that appeared after the check: ELOOP.
-        #[cfg(unix)]
-        if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
-            return Error::storage(format!(
-                "{} is a symbolic link; refusing to use it (replace it with a regular file)",
-                path.display()
-            ));
-        }
-        io_error(&format!("cannot open {}", path.display()), e)
     }
 
     fn read_inner(&self, locked: bool) -> Result<Option<CredentialsDocument>, Error> {
@@ -196,18 +163,18 @@ impl FileStore {
         self.id
     }
 
-    /// `credentials.json.corrupt-<time>` (with a counter if taken).
-    fn corrupt_target(&self) -> PathBuf {
+    /// `credentials.json.corrupt-<time>` (with a counter if taken): the name.
+    fn corrupt_target(&self, dir: &Dir) -> String {
         let stamp: String = crate::sys::now()
             .to_rfc3339()
             .chars()
             .filter(|c| !matches!(c, '-' | ':'))
             .collect();
-        let mut target = self.dir.join(format!("{FILE_NAME}.corrupt-{stamp}"));
+        let mut target = format!("{FILE_NAME}.corrupt-{stamp}");
         let mut n = 1;
-        while target.exists() && n < 100 {
+        while dir.exists(&target) && n < 100 {
             n += 1;
-            target = self.dir.join(format!("{FILE_NAME}.corrupt-{stamp}-{n}"));
+            target = format!("{FILE_NAME}.corrupt-{stamp}-{n}");
         }
         target
     }
@@ -216,53 +183,39 @@ impl FileStore {
     /// this store's directory (owner-only), returning its path.
     #[cfg_attr(not(feature = "keyring"), allow(dead_code))]
     pub(crate) fn keep_damaged(&self, bytes: &[u8]) -> Option<String> {
-        self.ensure_dir().ok()?;
-        let target = self.corrupt_target();
-        let mut file = Self::open_options()
-            .write(true)
-            .create_new(true)
-            .open(&target)
-            .ok()?;
-        file.write_all(bytes).ok()?;
-        file.sync_all().ok()?;
-        Some(target.display().to_string())
+        let dir = self.ensure_dir().ok()?;
+        let target = self.corrupt_target(&dir);
+        dir.create_new(&target, bytes).ok()?;
+        Some(self.dir.join(target).display().to_string())
     }
 
     /// Renames the damaged file to `credentials.json.corrupt-<time>` and returns the
     /// error to report.
     fn move_aside(&self, reason: String) -> Error {
-        let path = self.path();
-        let target = self.corrupt_target();
-        match fs::rename(&path, &target) {
-            Ok(()) => {
-                warn!(moved_to = %target.display(), "damaged credentials file moved aside");
-                let _ = sync_dir(&self.dir);
-                Error::CorruptCredentials {
-                    reason,
-                    moved_to: Some(target.display().to_string()),
+        let moved = Dir::open(&self.dir).ok().flatten().and_then(|dir| {
+            let target = self.corrupt_target(&dir);
+            match dir.rename(FILE_NAME, &target) {
+                Ok(()) => {
+                    let _ = dir.sync();
+                    Some(self.dir.join(target).display().to_string())
+                }
+                Err(e) => {
+                    debug!(error = %e.kind(), "could not move the damaged credentials file");
+                    None
                 }
             }
-            Err(e) => {
-                debug!(error = %e.kind(), "could not move the damaged credentials file");
-                Error::CorruptCredentials {
-                    reason,
-                    moved_to: None,
-                }
-            }
+        });
+        if let Some(target) = &moved {
+            warn!(moved_to = %target, "damaged credentials file moved aside");
+        }
+        Error::CorruptCredentials {
+            reason,
+            moved_to: moved,
         }
     }
 
     fn open_lock_file(&self) -> Result<File, Error> {
-        self.ensure_dir()?;
-        let path = self.lock_path();
-        Self::refuse_symlink(&path)?;
-        Self::open_options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| self.open_error(&path, &e))
+        self.ensure_dir()?.open_lock(&format!("{FILE_NAME}.lock"))
     }
 
     fn try_lock(&self) -> Result<Option<StoreLock>, Error> {
@@ -279,14 +232,11 @@ impl FileStore {
 
     /// Removes temporary files left by writers that were killed mid-write. Only
     /// called under the lock, when no other writer can be using one.
-    fn remove_stale_temps(&self) {
-        let Ok(entries) = fs::read_dir(&self.dir) else {
-            return;
-        };
+    fn remove_stale_temps(dir: &Dir) {
         let prefix = Self::temp_prefix();
-        for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(&prefix) {
-                let _ = fs::remove_file(entry.path());
+        for name in dir.names() {
+            if name.starts_with(&prefix) {
+                dir.remove(&name);
             }
         }
     }
@@ -315,30 +265,27 @@ impl CredentialStore for FileStore {
 
     fn write(&self, lock: &StoreLock, document: &CredentialsDocument) -> Result<(), Error> {
         lock.check(self.id)?;
-        self.ensure_dir()?;
         let path = self.path();
-        Self::refuse_symlink(&path)?;
-        self.remove_stale_temps();
+        let bytes = document.to_json();
+        if bytes.len() > MAX_DOCUMENT_BYTES {
+            return Err(Error::storage(format!(
+                "the credentials document would be {} bytes, more than the {} KiB limit; log out of profiles you no longer use",
+                bytes.len(),
+                MAX_DOCUMENT_BYTES / 1024
+            )));
+        }
+        let dir = self.ensure_dir()?;
+        dir.check_replaceable(FILE_NAME)?;
+        Self::remove_stale_temps(&dir);
         let suffix = crate::sys::entropy::<6>()
             .map(|b| b.iter().map(|x| format!("{x:02x}")).collect::<String>())?;
-        let temp = self.dir.join(format!(
-            "{}{}-{suffix}",
-            Self::temp_prefix(),
-            std::process::id()
-        ));
-        let result = (|| -> io::Result<()> {
-            let mut file = Self::open_options()
-                .write(true)
-                .create_new(true)
-                .open(&temp)?;
-            file.write_all(&document.to_json())?;
-            file.sync_all()?;
-            drop(file);
-            fs::rename(&temp, &path)?;
-            sync_dir(&self.dir)
-        })();
+        let temp = format!("{}{}-{suffix}", Self::temp_prefix(), std::process::id());
+        let result = dir
+            .create_new(&temp, &bytes)
+            .and_then(|()| dir.rename(&temp, FILE_NAME))
+            .and_then(|()| dir.sync());
         if let Err(e) = result {
-            let _ = fs::remove_file(&temp);
+            dir.remove(&temp);
             return Err(io_error(&format!("cannot write {}", path.display()), &e));
         }
         debug!(path = %path.display(), "credentials written");
@@ -351,8 +298,11 @@ impl CredentialStore for FileStore {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
+            // Modes others can write are refused when the store is used (see
+            // `os::Dir`); readable ones are allowed, with this warning.
             let loose = |m: fs::Metadata| {
-                Some(m.permissions().mode() & 0o777).filter(|mode| mode & 0o077 != 0)
+                Some(m.permissions().mode() & 0o777)
+                    .filter(|mode| mode & 0o077 != 0 && mode & 0o022 == 0)
             };
             // The directory the file lives in (through a symbolic link, if it is one).
             if let Some(mode) = fs::metadata(&self.dir).ok().and_then(loose) {
@@ -377,17 +327,5 @@ impl CredentialStore for FileStore {
             }
         }
         out
-    }
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
     }
 }
