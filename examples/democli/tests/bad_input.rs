@@ -865,10 +865,11 @@ fn unsafe_files_and_directories_are_refused_with_the_exact_fix_and_change_nothin
     let key = server.mint_key(&stored);
     let me = my_uid();
     type Setup = Box<dyn Fn(&Home)>;
+    type Fix = Box<dyn Fn(&Home) -> String>;
     let chmod = |p: PathBuf, mode: u32| {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap()
     };
-    let mut cases: Vec<(&str, Setup, Box<dyn Fn(&Home) -> String>)> = vec![
+    let mut cases: Vec<(&str, Setup, Fix)> = vec![
         (
             "directory 0777",
             Box::new(move |h| chmod(h.dir(), 0o777)),
