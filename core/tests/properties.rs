@@ -13,10 +13,14 @@ use cliauth_core::flow::{Flow, Input, Step};
 use cliauth_core::handoff::{HandoffCredential, HandoffRequest};
 use cliauth_core::http::{self, HttpRequest};
 use cliauth_core::keys::{Charset, KeyFormat, KeyRegistry};
-use cliauth_core::loopback::{LoopbackConfig, LoopbackHandler, LoopbackLimits, parse_request};
+use cliauth_core::loopback::{
+    LoopbackConfig, LoopbackHandler, LoopbackLimits, LoopbackRequest, ParseProgress, Rejection,
+    RequestParser, parse_request,
+};
 use cliauth_core::pkce::{PkceMethod, PkceVerifier};
 use cliauth_core::refresh::{Refresh, RefreshConfig};
 use cliauth_core::retry::RetryPolicy;
+use cliauth_core::secret::RedactedBytes;
 use cliauth_core::secret::{AccessToken, ApiKey, AuthorizationCode, RefreshToken};
 use cliauth_core::state::StateToken;
 use cliauth_core::time::{Instant, Now};
@@ -25,6 +29,185 @@ use cliauth_core::{HttpResponse, Timestamp, jwt, token};
 use proptest::prelude::*;
 
 const NOW: Timestamp = Timestamp::from_unix_secs(1_795_341_600);
+
+/// The parser as it was before it became incremental (the whole buffer parsed on
+/// every call): the reference the incremental parser must agree with.
+fn reference_parse(buf: &[u8], limits: &LoopbackLimits) -> Result<ParseProgress, Rejection> {
+    let line_end = buf.windows(2).position(|w| w == b"\r\n");
+    match line_end {
+        None if buf.len() > limits.max_request_line => {
+            return Err(Rejection {
+                status: 414,
+                reason: "request line too long",
+            });
+        }
+        Some(n) if n > limits.max_request_line => {
+            return Err(Rejection {
+                status: 414,
+                reason: "request line too long",
+            });
+        }
+        _ => {}
+    }
+    let mut headers = vec![httparse::EMPTY_HEADER; limits.max_headers];
+    let mut req = httparse::Request::new(&mut headers);
+    let head_len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => {
+            if buf.len() > limits.max_head {
+                return Err(Rejection {
+                    status: 431,
+                    reason: "request headers too large",
+                });
+            }
+            return Ok(ParseProgress::Incomplete);
+        }
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(Rejection {
+                status: 431,
+                reason: "too many request headers",
+            });
+        }
+        Err(_) => {
+            return Err(Rejection {
+                status: 400,
+                reason: "malformed request",
+            });
+        }
+    };
+    if head_len > limits.max_head {
+        return Err(Rejection {
+            status: 431,
+            reason: "request headers too large",
+        });
+    }
+    let method = req.method.unwrap_or_default().to_string();
+    let target = req.path.unwrap_or_default().to_string();
+    let mut fields = Vec::with_capacity(req.headers.len());
+    for h in req.headers.iter() {
+        let value = std::str::from_utf8(h.value).map_err(|_| Rejection {
+            status: 400,
+            reason: "header value is not UTF-8",
+        })?;
+        fields.push((h.name.to_string(), value.to_string()));
+    }
+    let find = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    if find("transfer-encoding").is_some() {
+        return Err(Rejection {
+            status: 411,
+            reason: "chunked bodies are not accepted",
+        });
+    }
+    let content_length = match find("content-length") {
+        None => 0,
+        Some(v) => {
+            let v = v.trim();
+            if v.is_empty() || v.len() > 10 || !v.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Rejection {
+                    status: 400,
+                    reason: "invalid Content-Length",
+                });
+            }
+            v.parse::<usize>().map_err(|_| Rejection {
+                status: 400,
+                reason: "invalid Content-Length",
+            })?
+        }
+    };
+    let duplicate_length = fields
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .count()
+        > 1;
+    if duplicate_length {
+        return Err(Rejection {
+            status: 400,
+            reason: "duplicate Content-Length",
+        });
+    }
+    // RFC 9112 §3.2: more than one Host line is a 400. Otherwise the `Host` check
+    // would read only the first line while something else could act on another.
+    let hosts = fields
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("host"))
+        .count();
+    if hosts > 1 {
+        return Err(Rejection {
+            status: 400,
+            reason: "duplicate Host header",
+        });
+    }
+    if content_length > limits.max_body {
+        return Err(Rejection {
+            status: 413,
+            reason: "request body too large",
+        });
+    }
+    let total = head_len + content_length;
+    if buf.len() < total {
+        return Ok(ParseProgress::Incomplete);
+    }
+    Ok(ParseProgress::Complete(
+        LoopbackRequest {
+            method,
+            target,
+            headers: fields,
+            body: RedactedBytes(buf[head_len..total].to_vec()),
+        },
+        total,
+    ))
+}
+
+/// Request-like bytes: a request line, header lines, a blank line and a body, with
+/// pieces that break each part (garbage, bare LF, leading blank lines, long lines,
+/// too many headers, bad lengths).
+fn request_bytes_strategy() -> impl Strategy<Value = Vec<u8>> {
+    let line = prop_oneof![
+        Just("Host: 127.0.0.1:4000".to_string()),
+        Just("Content-Length: 5".to_string()),
+        Just("Content-Length: 900".to_string()),
+        Just("Content-Length: x".to_string()),
+        Just("Transfer-Encoding: chunked".to_string()),
+        Just("host: evil".to_string()),
+        "[A-Za-z-]{1,8}: [ -~]{0,30}",
+        "\\PC{0,12}",
+    ];
+    let eol = prop_oneof![4 => Just("\r\n"), 1 => Just("\n"), 1 => Just("\r")];
+    (
+        prop_oneof![
+            Just(String::new()),
+            Just("\r\n".to_string()),
+            Just("\n\r\n".to_string())
+        ],
+        prop_oneof![
+            Just("GET /callback?code=a&state=b HTTP/1.1".to_string()),
+            Just("POST /callback HTTP/1.1".to_string()),
+            "[A-Z]{1,6} /[ -~]{0,50} HTTP/1.[01]",
+            "\\PC{0,20}",
+        ],
+        proptest::collection::vec((line, eol.clone()), 0..9),
+        eol,
+        prop_oneof![Just("\r\n"), Just("\n"), Just("")],
+        proptest::collection::vec(any::<u8>(), 0..40),
+    )
+        .prop_map(|(lead, first, lines, eol1, blank, body)| {
+            let mut out = lead.into_bytes();
+            out.extend_from_slice(first.as_bytes());
+            out.extend_from_slice(eol1.as_bytes());
+            for (l, e) in lines {
+                out.extend_from_slice(l.as_bytes());
+                out.extend_from_slice(e.as_bytes());
+            }
+            out.extend_from_slice(blank.as_bytes());
+            out.extend_from_slice(&body);
+            out
+        })
+}
 
 fn header_strategy() -> impl Strategy<Value = Vec<(String, String)>> {
     let names = prop_oneof![
@@ -212,6 +395,71 @@ proptest! {
         let cut = cut.min(bytes.len());
         let _ = parse_request(&bytes[..cut], &LoopbackLimits::default());
         let _ = parse_request(&bytes, &LoopbackLimits::default());
+    }
+
+    #[test]
+    fn incremental_parsing_agrees_with_parsing_the_whole_buffer(
+        bytes in request_bytes_strategy(),
+        chunks in proptest::collection::vec(1usize..12, 1..80),
+        small in any::<bool>(),
+    ) {
+        let limits = if small {
+            LoopbackLimits { max_request_line: 40, max_head: 120, max_headers: 4, max_body: 20 }
+        } else {
+            LoopbackLimits::default()
+        };
+        let mut parser = RequestParser::new(limits);
+        let mut at = 0;
+        let mut sizes = chunks.iter().cycle();
+        // Every decision the incremental parser makes is the one the old parser makes
+        // on the same bytes; while it waits, the old one waits too or has refused
+        // (a malformed line is refused at its end, not at its first bad byte).
+        while at < bytes.len() {
+            let n = (*sizes.next().unwrap()).min(bytes.len() - at);
+            at += n;
+            let got = parser.push(&bytes[at - n..at]);
+            let want = reference_parse(&bytes[..at], &limits);
+            match &got {
+                Ok(ParseProgress::Incomplete) => prop_assert!(
+                    !matches!(want, Ok(ParseProgress::Complete(..))),
+                    "the old parser completed at {at}: {bytes:?}"
+                ),
+                decided => {
+                    prop_assert_eq!(decided, &want, "at {} of {:?}", at, bytes);
+                    break;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn incremental_parsing_of_a_trickled_request_is_linear(
+        body_len in 0usize..16_000,
+        headers in 0usize..60,
+    ) {
+        let mut request = String::from("POST /callback HTTP/1.1\r\nHost: 127.0.0.1:4000\r\n");
+        for i in 0..headers {
+            request.push_str(&format!("X-Header-{i}: {}\r\n", "v".repeat(i)));
+        }
+        request.push_str(&format!("Content-Length: {body_len}\r\n\r\n"));
+        let head_len = request.len();
+        request.push_str(&"b".repeat(body_len));
+        let bytes = request.as_bytes();
+        let mut parser = RequestParser::new(LoopbackLimits::default());
+        let mut outcome = Ok(ParseProgress::Incomplete);
+        for b in bytes {
+            outcome = parser.push(std::slice::from_ref(b));
+        }
+        let Ok(ParseProgress::Complete(req, used)) = outcome else {
+            return Err(TestCaseError::fail(format!("{outcome:?}")));
+        };
+        prop_assert_eq!(used, bytes.len());
+        prop_assert_eq!(req.body, RedactedBytes(vec![b'b'; body_len]));
+        // The head is handed to the HTTP parser once per completed line, the body is
+        // only counted: work grows with the size, never with size × reads.
+        let lines = headers + 3;
+        let bound = 2 * bytes.len() + lines * head_len;
+        prop_assert!(parser.examined() <= bound, "{} > {bound}", parser.examined());
     }
 
     #[test]
