@@ -8,7 +8,9 @@ use std::hint::black_box;
 
 use cliauth_core::authorize::CallbackParams;
 use cliauth_core::keys::{Charset, KeyFormat, KeyRegistry};
-use cliauth_core::loopback::{LoopbackConfig, LoopbackHandler};
+use cliauth_core::loopback::{
+    LoopbackConfig, LoopbackHandler, LoopbackLimits, RequestParser, parse_request,
+};
 use cliauth_core::pkce::{PkceMethod, PkceVerifier};
 use cliauth_core::state::StateToken;
 use cliauth_core::token::parse_token_response;
@@ -87,11 +89,48 @@ fn token_response_parse(c: &mut Criterion) {
     });
 }
 
+/// A slow-body POST as an attacker sends it to the loopback server: a 15 KiB header
+/// block, then a 2000-byte body one byte per read. `incremental` is the parser the
+/// server uses; `reparse` parses everything read so far again on every read (what
+/// the server did before).
+fn trickled_request(c: &mut Criterion) {
+    let body = "b".repeat(2000);
+    let mut request = format!(
+        "POST /callback HTTP/1.1\r\nHost: 127.0.0.1:49152\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for n in 0..60 {
+        request.push_str(&format!("X-Pad-{n:02}: {}\r\n", "p".repeat(240)));
+    }
+    request.push_str("\r\n");
+    let head_len = request.len();
+    request.push_str(&body);
+    let bytes = request.as_bytes();
+    let limits = LoopbackLimits::default();
+    c.bench_function("trickled_request_incremental", |b| {
+        b.iter(|| {
+            let mut p = RequestParser::new(limits);
+            let _ = p.push(&bytes[..head_len]);
+            for byte in &bytes[head_len..] {
+                black_box(p.push(std::slice::from_ref(byte)).ok());
+            }
+        })
+    });
+    c.bench_function("trickled_request_reparse", |b| {
+        b.iter(|| {
+            for end in head_len..=bytes.len() {
+                black_box(parse_request(&bytes[..end], &limits).ok());
+            }
+        })
+    });
+}
+
 criterion_group!(
     benches,
     pkce_pair,
     key_diagnosis,
     callback_parse,
-    token_response_parse
+    token_response_parse,
+    trickled_request
 );
 criterion_main!(benches);

@@ -5,8 +5,8 @@
 //! and on `[::1]` on the same port when the machine has IPv6 loopback; on an IPv6-only host
 //! it listens on `[::1]` and the redirect URI names it (RFC 8252 §7.3). The server then
 //! serves every connection in its own task — browsers preconnect
-//! spare sockets and ask for `/favicon.ico` — reading bytes until core's
-//! [`parse_request`] has a complete request (or refuses the bytes), and hands each
+//! spare sockets and ask for `/favicon.ico` — feeding the bytes to core's
+//! [`RequestParser`] until it has a complete request (or refuses the bytes), and hands each
 //! request — with who owns the connecting socket (`peer`: another user's program is
 //! refused by core) — to the flow being driven, which decides every answer
 //! ([`cliauth_core::flow::Step::Reply`]). [`LoopbackServer::wait`] drives core's
@@ -14,12 +14,23 @@
 //! whose `state` matched; forged, stray or malformed requests are answered and
 //! forgotten.
 //!
-//! At most [`LoopbackOptions::max_connections`] connections are served at once. When
-//! all are taken, the oldest connection that is still sending its request (an idle
-//! preconnect, or a slowloris trickling bytes) is closed to make room, so that
-//! sockets held open by another local program can delay the browser's callback by
-//! no more than one accept. A connection whose request is complete is never closed
-//! this way: its answer, and the login's result, are not lost.
+//! **Admission.** At most [`LoopbackOptions::max_connections`] connections are open at
+//! once: the server accepts a connection only when a slot is free, so the process
+//! never holds more sockets than that (plus the listeners), however many connect —
+//! the others wait in the kernel's accept queue, in order, and are accepted as slots
+//! free. When every slot is taken and a connection waits to be accepted (on Unix the
+//! accept queue is polled; elsewhere one is assumed), core's admission policy
+//! ([`cliauth_core::loopback::eviction`]) picks the connections to close: those open
+//! for [`LoopbackOptions::evict_after`] without completing their request *and*
+//! waiting for bytes that do not come (an idle preconnect, a slowloris trickling its
+//! request). A connection that was accepted but not yet read, or whose request is
+//! complete, is never closed this way: a browser's callback that arrives in one write
+//! is always read and answered, and the login's result is not lost. Before a
+//! connection is closed for room it reads once more, and a request that completes
+//! then is still answered.
+//!
+//! **Parsing** is incremental ([`cliauth_core::loopback::RequestParser`]): a request
+//! trickled in one byte per read costs work linear in its size.
 //!
 //! Every path releases the port: the server is consumed by `wait` (or by a login), so success,
 //! error, timeout and Ctrl-C (when [`LoopbackOptions::cancel_on_ctrl_c`] is set) all drop the
@@ -64,17 +75,18 @@ use std::collections::VecDeque;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener as StdListener};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use cliauth_core::Error;
 use cliauth_core::authorize::{DEFAULT_LOGIN_TIMEOUT, LoopbackHost};
 use cliauth_core::loopback::{
-    LoopbackLimits, LoopbackRequest, LoopbackResponse, ParseProgress, Rejection, parse_request,
+    ConnectionPhase, DEFAULT_EVICT_AFTER, EVICTION_RECHECK, Eviction, LoopbackLimits,
+    LoopbackRequest, LoopbackResponse, ParseProgress, Rejection, RequestParser, eviction,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::{AbortHandle, JoinSet};
 use tracing::{debug, trace};
 
@@ -94,10 +106,14 @@ pub struct LoopbackOptions {
     /// How long one connection may take to send its request (default 10 s). Idle
     /// preconnected sockets are closed after this.
     pub read_timeout: Duration,
-    /// Connections served at once (default 64). Beyond that, the oldest connection
-    /// still sending its request is closed to make room; when every connection is
-    /// being answered, the new one is closed instead.
+    /// Connections open at once (default 64). No more are accepted until one closes;
+    /// see the module docs.
     pub max_connections: usize,
+    /// How long a connection may take to send its request before, when every slot
+    /// is taken, it may be closed to make room (default 1 s,
+    /// [`DEFAULT_EVICT_AFTER`]) — only while it waits for bytes, never before its
+    /// first read. A browser sends its callback at once.
+    pub evict_after: Duration,
     /// Whether Ctrl-C ends the wait with [`Error::Cancelled`] (default `true`).
     ///
     /// Tokio installs a process-wide SIGINT handler the first time this is used; it
@@ -115,6 +131,7 @@ impl Default for LoopbackOptions {
             timeout: DEFAULT_LOGIN_TIMEOUT,
             read_timeout: Duration::from_secs(10),
             max_connections: 64,
+            evict_after: DEFAULT_EVICT_AFTER,
             cancel_on_ctrl_c: true,
         }
     }
@@ -234,6 +251,7 @@ impl LoopbackServer {
         Ok(Serving {
             v4: Some(v4),
             v6,
+            slots: Arc::new(Semaphore::new(options.max_connections.max(1))),
             options,
             limits,
             live: VecDeque::new(),
@@ -264,9 +282,12 @@ pub(crate) struct Arrival {
 pub(crate) struct Serving {
     v4: Option<TcpListener>,
     v6: Option<TcpListener>,
+    /// One permit per open connection: a socket is accepted only with a permit in
+    /// hand, and the permit is given back after the socket is closed.
+    slots: Arc<Semaphore>,
     options: LoopbackOptions,
     limits: LoopbackLimits,
-    /// Connections in accept order, for eviction of the oldest reader.
+    /// Open connections in accept order, for eviction.
     live: VecDeque<Slot>,
     connections: JoinSet<()>,
     next_id: u64,
@@ -282,6 +303,28 @@ impl Serving {
             let Some(v4) = &self.v4 else {
                 return None;
             };
+            let permit = match Arc::clone(&self.slots).try_acquire_owned() {
+                Ok(permit) => permit,
+                Err(_) => {
+                    // Full. When someone is waiting to be accepted, make room from
+                    // connections past their deadline; then wait for a slot (or look
+                    // again shortly).
+                    let recheck = if pending(v4) || self.v6.as_ref().is_some_and(pending) {
+                        evict_stale(&mut self.live, self.options.evict_after)
+                    } else {
+                        EVICTION_RECHECK
+                    };
+                    tokio::select! {
+                        arrival = self.rx.recv() => return arrival,
+                        permit = Arc::clone(&self.slots).acquire_owned() => match permit {
+                            Ok(permit) => permit,
+                            Err(_) => return None,
+                        },
+                        () = tokio::time::sleep(recheck) => continue,
+                        Some(_) = self.connections.join_next(), if !self.connections.is_empty() => continue,
+                    }
+                }
+            };
             let accepted = tokio::select! {
                 arrival = self.rx.recv() => return arrival,
                 a = v4.accept() => a,
@@ -290,7 +333,10 @@ impl Serving {
                 Some(_) = self.connections.join_next(), if !self.connections.is_empty() => continue,
             };
             match accepted {
-                Ok((stream, peer)) => self.admit(stream, peer),
+                Ok((stream, _peer)) => self.admit(Held {
+                    stream,
+                    _permit: permit,
+                }),
                 Err(e) => {
                     // EMFILE and friends: do not spin.
                     debug!(error = %e, "loopback accept failed");
@@ -305,27 +351,22 @@ impl Serving {
         self.rx.try_recv().ok()
     }
 
-    fn admit(&mut self, stream: TcpStream, peer: SocketAddr) {
+    fn admit(&mut self, held: Held) {
         let Some(tx) = &self.tx else {
             return;
         };
         self.live.retain(|slot| !slot.task.is_finished());
-        let max_connections = self.options.max_connections.max(1);
-        if self.live.len() >= max_connections && !evict_oldest_reader(&mut self.live) {
-            debug!(%peer, "every loopback connection is being answered; closing the new one");
-            return;
-        }
-        let stage = Arc::new(AtomicU8::new(READING));
+        let state = Arc::new(ConnState::new());
         self.next_id += 1;
         let conn = Connection {
             id: self.next_id,
             arrivals: tx.clone(),
             limits: self.limits,
             read_timeout: self.options.read_timeout,
-            stage: Arc::clone(&stage),
+            state: Arc::clone(&state),
         };
-        let task = self.connections.spawn(conn.serve(stream));
-        self.live.push_back(Slot { stage, task });
+        let task = self.connections.spawn(conn.serve(held));
+        self.live.push_back(Slot { state, task });
     }
 
     /// Stops accepting and releases the port; the answers already given are written
@@ -338,7 +379,7 @@ impl Serving {
         // Requests nobody will answer: their connections close unanswered.
         while self.rx.try_recv().is_ok() {}
         for slot in &self.live {
-            if slot.stage.load(Ordering::Acquire) != DECIDED {
+            if slot.state.phase() != ConnectionPhase::Decided {
                 slot.task.abort();
             }
         }
@@ -353,41 +394,110 @@ impl Serving {
     }
 }
 
-/// A connection still reading its request; the accept loop may evict it.
+/// What the accept loop and a connection share.
+struct ConnState {
+    accepted: Instant,
+    /// A [`ConnectionPhase`]: [`READING`], [`WAITING`] or [`DECIDED`].
+    phase: AtomicU8,
+    /// The accept loop asked it to close if it still has nothing to read.
+    evict_requested: AtomicBool,
+    evict: Notify,
+}
+
 const READING: u8 = 0;
-/// A connection handing its bytes to the handler right now.
-const HANDLING: u8 = 1;
-/// A connection whose request was decided: it is answered, never evicted.
+const WAITING: u8 = 1;
 const DECIDED: u8 = 2;
-/// A connection closed to make room.
-const EVICTED: u8 = 3;
+
+impl ConnState {
+    fn new() -> ConnState {
+        ConnState {
+            accepted: Instant::now(),
+            phase: AtomicU8::new(READING),
+            evict_requested: AtomicBool::new(false),
+            evict: Notify::new(),
+        }
+    }
+
+    fn phase(&self) -> ConnectionPhase {
+        match self.phase.load(Ordering::Acquire) {
+            WAITING => ConnectionPhase::Waiting,
+            DECIDED => ConnectionPhase::Decided,
+            _ => ConnectionPhase::Reading,
+        }
+    }
+
+    fn set(&self, phase: u8) {
+        self.phase.store(phase, Ordering::Release);
+    }
+}
 
 /// A served connection, as the accept loop tracks it.
 struct Slot {
-    stage: Arc<AtomicU8>,
+    state: Arc<ConnState>,
     task: AbortHandle,
 }
 
-/// Closes the oldest connection that is still reading its request. Returns `false`
-/// when every connection is past that point.
-///
-/// The stage moves from [`READING`] to [`EVICTED`] by compare-and-swap, which the
-/// connection itself does (to [`HANDLING`]) before it hands bytes to the handler:
-/// so a connection is either evicted before its request is decided, or never.
-fn evict_oldest_reader(live: &mut VecDeque<Slot>) -> bool {
-    let position = live.iter().position(|slot| {
-        slot.stage
-            .compare_exchange(READING, EVICTED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-    });
-    match position.and_then(|i| live.remove(i)) {
-        Some(slot) => {
-            slot.task.abort();
-            debug!("loopback connection limit reached; closed the oldest unfinished request");
-            true
+/// The socket and its slot: fields drop in order, so the socket is closed before the
+/// slot is given back.
+struct Held {
+    stream: TcpStream,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// Whether a connection waits in `listener`'s accept queue (a zero-timeout
+/// `poll(2)`: the listener is readable exactly when one does).
+#[cfg(unix)]
+fn pending(listener: &TcpListener) -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec};
+    let mut fds = [PollFd::new(listener, PollFlags::IN)];
+    let now = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    matches!(rustix::event::poll(&mut fds, Some(&now)), Ok(n) if n > 0)
+}
+
+/// Elsewhere the accept queue is not inspected: when every slot is taken, a
+/// connection is assumed to be waiting.
+#[cfg(not(unix))]
+fn pending(_listener: &TcpListener) -> bool {
+    true
+}
+
+/// Asks every connection core's policy ([`eviction`]) closes to close. Returns when
+/// to look again.
+fn evict_stale(live: &mut VecDeque<Slot>, evict_after: Duration) -> Duration {
+    live.retain(|slot| !slot.task.is_finished());
+    let now = Instant::now();
+    let mut next = evict_after.max(EVICTION_RECHECK);
+    let mut asked = 0usize;
+    for slot in live.iter() {
+        let s = &slot.state;
+        if s.evict_requested.load(Ordering::Acquire) {
+            continue;
         }
-        None => false,
+        match eviction(
+            s.phase(),
+            now.saturating_duration_since(s.accepted),
+            evict_after,
+        ) {
+            Eviction::Close => {
+                s.evict_requested.store(true, Ordering::Release);
+                s.evict.notify_one();
+                asked += 1;
+            }
+            Eviction::AskAgainIn(wait) => next = next.min(wait),
+            Eviction::Never => {}
+        }
     }
+    if asked > 0 {
+        debug!(
+            asked,
+            "loopback connection limit reached; closing connections idle past their deadline"
+        );
+        next = EVICTION_RECHECK;
+    }
+    next.max(Duration::from_millis(1))
 }
 
 async fn accept_opt(listener: Option<&TcpListener>) -> io::Result<(TcpStream, SocketAddr)> {
@@ -425,55 +535,24 @@ struct Connection {
     arrivals: mpsc::Sender<Arrival>,
     limits: LoopbackLimits,
     read_timeout: Duration,
-    /// [`READING`], [`HANDLING`], [`DECIDED`] or [`EVICTED`].
-    stage: Arc<AtomicU8>,
+    state: Arc<ConnState>,
 }
 
 impl Connection {
-    async fn serve(self, mut stream: TcpStream) {
-        let started = Instant::now();
-        // The core parser refuses oversize requests long before this; the cap only
-        // bounds memory if it did not.
-        let cap = self.limits.max_head + self.limits.max_body + 8192;
-        let mut buf = Vec::with_capacity(1024);
-        let mut chunk = [0u8; 4096];
-        let request = loop {
-            let left = self.read_timeout.saturating_sub(started.elapsed());
-            let n = match tokio::time::timeout(left, stream.read(&mut chunk)).await {
-                Ok(Ok(0)) | Ok(Err(_)) => return,
-                Err(_) => {
-                    trace!("loopback connection idle; closed");
-                    return;
-                }
-                Ok(Ok(n)) => n,
-            };
-            buf.extend_from_slice(&chunk[..n]);
-            if self
-                .stage
-                .compare_exchange(READING, HANDLING, Ordering::AcqRel, Ordering::Acquire)
-                .is_err()
-            {
-                // Evicted while the bytes were on their way.
+    async fn serve(self, mut held: Held) {
+        let request = match self.read_request(&held.stream).await {
+            Ok(request) => request,
+            Err(why) => {
+                trace!(why, "loopback connection closed unanswered");
                 return;
-            }
-            let progress = if buf.len() > cap {
-                Err(Rejection {
-                    status: 431,
-                    reason: "request too large",
-                })
-            } else {
-                parse_request(&buf, &self.limits)
-            };
-            match progress {
-                Ok(ParseProgress::Incomplete) => self.stage.store(READING, Ordering::Release),
-                Ok(ParseProgress::Complete(request, _)) => break Ok(request),
-                Err(rejection) => break Err(rejection),
             }
         };
         // Handed to the flow: from now on the connection is answered, never evicted.
-        self.stage.store(DECIDED, Ordering::Release);
         let (reply, answer) = oneshot::channel();
-        let peer = crate::peer::owner(stream.local_addr().ok(), stream.peer_addr().ok());
+        let peer = crate::peer::owner(
+            held.stream.local_addr().ok(),
+            held.stream.peer_addr().ok(),
+        );
         let arrival = Arrival {
             connection: self.id,
             request,
@@ -487,6 +566,7 @@ impl Connection {
             return;
         };
         let bytes = response.to_bytes();
+        let stream = &mut held.stream;
         let written = tokio::time::timeout(self.read_timeout, async {
             stream.write_all(&bytes).await?;
             stream.flush().await?;
@@ -496,5 +576,66 @@ impl Connection {
         if !matches!(written, Ok(Ok(()))) {
             trace!("loopback response not fully written");
         }
+        // The socket is closed, then the slot given back (`Held`'s field order).
+    }
+
+    /// Reads until the request is decided (complete, or its bytes refused), or says
+    /// why the connection closes unanswered: the peer went away, the read timeout
+    /// passed, or the accept loop needed the slot of a connection past its deadline.
+    async fn read_request(
+        &self,
+        stream: &TcpStream,
+    ) -> Result<Result<LoopbackRequest, Rejection>, &'static str> {
+        let deadline = tokio::time::Instant::from_std(self.state.accepted + self.read_timeout);
+        let mut parser = RequestParser::new(self.limits);
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = match stream.try_read(&mut chunk) {
+                Ok(0) => return Err("closed by the peer"),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.state.set(WAITING);
+                    let evicted = tokio::select! {
+                        ready = stream.readable() => match ready {
+                            Ok(()) => false,
+                            Err(_) => return Err("socket error"),
+                        },
+                        () = self.state.evict.notified() => true,
+                        () = tokio::time::sleep_until(deadline) => return Err("idle past the read timeout"),
+                    };
+                    self.state.set(READING);
+                    if !evicted {
+                        continue;
+                    }
+                    // Closing for room: unless bytes arrived that complete the request.
+                    return match stream.try_read(&mut chunk) {
+                        Ok(n) if n > 0 => self
+                            .feed(&mut parser, &chunk[..n])
+                            .ok_or("evicted: still incomplete past its deadline"),
+                        _ => Err("evicted: idle past its deadline"),
+                    };
+                }
+                Err(_) => return Err("read error"),
+            };
+            if let Some(decided) = self.feed(&mut parser, &chunk[..n]) {
+                return Ok(decided);
+            }
+        }
+    }
+
+    /// Feeds bytes to the parser; the request (or why its bytes are refused) once
+    /// that is decided.
+    fn feed(
+        &self,
+        parser: &mut RequestParser,
+        bytes: &[u8],
+    ) -> Option<Result<LoopbackRequest, Rejection>> {
+        let decided = match parser.push(bytes) {
+            Ok(ParseProgress::Incomplete) => return None,
+            Ok(ParseProgress::Complete(request, _)) => Ok(request),
+            Err(rejection) => Err(rejection),
+        };
+        self.state.set(DECIDED);
+        Some(decided)
     }
 }

@@ -90,6 +90,7 @@ fn groups() -> Vec<Group> {
         ("cold-start", crate::bench_cli::cold_start),
         ("storm", crate::bench_cli::refresh_storm),
         ("device", crate::bench_cli::device_efficiency),
+        ("loopback", crate::bench_cli::loopback_slow_body),
         ("micro", micro),
     ]
 }
@@ -289,5 +290,18 @@ fn micro() -> Result<Vec<Row>, String> {
                 .method("criterion median"),
         );
     }
+    rows.push(
+        Row::new(
+            "Core micro-benchmarks",
+            "Loopback slow-body POST: 15 KiB head, then 2000 body bytes one per read",
+            criterion_median("trickled_request_incremental")?,
+            "ns",
+        )
+        .baseline(
+            "the whole buffer parsed again on every read (before)",
+            criterion_median("trickled_request_reparse")?,
+        )
+        .method("criterion median, `RequestParser` fed 2001 reads"),
+    );
     Ok(rows)
 }

@@ -1,5 +1,6 @@
 //! Benchmark groups that run the demo CLI against the dev server as real processes:
-//! CLI cold start, refresh storm, device-flow efficiency.
+//! CLI cold start, refresh storm, device-flow efficiency; and the loopback server
+//! under slow-body POSTs.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -320,6 +321,56 @@ pub fn device_efficiency() -> Result<Vec<Row>, String> {
             "Device flow efficiency",
             "Login duration",
             took.as_secs_f64() * 1000.0,
+            "ms",
+        )
+        .method(how),
+    ])
+}
+
+/// The loopback server's CPU under slow-body POSTs (issue 10, item 9): the
+/// `loopback_flood` example runs the server and drives 64 connections from a child
+/// process, each with a 15 KiB header block and a body dripped one byte per
+/// millisecond; the server process's CPU time comes from `/proc/self/stat`.
+pub fn loopback_slow_body() -> Result<Vec<Row>, String> {
+    run(cmd("cargo").args([
+        "build",
+        "--release",
+        "-p",
+        "cliauth",
+        "--example",
+        "loopback_flood",
+    ]))?;
+    let bin = root()
+        .join("target")
+        .join("release")
+        .join("examples")
+        .join("loopback_flood");
+    let (connections, body) = (64, 2000);
+    let text = crate::util::output(Command::new(&bin).args([
+        "slow-body",
+        &connections.to_string(),
+        &body.to_string(),
+    ]))?;
+    let v: Value = serde_json::from_str(text.trim()).map_err(|e| format!("{e}: {text}"))?;
+    let share = v["cpu_share"].as_f64().ok_or("no cpu_share")? * 100.0;
+    let cpu_ms = v["server_cpu_ms"].as_f64().ok_or("no server_cpu_ms")?;
+    let wall_ms = v["wall_ms"].as_f64().ok_or("no wall_ms")?;
+    let how = format!(
+        "`loopback_flood slow-body`: {connections} POSTs at once from another process, each a 15 KiB header block then {body} body bytes one per ms (TCP_NODELAY); server CPU from /proc/self/stat over {:.1} s",
+        wall_ms / 1000.0
+    );
+    Ok(vec![
+        Row::new(
+            "Loopback server under slow-body POSTs",
+            "Server CPU, share of one core",
+            share,
+            "%",
+        )
+        .method(how.clone()),
+        Row::new(
+            "Loopback server under slow-body POSTs",
+            "Server CPU time for the whole run",
+            cpu_ms,
             "ms",
         )
         .method(how),
