@@ -216,7 +216,16 @@ fn markdown(rows: &[Row]) -> String {
             r.name,
             r.value,
             r.baseline.clone().unwrap_or_default(),
-            r.ratio.map(|x| format!("{x:.2}×")).unwrap_or_default(),
+            r.ratio
+                .map(|x| {
+                    // A row many times faster than its baseline reads `1/870×`, not `0.00×`.
+                    if x > 0.0 && x < 0.1 {
+                        format!("1/{:.0}×", 1.0 / x)
+                    } else {
+                        format!("{x:.2}×")
+                    }
+                })
+                .unwrap_or_default(),
             goal,
             r.method
         );

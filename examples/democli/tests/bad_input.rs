@@ -1205,6 +1205,52 @@ fn refresh_survives_hostile_token_responses_and_keeps_the_session() {
 }
 
 #[test]
+fn a_refresh_keeps_a_newer_releases_additions_byte_for_byte() {
+    let server = Server::start();
+    let stored = expired(&server.logged_in());
+    let old_refresh = stored_credential(&stored)["refresh_token"].clone();
+    // What a newer release added, spelled as serde_json would not write it (number
+    // spelling, escapes, key order, spacing): only a verbatim copy keeps these bytes.
+    const TOP: &str = r#""sync": {"since":1.0e3,"b":1,"a":2}"#;
+    const PROFILE: &str = r#""labels": ["prod",1000.0,{"z":true,"a":false}]"#;
+    const CREDENTIAL: &str = r#""rotation": {"next_at":1.50e9,"by":"\u00e9quipe"}"#;
+    // `expired` writes `"key": value` with one field per line.
+    let text = String::from_utf8(stored.clone()).unwrap();
+    let text = text
+        .replacen('{', &["{", TOP, ","].concat(), 1)
+        .replacen(
+            r#""default": {"#,
+            &[r#""default": {"#, PROFILE, ","].concat(),
+            1,
+        )
+        .replacen(
+            r#""credential": {"#,
+            &[r#""credential": {"#, CREDENTIAL, ","].concat(),
+            1,
+        );
+    serde_json::from_str::<Value>(&text).expect("the planted document is JSON");
+    for part in [TOP, PROFILE, CREDENTIAL] {
+        assert!(text.contains(part), "{part} not planted in {text}");
+    }
+    let home = Home::with(text.as_bytes());
+    let run = democli(&server, &home, &[], &["auth", "token"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let after = std::fs::read(home.file()).unwrap();
+    assert_ne!(
+        stored_credential(&after)["refresh_token"],
+        old_refresh,
+        "the refresh rotated and stored the new tokens"
+    );
+    let after = String::from_utf8(after).unwrap();
+    for part in [TOP, PROFILE, CREDENTIAL] {
+        assert!(
+            after.contains(part),
+            "lost or changed by the refresh: {part}\n--- in ---\n{after}"
+        );
+    }
+}
+
+#[test]
 fn device_login_refuses_hostile_responses_and_keeps_the_stored_profile() {
     let server = Server::start();
     let stored = server.logged_in();
