@@ -175,9 +175,10 @@ export const credentials: {
   status(store?: CredentialStore, options?: { profile?: string; now?: number }): Promise<StatusReport>;
   /** The block the CLI prints: `✓ Logged in to Acme as …`. */
   statusText(store?: CredentialStore, options?: { profile?: string; now?: number }): Promise<string>;
+  /** `skipped`: profiles a newer version stored — kept unchanged, not used — with a notice each. */
   profiles(
     store?: CredentialStore,
-  ): Promise<{ activeProfile?: string; profiles: Record<string, ProfileSummary> }>;
+  ): Promise<{ activeProfile?: string; profiles: Record<string, ProfileSummary>; skipped?: Record<string, string> }>;
   /** Removes the profile (default: the active one) — a local sign-out. */
   logout(store?: CredentialStore, options?: { profile?: string }): Promise<void>;
   switchProfile(store: CredentialStore, profile: string): Promise<void>;

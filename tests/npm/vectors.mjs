@@ -361,6 +361,7 @@ export async function runVectors(api, files, { only } = {}) {
           active_profile: nul(p.activeProfile),
           profiles: Object.fromEntries(Object.entries(p.profiles).map(([k, x]) => [k, { method: x.method, credential_type: x.credentialType }])),
         };
+        if (p.skipped !== undefined) actual.skipped = p.skipped;
       } catch (e) {
         if (!(e instanceof api.CliauthError)) throw e;
         actual = c.expect.message !== undefined ? { error: e.code, message: e.message } : { error: e.code };

@@ -80,7 +80,9 @@ fn report(
 }
 
 /// The profiles of a document: JSON `{activeProfile?, profiles: {name: {method,
-/// credentialType, issuer?}}}`. Throws `corrupt_credentials` or `unsupported_version`.
+/// credentialType, issuer?}}, skipped?: {name: notice}}` — `skipped`: the profiles a
+/// newer version stored, kept unchanged and not used, with core's notice for each.
+/// Throws `corrupt_credentials` or `unsupported_version`.
 #[wasm_bindgen(js_name = credentialsProfiles)]
 pub fn credentials_profiles(document: Option<String>) -> JsResult<String> {
     js(parse_doc(document.as_deref()).map(|doc| {
@@ -104,10 +106,17 @@ pub fn credentials_profiles(document: Option<String>) -> JsResult<String> {
             );
         }
         profiles.push('}');
-        Obj::new()
+        let obj = Obj::new()
             .opt("activeProfile", doc.active_profile.as_deref())
-            .raw("profiles", &profiles)
-            .end()
+            .raw("profiles", &profiles);
+        if doc.unknown_profiles.is_empty() {
+            return obj.end();
+        }
+        let mut skipped = Obj::new();
+        for (name, unknown) in &doc.unknown_profiles {
+            skipped = skipped.str(name, &unknown.notice(name));
+        }
+        obj.raw("skipped", &skipped.end()).end()
     }))
 }
 

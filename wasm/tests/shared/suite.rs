@@ -624,6 +624,22 @@ fn api_key_profiles_and_status() {
         code(credentials_profiles(Some("{\"version\": 99}".into())).unwrap_err()),
         "unsupported_version"
     );
+    // A document a newer release wrote: its profiles of an unknown type are listed as
+    // skipped, kept byte for byte by every change, and removed only when named.
+    let newer = include_str!("../../../tests/fixtures/credentials-1.1.json").to_string();
+    let listed = parse(credentials_profiles(Some(newer.clone())).unwrap());
+    assert_eq!(
+        listed["skipped"]["next"],
+        "Profile `next` was stored by a newer version (credential type `passkey`); it is kept unchanged and not used."
+    );
+    assert_eq!(listed["profiles"].as_object().unwrap().len(), 2, "{listed}");
+    let switched = credentials_switch(Some(newer.clone()), "work").unwrap();
+    let next = "\"next\": {";
+    let raw_next = &newer[newer.find(next).unwrap()..];
+    let raw_next = &raw_next[..raw_next.find("\n    }").unwrap()];
+    assert!(switched.contains(raw_next), "the unknown profile changed");
+    let removed = credentials_remove(Some(switched), Some("next".into())).unwrap();
+    assert!(!removed.contains("passkey") && removed.contains("\"hw\""));
     configure(json!({"cli": "cli", "product": "service", "keyFormats": []}));
 }
 
