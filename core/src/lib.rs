@@ -27,11 +27,11 @@
 //! | [`flow`] | the one protocol ([`flow::Step`], [`flow::Input`]) and the whole journeys: logins, access tokens, API calls, logout, discovery |
 //! | [`exchange`], [`retry`] | one request with retries; when and how long to back off |
 //! | [`device`], [`refresh`] | RFC 8628 polling; refresh with rotation under the store's lock |
-//! | [`authorize`], [`pkce`], [`state`], [`loopback`] | the authorize URL and its callback; the loopback server's answers |
+//! | [`authorize`], [`pkce`], [`state`], [`loopback`] | the authorize URL and its callback; the loopback server's answers, parsing and admission under a flood |
 //! | [`handoff`], [`launch`] | the cli-auth page's handoff; whether a browser can open here |
 //! | [`token`], [`discovery`], [`revoke`], [`jwt`] | token, discovery and revocation messages; JWT claims for display |
 //! | [`client`], [`provider`] | what each request kind carries (client authentication, extra parameters); provider presets as data, and their quirks |
-//! | [`credentials`], [`keys`] | the credentials document and its profiles; API-key formats |
+//! | [`credentials`], [`keys`] | the credentials document and its profiles, which stored files may be used (strict modes); API-key formats |
 //! | [`http`], [`json`], [`encoding`] | request and response values, API errors; JSON and URL text |
 //! | [`error`], [`redact`], [`secret`], [`time`] | the error taxonomy; secrets that never print; the two clocks |
 //!

@@ -21,40 +21,25 @@ use std::path::{Path, PathBuf};
 
 use cliauth_core::Error;
 use cliauth_core::credentials::MAX_DOCUMENT_BYTES;
+use cliauth_core::credentials::strict;
 
 use crate::store::io_error;
 
-fn refused(path: &Path, problem: impl Into<String>, fix: impl Into<String>) -> Error {
-    Error::UnsafeStorage {
-        path: path.display().to_string(),
-        problem: problem.into(),
-        fix: fix.into(),
-    }
+fn shown(path: &Path) -> String {
+    path.display().to_string()
+}
+
+#[cfg(not(unix))]
+fn refused(path: &Path, problem: &str, fix: String) -> Error {
+    strict::refused(&shown(path), problem, fix)
 }
 
 fn symlink_refused(path: &Path) -> Error {
-    refused(
-        path,
-        "it is a symbolic link",
-        format!(
-            "Replace it with a regular file or remove it: rm {} (the link's target is not touched), then sign in again.",
-            path.display()
-        ),
-    )
+    strict::symlink_refused(&shown(path))
 }
 
 fn too_large(path: &Path, size: u64) -> Error {
-    refused(
-        path,
-        format!(
-            "it is {size} bytes, more than the {} KiB a credentials file can hold",
-            MAX_DOCUMENT_BYTES / 1024
-        ),
-        format!(
-            "It was not read or changed. Move it away: mv {p} {p}.large, then sign in again.",
-            p = path.display()
-        ),
-    )
+    strict::too_large(&shown(path), size)
 }
 
 /// Reads at most [`MAX_DOCUMENT_BYTES`] from `file` (whose size was already
@@ -87,6 +72,7 @@ pub(super) use portable::Dir;
 mod unix {
     use std::os::fd::OwnedFd;
 
+    use cliauth_core::credentials::strict::{Entry, EntryKind, Role};
     use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
     use rustix::io::Errno;
 
@@ -106,63 +92,25 @@ mod unix {
         FileType::from_raw_mode(st.st_mode)
     }
 
-    fn describe(t: FileType) -> &'static str {
-        match t {
-            FileType::Fifo => "a FIFO",
-            FileType::Socket => "a socket",
-            FileType::CharacterDevice => "a character device",
-            FileType::BlockDevice => "a block device",
-            FileType::Directory => "a directory",
-            FileType::Symlink => "a symbolic link",
-            _ => "not a regular file",
-        }
-    }
-
-    /// Owner and write permission, for the directory (`dir`) or a file.
-    fn check_owner_and_mode(path: &Path, st: &Stat, dir: bool) -> Result<(), Error> {
-        let (me, owner) = (me(), st.st_uid);
-        let what = if dir { "directory" } else { "file" };
-        let p = path.display();
-        if owner != me {
-            let chown = if dir { "chown -R" } else { "chown" };
-            return Err(refused(
-                path,
-                format!("the {what} is owned by uid {owner}, not by you (uid {me})"),
-                format!(
-                    "If you created it (for example with sudo), take it back: sudo {chown} {me} {p}; \
-                     otherwise remove it and sign in again."
-                ),
-            ));
-        }
-        let mode = Mode::from_raw_mode(st.st_mode).as_raw_mode() & 0o7777;
-        if mode & 0o022 != 0 {
-            let (chmod, who) = if dir {
-                ("700", "replace the file in it")
-            } else {
-                ("600", "change it")
-            };
-            return Err(refused(
-                path,
-                format!("other users can {who} (mode {:o})", mode & 0o777),
-                format!("chmod {chmod} {p}"),
-            ));
-        }
-        Ok(())
-    }
-
-    fn check_file(path: &Path, st: &Stat) -> Result<(), Error> {
-        let kind = file_type(st);
-        if kind != FileType::RegularFile {
-            return Err(refused(
-                path,
-                format!("it is {}", describe(kind)),
-                format!(
-                    "Remove it: rm {} (a credentials file is a regular file), then sign in again.",
-                    path.display()
-                ),
-            ));
-        }
-        check_owner_and_mode(path, st, false)
+    /// Core's strict-modes rule on what `fstat` said.
+    fn check(path: &Path, role: Role, st: &Stat) -> Result<(), Error> {
+        let kind = match file_type(st) {
+            FileType::Directory => EntryKind::Directory,
+            FileType::RegularFile => EntryKind::RegularFile,
+            FileType::Symlink => EntryKind::Symlink,
+            FileType::Fifo => EntryKind::Fifo,
+            FileType::Socket => EntryKind::Socket,
+            FileType::CharacterDevice => EntryKind::CharacterDevice,
+            FileType::BlockDevice => EntryKind::BlockDevice,
+            _ => EntryKind::Other,
+        };
+        let entry = Entry {
+            kind,
+            owner: st.st_uid,
+            mode: Mode::from_raw_mode(st.st_mode).as_raw_mode() & 0o7777,
+            size: u64::try_from(st.st_size).unwrap_or(u64::MAX),
+        };
+        strict::check_entry(&shown(path), role, &entry, me())
     }
 
     fn os_error(what: &str, path: &Path, e: Errno) -> Error {
@@ -183,19 +131,15 @@ mod unix {
                 Ok(fd) => fd,
                 Err(Errno::NOENT) => return Ok(None),
                 Err(Errno::NOTDIR) => {
-                    return Err(refused(
-                        path,
-                        "it is not a directory",
-                        format!(
-                            "Move it away: mv {p} {p}.old, then sign in again.",
-                            p = path.display()
-                        ),
-                    ));
+                    let st =
+                        rustix::fs::stat(path).map_err(|e| os_error("cannot inspect", path, e))?;
+                    check(path, Role::Directory, &st)?;
+                    return Err(os_error("cannot open", path, Errno::NOTDIR));
                 }
                 Err(e) => return Err(os_error("cannot open", path, e)),
             };
             let st = rustix::fs::fstat(&fd).map_err(|e| os_error("cannot inspect", path, e))?;
-            check_owner_and_mode(path, &st, true)?;
+            check(path, Role::Directory, &st)?;
             Ok(Some(Dir {
                 path: path.to_path_buf(),
                 fd,
@@ -206,7 +150,12 @@ mod unix {
             self.path.join(name)
         }
 
-        fn open_checked(&self, name: &str, flags: OFlags) -> Result<Option<(File, Stat)>, Error> {
+        fn open_checked(
+            &self,
+            name: &str,
+            role: Role,
+            flags: OFlags,
+        ) -> Result<Option<File>, Error> {
             let path = self.child(name);
             let mode = Mode::from_raw_mode(0o600);
             let fd = match rustix::fs::openat(&self.fd, name, flags | safe_flags(), mode) {
@@ -217,27 +166,24 @@ mod unix {
             };
             // The checks are on what was opened, not on what a path named a moment ago.
             let st = rustix::fs::fstat(&fd).map_err(|e| os_error("cannot inspect", &path, e))?;
-            check_file(&path, &st)?;
-            Ok(Some((File::from(fd), st)))
+            check(&path, role, &st)?;
+            Ok(Some(File::from(fd)))
         }
 
         /// The file's bytes, or `None` when it does not exist.
         pub(crate) fn read(&self, name: &str) -> Result<Option<Vec<u8>>, Error> {
             let path = self.child(name);
-            let Some((file, st)) = self.open_checked(name, OFlags::RDONLY)? else {
+            let Some(file) = self.open_checked(name, Role::Document, OFlags::RDONLY)? else {
                 return Ok(None);
             };
-            let size = u64::try_from(st.st_size).unwrap_or(0);
-            if size > MAX_DOCUMENT_BYTES as u64 {
-                return Err(too_large(&path, size));
-            }
+            // The size was checked on what was opened; the cap holds if it grows.
             read_capped(file, &path).map(Some)
         }
 
         /// Opens (creating `0600`) the lock file.
         pub(crate) fn open_lock(&self, name: &str) -> Result<File, Error> {
-            match self.open_checked(name, OFlags::RDWR | OFlags::CREATE)? {
-                Some((file, _)) => Ok(file),
+            match self.open_checked(name, Role::File, OFlags::RDWR | OFlags::CREATE)? {
+                Some(file) => Ok(file),
                 None => Err(os_error("cannot create", &self.child(name), Errno::NOENT)),
             }
         }
@@ -246,8 +192,7 @@ mod unix {
         pub(crate) fn check_replaceable(&self, name: &str) -> Result<(), Error> {
             let path = self.child(name);
             match rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
-                Ok(st) if file_type(&st) == FileType::Symlink => Err(symlink_refused(&path)),
-                Ok(st) => check_file(&path, &st),
+                Ok(st) => check(&path, Role::File, &st),
                 Err(Errno::NOENT) => Ok(()),
                 Err(e) => Err(os_error("cannot inspect", &path, e)),
             }
