@@ -6,9 +6,10 @@
 //! it listens on `[::1]` and the redirect URI names it (RFC 8252 §7.3). The server then
 //! serves every connection in its own task — browsers preconnect
 //! spare sockets and ask for `/favicon.ico` — feeding the bytes to core's
-//! [`RequestParser`] until it has a complete request (or refuses the bytes), and hands each
-//! request — with who owns the connecting socket (`peer`: another user's program is
-//! refused by core) — to the flow being driven, which decides every answer
+//! [`RequestParser`](cliauth_core::loopback::RequestParser) until it has a complete
+//! request (or refuses the bytes), and hands each request — with who owns the
+//! connecting socket (`peer`: another user's program is refused by core) — to the
+//! flow being driven, which decides every answer
 //! ([`cliauth_core::flow::Step::Reply`]). [`LoopbackServer::wait`] drives core's
 //! [`CallbackWait`](cliauth_core::flow::CallbackWait): it ends only with a callback
 //! whose `state` matched; forged, stray or malformed requests are answered and
