@@ -109,11 +109,11 @@ pub fn credentials_profiles(document: Option<String>) -> JsResult<String> {
         let obj = Obj::new()
             .opt("activeProfile", doc.active_profile.as_deref())
             .raw("profiles", &profiles);
-        if doc.unknown_profiles.is_empty() {
+        if doc.unknown_profiles().next().is_none() {
             return obj.end();
         }
         let mut skipped = Obj::new();
-        for (name, unknown) in &doc.unknown_profiles {
+        for (name, unknown) in doc.unknown_profiles() {
             skipped = skipped.str(name, &unknown.notice(name));
         }
         obj.raw("skipped", &skipped.end()).end()

@@ -1,8 +1,6 @@
 //! The document's text: what this version does not know, kept verbatim, and the
 //! profiles read from and written to JSON.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Value, json};
 
 use super::{Credential, LoginMethod, Profile};
@@ -120,7 +118,7 @@ impl core::fmt::Debug for UnknownProfile {
 pub(super) enum Out<'a> {
     Json(Value),
     Raw(&'a str),
-    Map(BTreeMap<String, Out<'a>>),
+    Map(Sorted<Out<'a>>),
 }
 
 /// Appends `v` as serde_json's pretty printer writes it (two-space indent, `": "`),
@@ -205,7 +203,81 @@ fn write_items<T>(
 
 /// A JSON object with each member's text kept (as [`crate::json::object_members`]
 /// reads it; a repeated key keeps its last value, as serde_json's map does).
-pub(super) type RawMap = BTreeMap<String, String>;
+pub(super) type RawMap = Sorted<String>;
+
+/// A small map: members sorted by key, each key once (a later insert replaces). The
+/// document's maps are a handful of members; a sorted `Vec` keeps the web module free
+/// of another B-tree's code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Sorted<V>(Vec<(String, V)>);
+
+impl<V> Default for Sorted<V> {
+    fn default() -> Self {
+        Sorted(Vec::new())
+    }
+}
+
+impl<V> Sorted<V> {
+    fn find(&self, k: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(x, _)| x.as_str().cmp(k))
+    }
+
+    pub(super) fn insert(&mut self, k: String, v: V) {
+        match self.find(&k) {
+            Ok(i) => self.0[i].1 = v,
+            Err(i) => self.0.insert(i, (k, v)),
+        }
+    }
+
+    pub(super) fn remove(&mut self, k: &str) -> Option<V> {
+        self.find(k).ok().map(|i| self.0.remove(i).1)
+    }
+
+    pub(super) fn get(&self, k: &str) -> Option<&V> {
+        self.find(k).ok().map(|i| &self.0[i].1)
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    pub(super) fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<V> Extend<(String, V)> for Sorted<V> {
+    fn extend<I: IntoIterator<Item = (String, V)>>(&mut self, items: I) {
+        for (k, v) in items {
+            self.insert(k, v);
+        }
+    }
+}
+
+impl<V> FromIterator<(String, V)> for Sorted<V> {
+    fn from_iter<I: IntoIterator<Item = (String, V)>>(items: I) -> Self {
+        let mut map = Sorted::default();
+        map.extend(items);
+        map
+    }
+}
+
+impl<V> IntoIterator for Sorted<V> {
+    type Item = (String, V);
+    type IntoIter = std::vec::IntoIter<(String, V)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
 
 /// Parses `text` as an object, keeping each member's text; `None` for anything else.
 pub(super) fn raw_object(text: &str) -> Option<RawMap> {
@@ -350,7 +422,7 @@ pub(super) fn profile_out(p: &Profile) -> Out<'_> {
             }),
         ),
     };
-    let mut cred: BTreeMap<String, Out<'_>> = p
+    let mut cred: Sorted<Out<'_>> = p
         .credential_extra
         .as_out()
         .filter(|(k, _)| k != "type" && !known.contains(&k.as_str()))
@@ -358,7 +430,7 @@ pub(super) fn profile_out(p: &Profile) -> Out<'_> {
     if let Value::Object(fields) = credential {
         cred.extend(fields.into_iter().map(|(k, v)| (k, Out::Json(v))));
     }
-    let mut map: BTreeMap<String, Out<'_>> = p.extra.as_out().collect();
+    let mut map: Sorted<Out<'_>> = p.extra.as_out().collect();
     for (k, v) in [
         ("method", json!(p.method.as_str())),
         ("issuer", json!(p.issuer)),

@@ -54,7 +54,7 @@ use std::collections::BTreeMap;
 
 mod format;
 pub mod strict;
-use format::{Out, Parsed, parse_profile, profile_out, raw_object, raw_string, write_out};
+use format::{Out, Parsed, Sorted, parse_profile, profile_out, raw_object, raw_string, write_out};
 pub use format::{UnknownFields, UnknownProfile};
 
 use serde::Serialize;
@@ -265,9 +265,10 @@ pub struct CredentialsDocument {
     pub active_profile: Option<String>,
     /// Profiles by name.
     pub profiles: BTreeMap<String, Profile>,
-    /// Profiles this version cannot use (a newer version wrote them), kept verbatim.
-    /// A name is in `profiles` or here, never in both.
-    pub unknown_profiles: BTreeMap<String, UnknownProfile>,
+    // Profiles this version cannot use (a newer version wrote them), kept verbatim
+    // ([`CredentialsDocument::unknown_profiles`]). A name is in `profiles` or here,
+    // never in both.
+    unknown_profiles: Sorted<UnknownProfile>,
     /// Top-level fields this version does not know, kept verbatim.
     pub extra: UnknownFields,
 }
@@ -320,7 +321,7 @@ impl CredentialsDocument {
         let active_profile = raw_string(&mut map, "active_profile")
             .map_err(|_| corrupt("`active_profile` is not a string"))?;
         let mut profiles = BTreeMap::new();
-        let mut unknown_profiles = BTreeMap::new();
+        let mut unknown_profiles = Sorted::default();
         match map.remove("profiles") {
             None => {}
             Some(raw) if raw == "null" => {}
@@ -354,7 +355,7 @@ impl CredentialsDocument {
     /// The bytes to store: pretty JSON with sorted keys and a trailing newline. Unknown
     /// fields and profiles are written back as the text they were read as.
     pub fn to_json(&self) -> Vec<u8> {
-        let mut profiles: BTreeMap<String, Out<'_>> = self
+        let mut profiles: Sorted<Out<'_>> = self
             .unknown_profiles
             .iter()
             .map(|(k, u)| (k.clone(), Out::Raw(&u.raw)))
@@ -362,7 +363,7 @@ impl CredentialsDocument {
         for (k, p) in &self.profiles {
             profiles.insert(k.clone(), profile_out(p));
         }
-        let mut top: BTreeMap<String, Out<'_>> = self.extra.as_out().collect();
+        let mut top: Sorted<Out<'_>> = self.extra.as_out().collect();
         top.insert("version".into(), Out::Json(json!(CREDENTIALS_VERSION)));
         top.insert(
             "active_profile".into(),
@@ -414,6 +415,12 @@ impl CredentialsDocument {
         self.profiles.get_mut(name)
     }
 
+    /// The profiles this version cannot use (a newer version stored them: kept
+    /// unchanged, never used), by name in order.
+    pub fn unknown_profiles(&self) -> impl Iterator<Item = (&str, &UnknownProfile)> {
+        self.unknown_profiles.iter().map(|(k, u)| (k.as_str(), u))
+    }
+
     /// A profile this version cannot use, by name.
     pub fn unknown_profile(&self, name: &str) -> Option<&UnknownProfile> {
         self.unknown_profiles.get(name)
@@ -445,7 +452,7 @@ impl CredentialsDocument {
         // An active profile this version cannot use stays active: it is not ours to
         // take away.
         let dangling = self.active_profile.as_deref().is_none_or(|a| {
-            !self.profiles.contains_key(a) && !self.unknown_profiles.contains_key(a)
+            !self.profiles.contains_key(a) && self.unknown_profiles.get(a).is_none()
         });
         if dangling {
             self.active_profile = Some(name.to_string());

@@ -231,7 +231,7 @@ fn every_rewrite_keeps_what_a_newer_release_added() {
     doc.switch("ci").unwrap();
     doc.remove_profile("default");
     let again = CredentialsDocument::from_json(&doc.to_json()).unwrap();
-    assert_eq!(again.unknown_profiles.len(), 2);
+    assert_eq!(again.unknown_profiles().count(), 2);
     let text = String::from_utf8(again.to_json()).unwrap();
     for part in v1_1_parts() {
         if part.contains("\"labels\"") || part.contains("\"rotation\"") {

@@ -767,11 +767,10 @@ fn credentials_doc(v: &Value, o: &mut Outcome) {
                     );
                 }
                 let mut out = json!({ "active_profile": doc.active_profile, "profiles": profiles });
-                if !doc.unknown_profiles.is_empty() {
+                if doc.unknown_profiles().next().is_some() {
                     out["skipped"] = doc
-                        .unknown_profiles
-                        .iter()
-                        .map(|(k, u)| (k.clone(), json!(u.notice(k))))
+                        .unknown_profiles()
+                        .map(|(k, u)| (k.to_string(), json!(u.notice(k))))
                         .collect::<serde_json::Map<String, Value>>()
                         .into();
                 }

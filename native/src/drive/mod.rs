@@ -277,7 +277,7 @@ pub(crate) async fn drive<F: Flow>(mut io: Io<'_>, flow: &mut F) -> Result<F::Ou
 /// Shows, once (`noted`), core's notices for the profiles a newer version stored:
 /// kept unchanged, not used.
 pub(crate) fn note_skipped(ui: &dyn Ui, noted: &AtomicBool, doc: &CredentialsDocument) {
-    if !doc.unknown_profiles.is_empty() && !noted.swap(true, Ordering::Relaxed) {
+    if doc.unknown_profiles().next().is_some() && !noted.swap(true, Ordering::Relaxed) {
         for n in doc.notices() {
             ui.notice(&Notice::Warning(&n));
         }
