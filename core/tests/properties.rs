@@ -403,11 +403,13 @@ proptest! {
         chunks in proptest::collection::vec(1usize..12, 1..80),
         small in any::<bool>(),
     ) {
-        let limits = if small {
-            LoopbackLimits { max_request_line: 40, max_head: 120, max_headers: 4, max_body: 20 }
-        } else {
-            LoopbackLimits::default()
-        };
+        let mut limits = LoopbackLimits::default();
+        if small {
+            limits.max_request_line = 40;
+            limits.max_head = 120;
+            limits.max_headers = 4;
+            limits.max_body = 20;
+        }
         let mut parser = RequestParser::new(limits);
         let mut at = 0;
         let mut sizes = chunks.iter().cycle();
