@@ -144,10 +144,7 @@ impl Connection {
         };
         // Handed to the flow: from now on the connection is answered, never evicted.
         let (reply, answer) = oneshot::channel();
-        let peer = crate::peer::owner(
-            held.stream.local_addr().ok(),
-            held.stream.peer_addr().ok(),
-        );
+        let peer = crate::peer::owner(held.stream.local_addr().ok(), held.stream.peer_addr().ok());
         let arrival = Arrival {
             connection: self.id,
             request,
