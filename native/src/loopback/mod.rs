@@ -30,6 +30,14 @@
 //! connection is closed for room it reads once more, and a request that completes
 //! then is still answered.
 //!
+//! The accept queue holds [`ACCEPT_BACKLOG`] connections on Unix (the kernel caps
+//! it at `net.core.somaxconn`), not the standard library's 128: connections waiting
+//! there cost the process no descriptor, and while it is full the kernel drops new
+//! handshakes — including, at the moment it fills, the last packet of one whose
+//! client already sent its request, which TCP then resends only after a backoff
+//! that can outlast `evict_after`, so that connection could be taken for an idle
+//! one. A queue larger than any flood seen in the tests keeps that from happening.
+//!
 //! **Parsing** is incremental ([`cliauth_core::loopback::RequestParser`]): a request
 //! trickled in one byte per read costs work linear in its size.
 //!
@@ -165,7 +173,9 @@ impl LoopbackServer {
     /// [`Error::LoopbackUnavailable`].
     pub fn bind(options: LoopbackOptions) -> Result<LoopbackServer, Error> {
         let listen = |addr: SocketAddr| {
-            StdListener::bind(addr).and_then(|l| l.set_nonblocking(true).map(|()| l))
+            let listener = StdListener::bind(addr)?;
+            widen_accept_queue(&listener);
+            listener.set_nonblocking(true).map(|()| listener)
         };
         let v4_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, options.port));
         let v6_on = |port: u16| SocketAddr::from((Ipv6Addr::LOCALHOST, port));
@@ -410,6 +420,22 @@ fn to_tokio(listener: StdListener) -> Result<TcpListener, Error> {
         Ok(addr) => bind_error(addr, e),
         Err(_) => bind_error(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), e),
     })
+}
+
+/// How many connections the kernel may hold waiting to be accepted (Unix; capped by
+/// the kernel at `net.core.somaxconn`). See the module docs, "Admission".
+pub const ACCEPT_BACKLOG: i32 = 4096;
+
+/// Raises a bound listener's accept queue to [`ACCEPT_BACKLOG`]: `listen(2)` again
+/// on a listening socket only changes its backlog. A failure keeps the standard
+/// library's queue, which works, only with less room under a flood.
+fn widen_accept_queue(listener: &StdListener) {
+    #[cfg(unix)]
+    if let Err(e) = rustix::net::listen(listener, ACCEPT_BACKLOG) {
+        debug!(error = %e, "the accept queue keeps its default size");
+    }
+    #[cfg(not(unix))]
+    let _ = listener;
 }
 
 fn bind_error(addr: SocketAddr, e: io::Error) -> Error {
