@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use cliauth_core::credentials::CredentialsDocument;
 use cliauth_core::exchange::TransportError;
@@ -35,7 +35,10 @@ use crate::store::{CredentialStore, StoreLock};
 use crate::ui::{Notice, Ui};
 
 mod interrupt;
+mod notices;
 mod standalone;
+
+pub(crate) use notices::note_skipped;
 
 use interrupt::{Arrived, Deferral};
 
@@ -272,16 +275,6 @@ pub(crate) async fn drive<F: Flow>(mut io: Io<'_>, flow: &mut F) -> Result<F::Ou
     }
     drop(held);
     result
-}
-
-/// Shows, once (`noted`), core's notices for the profiles a newer version stored:
-/// kept unchanged, not used.
-pub(crate) fn note_skipped(ui: &dyn Ui, noted: &AtomicBool, doc: &CredentialsDocument) {
-    if doc.unknown_profiles().next().is_some() && !noted.swap(true, Ordering::Relaxed) {
-        for n in doc.notices() {
-            ui.notice(&Notice::Warning(&n));
-        }
-    }
 }
 
 /// What ended a wait.
