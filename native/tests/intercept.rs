@@ -102,9 +102,27 @@ fn intercept_role() {
     }
 }
 
-/// Starts this test binary in `role`.
-fn role(role: &str) -> Command {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
+/// A copy of this test binary that the intruder can run: the build directory may
+/// sit below a directory only the victim can enter (a fresh `mktemp -d` clone is
+/// 0700), and then another uid cannot execute the original. The copy lives in a
+/// 0755 directory under `/tmp`, removed when the guard drops.
+fn reachable_copy_of_this_binary() -> (tempfile::TempDir, std::path::PathBuf) {
+    use std::fs::Permissions;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new()
+        .prefix("cliauth-intercept")
+        .tempdir_in("/tmp")
+        .unwrap();
+    std::fs::set_permissions(dir.path(), Permissions::from_mode(0o755)).unwrap();
+    let exe = dir.path().join("intercept");
+    std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+    std::fs::set_permissions(&exe, Permissions::from_mode(0o755)).unwrap();
+    (dir, exe)
+}
+
+/// Starts the test binary `exe` (this one, or a copy of it) in `role`.
+fn role(exe: &Path, role: &str) -> Command {
+    let mut cmd = Command::new(exe);
     cmd.args([
         "--exact",
         "intercept_role",
@@ -403,7 +421,8 @@ async fn attack(uid: u32, gid: u32, handoff: bool) -> Attack {
     // Built (if stale) before the intruder starts its clock.
     let acme = common::example("acme");
 
-    let intruder = role("intruder")
+    let (_intruder_dir, intruder_exe) = reachable_copy_of_this_binary();
+    let intruder = role(&intruder_exe, "intruder")
         .env("CLIAUTH_INTERCEPT_DEV", &url)
         .env("CLIAUTH_INTERCEPT_MARKER", &marker)
         .uid(uid)
