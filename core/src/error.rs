@@ -494,6 +494,16 @@ impl Error {
         }
     }
 
+    /// [`Error::InvalidArgument`]. Not inlined: one copy of the two string copies
+    /// instead of one at every call site (bytes in the pages' wasm).
+    #[inline(never)]
+    pub fn invalid_argument(name: &str, reason: &str) -> Error {
+        Error::InvalidArgument {
+            name: name.into(),
+            reason: reason.into(),
+        }
+    }
+
     /// [`Error::InvalidConfig`] without a source.
     pub fn invalid_config(reason: impl Into<String>) -> Error {
         Error::InvalidConfig {

@@ -125,14 +125,10 @@ pub(crate) fn js<T>(result: Result<T, Error>) -> JsResult<T> {
     result.map_err(|e| to_js(&e))
 }
 
-/// An invalid argument passed by JS code (a wrong type or shape). Not inlined: it
-/// has many call sites, and each inlined copy costs wasm bytes.
-#[inline(never)]
+/// An invalid argument passed by JS code (a wrong type or shape): core's
+/// [`Error::invalid_argument`], which is not inlined at its many call sites.
 pub(crate) fn invalid(name: &str, reason: &str) -> Error {
-    Error::InvalidArgument {
-        name: name.into(),
-        reason: reason.into(),
-    }
+    Error::invalid_argument(name, reason)
 }
 
 /// `new CliauthError(...)` for a failed read or write of credential storage.
