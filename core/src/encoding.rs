@@ -124,9 +124,36 @@ fn form_unescape(text: &str) -> String {
             _ => c,
         });
     }
-    match String::from_utf8(out) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    utf8_lossy(&out)
+}
+
+/// `bytes` as UTF-8 text, each invalid sequence replaced by U+FFFD: the same text as
+/// [`String::from_utf8_lossy`] (one replacement per maximal invalid subpart), written
+/// with `str::from_utf8` alone, which the web pages' wasm links anyway — std's lossy
+/// decoder (`Utf8Chunks`) is another kilobyte there.
+///
+/// ```
+/// use cliauth_core::encoding::utf8_lossy;
+/// assert_eq!(utf8_lossy(b"caf\xc3\xa9"), "café");
+/// assert_eq!(utf8_lossy(b"a\xffb\xe2\x82"), "a\u{fffd}b\u{fffd}");
+/// ```
+pub fn utf8_lossy(mut bytes: &[u8]) -> String {
+    let mut out = String::new();
+    loop {
+        match core::str::from_utf8(bytes) {
+            Ok(text) => {
+                out.push_str(text);
+                return out;
+            }
+            Err(e) => {
+                let valid = bytes.get(..e.valid_up_to()).unwrap_or_default();
+                out.push_str(core::str::from_utf8(valid).unwrap_or_default());
+                out.push('\u{fffd}');
+                // `None`: an incomplete sequence at the end, one replacement.
+                let skip = e.valid_up_to() + e.error_len().unwrap_or(bytes.len());
+                bytes = bytes.get(skip..).unwrap_or_default();
+            }
+        }
     }
 }
 
@@ -177,14 +204,12 @@ pub fn append_query<'a>(url: &str, pairs: impl IntoIterator<Item = (&'a str, &'a
 /// );
 /// ```
 pub fn parse_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (form_unescape(name), form_unescape(value))
-        })
-        .collect()
+    let mut out = Vec::new();
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        out.push((form_unescape(name), form_unescape(value)));
+    }
+    out
 }
 
 /// Escapes text for HTML element content and double-quoted attributes.
@@ -404,6 +429,25 @@ mod tests {
                     .collect();
                 proptest::prop_assert_eq!(parse_query(q), reference);
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// `utf8_lossy` is `String::from_utf8_lossy`, byte for byte, on any bytes
+        /// (mostly UTF-8 with broken, truncated and overlong sequences in it).
+        #[test]
+        fn utf8_lossy_is_std_lossy(
+            text in "\\PC{0,6}",
+            raw in proptest::collection::vec(
+                proptest::sample::select(vec![0x41u8, 0x80, 0xbf, 0xc0, 0xc3, 0xe2, 0xed, 0xf0, 0xf4, 0xf5, 0xff, 0xa0, 0x9f]),
+                0..10,
+            ),
+            at in 0usize..8,
+        ) {
+            let mut bytes = text.into_bytes();
+            let at = at.min(bytes.len());
+            bytes.splice(at..at, raw);
+            proptest::prop_assert_eq!(utf8_lossy(&bytes), String::from_utf8_lossy(&bytes));
         }
     }
 

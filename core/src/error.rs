@@ -56,11 +56,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::encoding::decimal;
 use crate::jwt::JwtError;
 use crate::keys::KeyProblem;
 use crate::secret::RedactedBytes;
-use crate::time::human_duration;
 
 /// Stable process exit codes.
 pub mod exit_code {
@@ -496,6 +494,16 @@ impl Error {
         }
     }
 
+    /// [`Error::InvalidArgument`]. Not inlined: one copy of the two string copies
+    /// instead of one at every call site (bytes in the pages' wasm).
+    #[inline(never)]
+    pub fn invalid_argument(name: &str, reason: &str) -> Error {
+        Error::InvalidArgument {
+            name: name.into(),
+            reason: reason.into(),
+        }
+    }
+
     /// [`Error::InvalidConfig`] without a source.
     pub fn invalid_config(reason: impl Into<String>) -> Error {
         Error::InvalidConfig {
@@ -531,101 +539,6 @@ impl Error {
             _ => {}
         }
         self
-    }
-
-    /// The one-line message (what `Display` prints), e.g. `Not authenticated`.
-    pub fn message(&self) -> String {
-        match self {
-            Error::InvalidArgument { name, reason } => ["Invalid ", name, ": ", reason].concat(),
-            Error::InvalidConfig { reason, .. } => ["Configuration error: ", reason].concat(),
-            Error::InvalidKey(problem) => problem.message(),
-            Error::InvalidJwt(e) => ["Invalid token: ", &e.message()].concat(),
-            Error::Rejected { status, detail } => [
-                "Request rejected (",
-                &decimal(u64::from(*status)),
-                ")",
-                &detail_suffix(detail),
-            ]
-            .concat(),
-            Error::Misuse(what) => ["Internal error: ", what].concat(),
-            Error::NotAuthenticated => "Not authenticated".into(),
-            Error::Unauthorized { detail } => {
-                ["Authentication failed", &detail_suffix(detail)].concat()
-            }
-            Error::SessionExpired => "Session expired".into(),
-            Error::StateMismatch => "OAuth state mismatch".into(),
-            Error::LoginIntercepted => "Sign-in link opened twice".into(),
-            Error::NonceMismatch => "OpenID nonce mismatch".into(),
-            Error::IssuerMismatch { .. } => "Authorization server mismatch".into(),
-            Error::AccessDenied { description } => {
-                ["Authorization denied", &detail_suffix(description)].concat()
-            }
-            Error::AuthorizationFailed { error, description } => {
-                ["Authorization failed: ", error, &detail_suffix(description)].concat()
-            }
-            Error::ProfileServerMismatch {
-                profile,
-                stored,
-                configured,
-            } => [
-                "Profile `",
-                profile,
-                "` belongs to ",
-                stored,
-                ", not ",
-                configured,
-            ]
-            .concat(),
-            Error::InsufficientPermissions { .. } => "Insufficient permissions".into(),
-            Error::RateLimited { policy, limit, .. } => {
-                ["Rate limited", &rate_suffix(policy, limit)].concat()
-            }
-            Error::Server { status } => {
-                ["Server error (", &decimal(u64::from(*status)), ")"].concat()
-            }
-            Error::Network { reason, .. } => ["Network error: ", reason].concat(),
-            Error::LoopbackUnavailable {
-                address, reason, ..
-            } => [
-                "Cannot listen on ",
-                address,
-                " for the browser callback: ",
-                reason,
-            ]
-            .concat(),
-            Error::Protocol { reason, .. } => {
-                ["Unexpected response from the server: ", reason].concat()
-            }
-            Error::NotFound { what } => ["Not found", &detail_suffix(what)].concat(),
-            Error::ProfileNotFound { name } => ["No profile named `", name, "`"].concat(),
-            Error::CorruptCredentials { reason, .. } => {
-                ["Credentials file is corrupt: ", reason].concat()
-            }
-            Error::UnsupportedVersion { found, supported } => [
-                "Credentials file version ",
-                &decimal(*found),
-                " is newer than this program supports (",
-                &decimal(u64::from(*supported)),
-                ")",
-            ]
-            .concat(),
-            Error::Storage { reason, .. } => ["Credential storage error: ", reason].concat(),
-            Error::UnsafeStorage { path, problem, .. } => {
-                ["Refusing to use ", path, ": ", problem].concat()
-            }
-            Error::UnsupportedProfile { name, what } => [
-                "Profile `",
-                name,
-                "` was stored by a newer version (",
-                what,
-                ")",
-            ]
-            .concat(),
-            Error::LoginTimedOut { .. } => "OAuth flow timed out".into(),
-            Error::DeviceCodeExpired => "Device code expired".into(),
-            Error::AuthorizationExpired => "Login session expired".into(),
-            Error::Cancelled => "Cancelled".into(),
-        }
     }
 
     /// The category.
@@ -716,268 +629,6 @@ impl Error {
         }
     }
 
-    /// The line shown under the message: what to do next.
-    pub fn hint(&self, app: &AppContext) -> Option<String> {
-        let cli = app.cli.as_str();
-        let product = app.product.as_str();
-        let login = ["`", cli, " auth login`"].concat();
-        let login = login.as_str();
-        let or_device_or_key = [
-            "`",
-            cli,
-            " auth login --device` or `",
-            cli,
-            " auth login --api-key <KEY>` instead.",
-        ]
-        .concat();
-        Some(match self {
-            Error::InvalidArgument { .. } => ["See `", cli, " --help`."].concat(),
-            Error::InvalidConfig { .. } => [
-                "This is a setup problem in ",
-                cli,
-                "; report it to the ",
-                product,
-                " team.",
-            ]
-            .concat(),
-            Error::InvalidKey(problem) => {
-                let source = match &app.keys_url {
-                    Some(url) => ["from ", url].concat(),
-                    None => ["from the ", product, " dashboard"].concat(),
-                };
-                let first = match problem.kind {
-                    crate::keys::KeyProblemKind::ForeignKey { .. } => {
-                        ["Use a ", product, " key "].concat()
-                    }
-                    _ => "Copy the whole key again ".to_string(),
-                };
-                [
-                    &first,
-                    source.as_str(),
-                    ", then run `",
-                    cli,
-                    " auth login --api-key <KEY>`.",
-                ]
-                .concat()
-            }
-            Error::InvalidJwt(_) => [
-                "The stored token cannot be read. Run ",
-                login,
-                " to sign in again.",
-            ]
-            .concat(),
-            Error::Rejected { .. } => [
-                "Check the command's arguments (`",
-                cli,
-                " --help`) and try again.",
-            ]
-            .concat(),
-            Error::Misuse(_) => ["This is a bug in ", cli, "; please report it."].concat(),
-            Error::NotAuthenticated => [
-                "Run ",
-                login,
-                " to sign in, or set ",
-                &app.api_key_env,
-                ". (See `",
-                cli,
-                " auth login --help`.)",
-            ]
-            .concat(),
-            Error::Unauthorized { .. } => [
-                "The credential was rejected (revoked or expired?). Run ",
-                login,
-                " to sign in again.",
-            ]
-            .concat(),
-            Error::SessionExpired => [
-                "Your sign-in is no longer valid (revoked, signed out elsewhere, or expired). Run ",
-                login,
-                ".",
-            ]
-            .concat(),
-            Error::StateMismatch => {
-                "The browser callback did not match this login session. Possible CSRF — aborting. \
-                 Run the login again and do not open links from others."
-                    .to_string()
-            }
-            Error::LoginIntercepted => [
-                "The one-time link your browser was started with was requested a second time: \
-                 another program on this computer may have read it and raced your browser. \
-                 Nothing was stored. Run ",
-                login,
-                " again (and open the printed link only if the browser did not open).",
-            ]
-            .concat(),
-            Error::NonceMismatch => [
-                "The ID token in the sign-in response was not issued for this login (its `nonce` \
-                 does not match). Possible token injection — aborting; nothing was stored. Run ",
-                login,
-                " again.",
-            ]
-            .concat(),
-            Error::IssuerMismatch {
-                expected,
-                found: Some(found),
-            } if found.trim_end_matches('/') == expected.trim_end_matches('/') => [
-                "The server names itself `",
-                found,
-                "`, not `",
-                expected,
-                "`: issuers must be identical, a trailing `/` included (RFC 8414 §3.3). This is a \
-                 setup problem in ",
-                cli,
-                ": its issuer must be written exactly as the server names itself; report it to the ",
-                product,
-                " team.",
-            ]
-            .concat(),
-            Error::IssuerMismatch { .. } => [
-                "The response came from a different authorization server than configured. Aborting; \
-                 check the ",
-                product,
-                " server URL and run ",
-                login,
-                " again.",
-            ]
-            .concat(),
-            Error::AccessDenied { .. } => [
-                "The authorization was declined in the browser. Run ",
-                login,
-                " to try again.",
-            ]
-            .concat(),
-            Error::AuthorizationFailed { .. } => [
-                "The authorization server refused the request. Try ",
-                login,
-                " again, or use `",
-                cli,
-                " auth login --api-key <KEY>`.",
-            ]
-            .concat(),
-            Error::ProfileServerMismatch { configured, .. } => [
-                "Its credential is never sent to another server. Sign in to ",
-                configured,
-                " with `",
-                cli,
-                " auth login --profile <NAME>`, or pick another profile with `",
-                cli,
-                " auth switch <NAME>`.",
-            ]
-            .concat(),
-            Error::InsufficientPermissions { required_scope } => match required_scope {
-                Some(scope) => [
-                    "Your credential does not have the `",
-                    scope,
-                    "` scope this operation needs. Create a key with that scope, then run ",
-                    login,
-                    ".",
-                ]
-                .concat(),
-                None => {
-                    "Your credential does not have the permission this operation needs.".to_string()
-                }
-            },
-            Error::RateLimited { retry_after, .. } => match retry_after {
-                Some(d) => [
-                    "Retry in ",
-                    &human_duration(*d),
-                    ". Slow down and retry shortly.",
-                ]
-                .concat(),
-                None => "Slow down and retry shortly.".to_string(),
-            },
-            Error::Server { .. } => match &app.status_url {
-                Some(url) => [
-                    "The ",
-                    product,
-                    " server returned an error. Try again, then check ",
-                    url,
-                    ".",
-                ]
-                .concat(),
-                None => [
-                    "The ",
-                    product,
-                    " server returned an error. Try again in a minute.",
-                ]
-                .concat(),
-            },
-            Error::Network { .. } => {
-                "Check your internet connection, proxy and firewall, then try again.".to_string()
-            }
-            Error::LoopbackUnavailable { .. } => [
-                "Another program may be using the port, or local connections are blocked. Try again, \
-                 or use ",
-                &or_device_or_key,
-            ]
-            .concat(),
-            Error::Protocol { .. } => [
-                "The server's answer could not be understood. Try again; if it persists, run with \
-                 `-v` and report it to the ",
-                product,
-                " team.",
-            ]
-            .concat(),
-            Error::NotFound { .. } => "Check the name or ID and try again.".to_string(),
-            Error::ProfileNotFound { .. } => [
-                "List profiles with `",
-                cli,
-                " auth status`, or create one with `",
-                cli,
-                " auth login --profile <NAME>`.",
-            ]
-            .concat(),
-            Error::CorruptCredentials { moved_to, .. } => match moved_to {
-                Some(path) => [
-                    "The damaged file was kept at ",
-                    path,
-                    ". Run ",
-                    login,
-                    " to sign in again.",
-                ]
-                .concat(),
-                None => ["Fix or remove the file, then run ", login, "."].concat(),
-            },
-            Error::UnsupportedVersion { .. } => {
-                ["Upgrade ", cli, "; the file was not changed."].concat()
-            }
-            Error::Storage { .. } => [
-                "Check that your home directory is writable, or set a different credentials directory for ",
-                cli,
-                ".",
-            ]
-            .concat(),
-            Error::UnsafeStorage { fix, .. } => fix.clone(),
-            Error::UnsupportedProfile { name, .. } => [
-                "It is kept unchanged. Upgrade ",
-                cli,
-                " to use it, pick another profile with `",
-                cli,
-                " auth switch <NAME>` or `--profile <NAME>`, or remove it with `",
-                cli,
-                " auth logout --profile ",
-                name,
-                "`.",
-            ]
-            .concat(),
-            Error::LoginTimedOut { waited } => [
-                "No callback received within ",
-                &human_duration(*waited),
-                ". Try again, or use ",
-                &or_device_or_key,
-            ]
-            .concat(),
-            Error::DeviceCodeExpired => [
-                "The code was not approved in time. Run `",
-                cli,
-                " auth login --device` again.",
-            ]
-            .concat(),
-            Error::AuthorizationExpired => ["Run ", login, " again."].concat(),
-            Error::Cancelled => return None,
-        })
-    }
-
     /// The two lines a terminal shows: `✗ message` and the indented hint.
     pub fn render(&self, app: &AppContext) -> String {
         match self.hint(app) {
@@ -1056,3 +707,4 @@ pub fn sanitize_server_text(text: &str) -> String {
 mod eq;
 #[cfg(test)]
 mod tests;
+mod text;

@@ -84,10 +84,10 @@ impl DeliveryMode {
             "redirect" => Ok(DeliveryMode::Redirect),
             "post" => Ok(DeliveryMode::Post),
             "manual" => Ok(DeliveryMode::Manual),
-            _ => Err(Error::InvalidArgument {
-                name: "mode".into(),
-                reason: "must be redirect, post or manual".into(),
-            }),
+            _ => Err(Error::invalid_argument(
+                "mode",
+                "must be redirect, post or manual",
+            )),
         }
     }
 }
@@ -212,9 +212,11 @@ impl HandoffRequest {
         accept: Option<&str>,
     ) -> Result<Self, Error> {
         let port = parse_port(port)?;
-        let state = state.ok_or_else(|| Error::InvalidArgument {
-            name: "state".into(),
-            reason: "is missing from the page URL; start the login from your terminal again".into(),
+        let state = state.ok_or_else(|| {
+            Error::invalid_argument(
+                "state",
+                "is missing from the page URL; start the login from your terminal again",
+            )
         })?;
         check_token_text(state, "state")?;
         let mode = match mode {
@@ -226,20 +228,17 @@ impl HandoffRequest {
                 && c.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
             if !ok {
-                return Err(Error::InvalidArgument {
-                    name: "code_challenge".into(),
-                    reason: "must be 43 base64url characters (S256)".into(),
-                });
+                return Err(Error::invalid_argument(
+                    "code_challenge",
+                    "must be 43 base64url characters (S256)",
+                ));
             }
         }
         let accepts_api_key = match accept {
             None | Some("") => false,
             Some("api_key") => true,
             Some(_) => {
-                return Err(Error::InvalidArgument {
-                    name: "accept".into(),
-                    reason: "must be api_key".into(),
-                });
+                return Err(Error::invalid_argument("accept", "must be api_key"));
             }
         };
         Ok(HandoffRequest {
@@ -257,12 +256,7 @@ impl HandoffRequest {
     /// `deliverHandoff` does), so nothing is sent that the CLI would refuse — or
     /// that it should not accept.
     pub fn check(&self, credential: &HandoffCredential) -> Result<(), Error> {
-        let refused = |reason: &str| {
-            Err(Error::InvalidArgument {
-                name: "credential".into(),
-                reason: reason.into(),
-            })
-        };
+        let refused = |reason: &str| Err(Error::invalid_argument("credential", reason));
         match credential {
             HandoffCredential::Code(_) if self.code_challenge.is_none() => refused(
                 "this CLI sent no PKCE challenge to bind a one-time code to; it accepts only an API key",
@@ -361,10 +355,7 @@ pub fn post_outcome(response: &HttpResponse) -> Result<(), Error> {
 }
 
 fn parse_port(value: Option<&str>) -> Result<u16, Error> {
-    let err = |reason: &str| Error::InvalidArgument {
-        name: "port".into(),
-        reason: reason.into(),
-    };
+    let err = |reason: &str| Error::invalid_argument("port", reason);
     let v = value.ok_or_else(|| {
         err("is missing from the page URL; start the login from your terminal again")
     })?;

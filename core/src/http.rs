@@ -437,12 +437,13 @@ impl Challenge {
 /// 9110 §11.6.1: a server may send several fields, each with several challenges; a
 /// `Bearer` challenge can be in any of them, RFC 6750 §3).
 pub fn challenges(response: &HttpResponse) -> Vec<Challenge> {
-    response
-        .headers
-        .iter()
-        .filter(|(name, _)| name.eq_ignore_ascii_case("www-authenticate"))
-        .flat_map(|(_, value)| parse_www_authenticate(value))
-        .collect()
+    let mut out = Vec::new();
+    for (name, value) in &response.headers {
+        if name.eq_ignore_ascii_case("www-authenticate") {
+            out.append(&mut parse_www_authenticate(value));
+        }
+    }
+    out
 }
 
 /// Parses one `WWW-Authenticate` field value (RFC 9110 §11.6.1) into its challenges:
@@ -454,6 +455,7 @@ pub fn challenges(response: &HttpResponse) -> Vec<Challenge> {
 pub fn parse_www_authenticate(value: &str) -> Vec<Challenge> {
     let mut out = Vec::new();
     let mut p = Cursor {
+        t: value,
         s: value.as_bytes(),
         i: 0,
     };
@@ -501,12 +503,20 @@ pub fn parse_www_authenticate(value: &str) -> Vec<Challenge> {
     out
 }
 
+/// A position in a field value. Values are cut only at ASCII bytes, so every piece
+/// is a slice of the (UTF-8) text: no decoding.
 struct Cursor<'a> {
+    t: &'a str,
     s: &'a [u8],
     i: usize,
 }
 
 impl Cursor<'_> {
+    /// The text from `start` to the cursor.
+    fn since(&self, start: usize) -> String {
+        self.t.get(start..self.i).unwrap_or_default().to_string()
+    }
+
     fn peek(&self) -> Option<u8> {
         self.s.get(self.i).copied()
     }
@@ -517,12 +527,13 @@ impl Cursor<'_> {
         }
     }
 
-    fn take_while(&mut self, f: impl Fn(u8) -> bool) -> &[u8] {
+    /// Moves over the bytes `f` accepts; returns how many.
+    fn take_while(&mut self, f: impl Fn(u8) -> bool) -> usize {
         let start = self.i;
         while self.peek().is_some_and(&f) {
             self.i += 1;
         }
-        &self.s[start..self.i]
+        self.i - start
     }
 
     /// Whether an auth-param (`name =`) starts here; does not move.
@@ -538,13 +549,15 @@ impl Cursor<'_> {
 
     /// An unquoted auth-param value: up to the next comma, space or quote.
     fn bare_value(&mut self) -> String {
-        let v = self.take_while(|b| b > b' ' && b != b',' && b != b'"' && b != 0x7f);
-        String::from_utf8_lossy(v).into_owned()
+        let start = self.i;
+        self.take_while(|b| b > b' ' && b != b',' && b != b'"' && b != 0x7f);
+        self.since(start)
     }
 
     fn token(&mut self) -> Option<String> {
-        let t = self.take_while(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-        (!t.is_empty()).then(|| String::from_utf8_lossy(t).into_owned())
+        let start = self.i;
+        let n = self.take_while(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        (n > 0).then(|| self.since(start))
     }
 
     /// A token68 that is the whole credentials part of a challenge
@@ -552,14 +565,12 @@ impl Cursor<'_> {
     /// end or a comma. Leaves the cursor unchanged if there is none.
     fn token68(&mut self) -> Option<String> {
         let start = self.i;
-        let body = self
-            .take_while(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
-            .len();
+        let body = self.take_while(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
         self.take_while(|b| b == b'=');
-        let end = self.i;
+        let t68 = self.since(start);
         self.skip(b" \t");
         if body > 0 && matches!(self.peek(), None | Some(b',')) {
-            return Some(String::from_utf8_lossy(&self.s[start..end]).into_owned());
+            return Some(t68);
         }
         self.i = start;
         None
@@ -567,18 +578,26 @@ impl Cursor<'_> {
 
     fn quoted(&mut self) -> Option<String> {
         self.i += 1; // opening quote
-        let mut out = Vec::new();
+        // The text between escapes, piece by piece: an escaped character starts the
+        // next piece (and is skipped over, so that `\"` does not end the string).
+        let mut out = String::new();
+        let mut piece = self.i;
         while let Some(b) = self.peek() {
-            self.i += 1;
             match b {
-                b'"' => return Some(String::from_utf8_lossy(&out).into_owned()),
+                b'"' => {
+                    out.push_str(self.t.get(piece..self.i).unwrap_or_default());
+                    self.i += 1;
+                    return Some(out);
+                }
                 b'\\' => {
-                    if let Some(n) = self.peek() {
-                        out.push(n);
+                    out.push_str(self.t.get(piece..self.i).unwrap_or_default());
+                    self.i += 1;
+                    piece = self.i;
+                    if self.peek().is_some() {
                         self.i += 1;
                     }
                 }
-                _ => out.push(b),
+                _ => self.i += 1,
             }
         }
         None

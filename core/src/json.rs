@@ -592,8 +592,9 @@ impl<'a, F: Failure> Parser<'a, F> {
             };
             return Err(F::at(at, false, 0));
         }
-        // The bytes are ASCII digits and signs.
-        Ok(String::from_utf8_lossy(&self.s[start..self.i]).into_owned())
+        // The bytes are ASCII digits and signs (no UTF-8 decoding needed).
+        let digits = self.s.get(start..self.i).unwrap_or_default();
+        Ok(digits.iter().map(|&b| char::from(b)).collect())
     }
 
     /// Four hex digits of a `\u` escape.

@@ -667,13 +667,18 @@ impl KeyRegistry {
     /// Masks a key for display: the known prefix, an ellipsis and the last four
     /// characters (`acme_dev_…a1b2`); JWTs as `eyJ…a1b2`; short keys show no tail.
     pub fn mask(&self, key: &str) -> String {
-        let prefix = self
-            .accepted
-            .iter()
-            .chain(self.foreign.iter())
-            .filter_map(KeyFormat::prefix)
-            .filter_map(|p| Some((p, key.strip_prefix(p)?)))
-            .max_by_key(|(p, _)| p.len());
+        // The longest matching prefix, the last of equally long ones (as `max_by_key`);
+        // plain loops rather than iterator adapters: less code in the pages' wasm.
+        let mut prefix: Option<(&str, &str)> = None;
+        for list in [&self.accepted, &self.foreign] {
+            for p in list.iter().filter_map(KeyFormat::prefix) {
+                if let Some(rest) = key.strip_prefix(p)
+                    && prefix.is_none_or(|(best, _)| p.len() >= best.len())
+                {
+                    prefix = Some((p, rest));
+                }
+            }
+        }
         match prefix {
             Some((p, rest)) => [p, "…", tail(rest, 12)].concat(),
             None if looks_like_jwt(key) => ["eyJ…", tail(key, 20)].concat(),
@@ -722,7 +727,7 @@ fn env_assignment(key: &str) -> Option<Option<String>> {
 }
 
 fn looks_like_jwt(key: &str) -> bool {
-    key.starts_with("eyJ") || key.matches('.').count() == 2
+    key.starts_with("eyJ") || key.bytes().filter(|&b| b == b'.').count() == 2
 }
 
 fn check_jwt_shape(key: &str) -> Result<(), &'static str> {

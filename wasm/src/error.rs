@@ -48,6 +48,19 @@ fn retry_after_ms(error: &Error) -> Option<u64> {
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// The message and hint. The page build asks only for the texts of the errors its
+/// paths produce ([`Error::web_text`]), so the other variants' texts are not linked
+/// into it (any other error — none reaches the page boundary — says its code); the
+/// full build shows every error.
+fn texts(error: &Error, app: &cliauth_core::AppContext) -> (String, Option<String>) {
+    #[cfg(feature = "full")]
+    return (error.message(), error.hint(app));
+    #[cfg(not(feature = "full"))]
+    error
+        .web_text(app)
+        .unwrap_or_else(|| (error.code().into(), None))
+}
+
 /// The error as JSON `[message, code, kind, exitCode, hint, retryAfterMs, problem]`
 /// (absent values `null`): the arguments of the `CliauthError` constructor. Messages
 /// and hints never contain secrets (core's guarantee), so nothing is filtered here.
@@ -59,13 +72,13 @@ pub(crate) fn error_json(error: &Error) -> String {
             None => out.push_str("null"),
         }
     }
+    let (message, hint) = crate::context::with_app(|app| texts(error, app));
     let mut out = String::from("[");
-    push_str(&mut out, &error.message());
+    push_str(&mut out, &message);
     opt(&mut out, Some(error.code()));
     opt(&mut out, Some(error.kind().as_str()));
     out.push(',');
     out.push_str(&cliauth_core::encoding::decimal(error.exit_code() as u64));
-    let hint = crate::context::with_app(|app| error.hint(app));
     opt(&mut out, hint.as_deref());
     out.push(',');
     match retry_after_ms(error) {
@@ -112,14 +125,10 @@ pub(crate) fn js<T>(result: Result<T, Error>) -> JsResult<T> {
     result.map_err(|e| to_js(&e))
 }
 
-/// An invalid argument passed by JS code (a wrong type or shape). Not inlined: it
-/// has many call sites, and each inlined copy costs wasm bytes.
-#[inline(never)]
+/// An invalid argument passed by JS code (a wrong type or shape): core's
+/// [`Error::invalid_argument`], which is not inlined at its many call sites.
 pub(crate) fn invalid(name: &str, reason: &str) -> Error {
-    Error::InvalidArgument {
-        name: name.into(),
-        reason: reason.into(),
-    }
+    Error::invalid_argument(name, reason)
 }
 
 /// `new CliauthError(...)` for a failed read or write of credential storage.

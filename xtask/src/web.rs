@@ -22,9 +22,10 @@ use std::path::{Path, PathBuf};
 use crate::util::{cmd, root, run, tools_dir};
 
 /// The page module's budget: its wasm and entry script (all the JS), gzip -9. Lowered
-/// from 40 KB (then 36) as the page boundary, the form codec and the allocator landed (33.2 KB
-/// measured; under 1 KB of margin); the goal is 14 KB (issue 12), where the budget moves once it is met.
-const BUDGET_GZIP: u64 = 34 * 1024;
+/// from 40 KB (then 36, 34) as the page boundary, the form codec, the allocator and the
+/// page-only error texts landed (29.8 KB measured; 0.2 KB of margin); the goal is 14 KB
+/// (issue 12), where the budget moves once it is met.
+const BUDGET_GZIP: u64 = 30 * 1024;
 
 const WASM_OPT_FEATURES: &[&str] = &[
     "--enable-bulk-memory",

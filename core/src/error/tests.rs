@@ -155,3 +155,118 @@ fn protocol_debug_hides_body() {
     let e = Error::protocol("not JSON", b"access_token=secret");
     assert!(!format!("{e:?} {e}").contains("secret"));
 }
+
+/// One error of every variant.
+fn every_variant() -> Vec<Error> {
+    let s = || "x".to_string();
+    vec![
+        Error::InvalidArgument {
+            name: s(),
+            reason: s(),
+        },
+        Error::invalid_config("x"),
+        Error::InvalidKey(KeyProblem {
+            kind: crate::keys::KeyProblemKind::Empty,
+            expected: s(),
+        }),
+        Error::InvalidJwt(JwtError::WrongPartCount { found: 2 }),
+        Error::Rejected {
+            status: 400,
+            detail: Some(s()),
+        },
+        Error::Misuse("x"),
+        Error::NotAuthenticated,
+        Error::Unauthorized { detail: None },
+        Error::SessionExpired,
+        Error::StateMismatch,
+        Error::LoginIntercepted,
+        Error::NonceMismatch,
+        Error::IssuerMismatch {
+            expected: s(),
+            found: None,
+        },
+        Error::AccessDenied { description: None },
+        Error::AuthorizationFailed {
+            error: s(),
+            description: None,
+        },
+        Error::ProfileServerMismatch {
+            profile: s(),
+            stored: s(),
+            configured: s(),
+        },
+        Error::InsufficientPermissions {
+            required_scope: Some(s()),
+        },
+        Error::RateLimited {
+            policy: None,
+            limit: None,
+            retry_after: Some(Duration::from_secs(3)),
+        },
+        Error::Server { status: 502 },
+        Error::network("x"),
+        Error::LoopbackUnavailable {
+            address: s(),
+            reason: s(),
+            source: None,
+        },
+        Error::protocol("x", b"body"),
+        Error::NotFound { what: None },
+        Error::ProfileNotFound { name: s() },
+        Error::CorruptCredentials {
+            reason: s(),
+            moved_to: None,
+        },
+        Error::UnsupportedVersion {
+            found: 9,
+            supported: 1,
+        },
+        Error::storage("x"),
+        Error::UnsafeStorage {
+            path: s(),
+            problem: s(),
+            fix: s(),
+        },
+        Error::UnsupportedProfile {
+            name: s(),
+            what: s(),
+        },
+        Error::LoginTimedOut {
+            waited: Duration::from_secs(300),
+        },
+        Error::DeviceCodeExpired,
+        Error::AuthorizationExpired,
+        Error::Cancelled,
+    ]
+}
+
+#[test]
+fn web_text_is_message_and_hint_of_the_web_variants() {
+    let app = app();
+    let mut web = Vec::new();
+    for e in every_variant() {
+        assert!(!e.message().is_empty(), "{e:?}");
+        assert_eq!(e.hint(&app).is_none(), e.code() == "cancelled", "{e:?}");
+        if let Some(text) = e.web_text(&app) {
+            assert_eq!(text, (e.message(), e.hint(&app)), "{e:?}");
+            web.push(e.code());
+        }
+    }
+    assert_eq!(
+        web,
+        [
+            "invalid_argument",
+            "rejected",
+            "misuse",
+            "unauthorized",
+            "state_mismatch",
+            "insufficient_permissions",
+            "rate_limited",
+            "server_error",
+            "network_error",
+            "protocol_error",
+            "not_found",
+            "cancelled"
+        ]
+    );
+}
