@@ -1,17 +1,15 @@
 //! Decoding JWTs for display, without verifying them.
 
+use cliauth_core::Error;
 use cliauth_core::jwt::decode_unverified;
-use wasm_bindgen::prelude::*;
 
 use crate::convert::Obj;
-use crate::error::{JsResult, js};
 
 /// JSON `{header: {alg?, typ?, kid?}, claims: {sub?, iss?, aud, exp?, iat?, nbf?,
 /// scope?}, extra}` — `extra` holds the other claims. **Unverified**: for display only.
-/// Throws `invalid_jwt`.
-#[wasm_bindgen(js_name = jwtDecode)]
-pub fn jwt_decode(token: &str) -> JsResult<String> {
-    js((|| {
+/// Fails with `invalid_jwt`.
+pub(crate) fn jwt_decode(token: &str) -> Result<String, Error> {
+    (|| {
         let d = decode_unverified(token)?;
         let c = &d.claims;
         let header = Obj::new()
@@ -34,5 +32,5 @@ pub fn jwt_decode(token: &str) -> JsResult<String> {
             .raw("claims", &claims)
             .raw("extra", &extra)
             .end())
-    })())
+    })()
 }

@@ -9,9 +9,9 @@
 //! over this crate that adds what only JS can do: `fetch`, timers, Web Storage,
 //! navigation. The page helpers cross the boundary as bytes ([`page`]: JSON arguments
 //! in, a tagged JSON reply out, through one export and a hand-written loader); the
-//! full build's other exports are wasm-bindgen functions taking and returning JSON
-//! text. Times are `Date.now()` milliseconds, and every failure becomes a
-//! `CliauthError` (`code`, `kind`, `exitCode`, `hint`).
+//! full build extends that boundary with its own operations ([`full_call`]: one more
+//! export, no wasm-bindgen shim per function). Times are `Date.now()` milliseconds,
+//! and every failure becomes a `CliauthError` (`code`, `kind`, `exitCode`, `hint`).
 //!
 //! ## Modules
 //!
@@ -19,10 +19,11 @@
 //! |---|---|
 //! | `context`, `config` | what a page configured (`configure`): app names, key formats, user codes |
 //! | [`page`] | the page boundary: one export for every page helper, bytes in and out |
-//! | [`error`] | core's errors for JS: the boundary's JSON, the full build's `CliauthError` objects |
+//! | [`error`] | core's errors for JS: the boundaries' JSON |
+//! | [`full_call`] (full) | the full boundary: the page's operations and the full module's, bytes in and out |
 //! | `convert`, `plain` | values across the boundary: JSON text, times, entropy |
 //! | `handoff`, `device_page` | the cli-auth page and the device-verification page |
-//! | [`machine`] (full) | core's flows — device login, browser login, access token, approval — for the npm `run()` loop |
+//! | `machine` (full) | core's flows — device login, browser login, access token — held by number for the npm `run()` loop |
 //! | `pkce`, `keys`, `jwt`, `tokens`, `credentials` (full) | PKCE and `state`, key validation, JWT claims, token responses, the credentials document |
 //!
 //! Files stay under 500 lines, and no module imports one that imports it back
@@ -145,37 +146,18 @@ mod convert;
 mod credentials;
 mod device_page;
 pub mod error;
+#[cfg(feature = "full")]
+pub mod full_call;
 mod handoff;
 #[cfg(feature = "full")]
 mod jwt;
 #[cfg(feature = "full")]
 mod keys;
 #[cfg(feature = "full")]
-pub mod machine;
+mod machine;
 pub mod page;
 #[cfg(feature = "full")]
 mod pkce;
 mod plain;
 #[cfg(feature = "full")]
 mod tokens;
-
-#[cfg(feature = "full")]
-pub use credentials::{
-    credentials_add_api_key, credentials_profiles, credentials_remove, credentials_status,
-    credentials_status_text, credentials_switch,
-};
-#[cfg(feature = "full")]
-pub use error::storage_error;
-#[cfg(feature = "full")]
-pub use jwt::jwt_decode;
-#[cfg(feature = "full")]
-pub use keys::KeyRegistry;
-#[cfg(feature = "full")]
-pub use machine::Machine;
-#[cfg(feature = "full")]
-pub use pkce::{
-    pkce_challenge, pkce_create, pkce_from_entropy, pkce_negotiate, state_check, state_create,
-    state_matches,
-};
-#[cfg(feature = "full")]
-pub use tokens::{authorization_complete, authorization_start, token_parse};

@@ -166,20 +166,10 @@ fn build_package() -> Result<(), String> {
             std::fs::copy(&path, to.join(name)).map_err(|e| format!("{}: {e}", path.display()))?;
         }
     }
-    // Both glue files import the error class from the snippet wasm-bindgen copied;
-    // the entries re-export it from this stable path.
-    let snippet = find_file(&stage.join("snippets"), "error.js")
-        .ok_or("wasm-bindgen did not copy js/error.js into snippets/")?;
-    let relative = snippet
-        .strip_prefix(&stage)
-        .map_err(|e| e.to_string())?
-        .to_string_lossy()
-        .replace('\\', "/");
-    std::fs::write(
-        stage.join("error.js"),
-        format!("export {{ CliauthError }} from './{relative}';\n"),
-    )
-    .map_err(|e| e.to_string())?;
+    // The error class every entry re-exports and the boundary's loader constructs.
+    let class = root().join("wasm").join("js").join("error.js");
+    std::fs::copy(&class, stage.join("error.js"))
+        .map_err(|e| format!("{}: {e}", class.display()))?;
     // One minified ESM file per entry. Export names, the wasm imports' names and the
     // `new URL('…_bg.wasm', import.meta.url)` that bundlers look for are kept; the
     // source map carries the readable sources.
@@ -245,20 +235,6 @@ fn npm_bin(name: &str) -> PathBuf {
         .join("node_modules")
         .join(".bin")
         .join(name)
-}
-
-fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            if let Some(found) = find_file(&path, name) {
-                return Some(found);
-            }
-        } else if path.file_name().is_some_and(|n| n == name) {
-            return Some(path);
-        }
-    }
-    None
 }
 
 /// Suite `wasm`: the wasm-bindgen tests (shared vectors + bindings) in Node and in
