@@ -35,7 +35,7 @@ pub(crate) fn credentials_status(
     profile: Option<&str>,
     at: Timestamp,
 ) -> Result<String, Error> {
-    report(document, profile, at).map(|r| serde_json::to_string(&r).unwrap_or_default())
+    report(document, profile, at).map(|r| r.to_json())
 }
 
 /// The status block the CLI prints (`✓ Logged in to Acme as …`), with the configured

@@ -58,7 +58,6 @@ use format::{Out, Parsed, Sorted, parse_profile, profile_out, raw_object, raw_st
 pub use format::{UnknownFields, UnknownProfile};
 
 use serde::Serialize;
-use serde_json::json;
 
 use crate::error::{AppContext, Error};
 use crate::keys::KeyRegistry;
@@ -364,10 +363,13 @@ impl CredentialsDocument {
             profiles.insert(k.clone(), profile_out(p));
         }
         let mut top: Sorted<Out<'_>> = self.extra.as_out().collect();
-        top.insert("version".into(), Out::Json(json!(CREDENTIALS_VERSION)));
+        top.insert(
+            "version".into(),
+            Out::Num(Some(u64::from(CREDENTIALS_VERSION))),
+        );
         top.insert(
             "active_profile".into(),
-            Out::Json(json!(self.active_profile)),
+            Out::Str(self.active_profile.as_deref()),
         );
         top.insert("profiles".into(), Out::Map(profiles));
         let mut out = String::new();

@@ -514,6 +514,13 @@ fn pkce_state_keys_jwt() {
         json!({"header": {"alg": "none"}, "claims": {"sub": "u", "aud": [], "exp": 1_700_000_000u64}, "extra": {"email": "e@x"}})
     );
     assert_eq!(code(full(fop::JWT_DECODE, json!(["a.b"])).unwrap_err()), "invalid_jwt");
+    // The other claims as the token wrote them, by name, a repeated one's last value.
+    let b64 = cliauth_core::encoding::b64url_encode;
+    let payload = br#"{"z": 1.5e3, "sub": "u", "a": [1, {"b": null}], "scp": ["r", "w"], "a": true, "m": "\u00e9\n"}"#;
+    let jwt = format!("{}.{}.", b64(br#"{"alg":"none"}"#), b64(payload));
+    let d = full(fop::JWT_DECODE, json!([jwt])).unwrap();
+    assert_eq!(d["extra"], json!({"a": true, "m": "é\n", "z": 1500.0}));
+    assert_eq!(d["claims"]["scope"], "r w");
 }
 
 // ── machines ───────────────────────────────────────────────────────────────
