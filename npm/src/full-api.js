@@ -8,10 +8,18 @@ import { headerLines, headerText, isAbort, pageApi, statusOf } from './page-api.
 import { use } from './page-wasm.js';
 
 /**
+ * What the full module imports: wasm-bindgen's start hook only (it takes nothing
+ * else from JS — time and entropy come with each call), so it is instantiated
+ * without wasm-bindgen's generated glue, like the page module.
+ */
+export const fullImports = { './cliauth_full_bg.js': { __wbindgen_init_externref_table() {} } };
+
+/**
  * Binds the boundary's loader to a full module instance: its `fullCall` answers the
  * page operations and the full ones (wasm/src/full_call.rs).
  */
 export function useFull(exports) {
+  exports.__wbindgen_start();
   use({ memory: exports.memory, pageInput: exports.pageInput, pageCall: exports.fullCall });
 }
 
@@ -106,7 +114,21 @@ export function fullApi(call) {
   const page = pageApi(call);
   const optional = (v) => (v === undefined || v === null ? null : String(v));
   const time = (now) => (now === undefined || now === null ? Date.now() : Number(now));
-  const seedOf = (seed) => (seed === undefined || seed === null ? null : Number(seed));
+  // Entropy is drawn here and handed to wasm with the call (the module imports
+  // nothing from JS). Without WebCrypto no bytes go, and core's check answers
+  // `invalid_config`.
+  const random = (n) => {
+    const bytes = new Uint8Array(n);
+    return globalThis.crypto?.getRandomValues ? globalThis.crypto.getRandomValues(bytes) : new Uint8Array();
+  };
+  // A backoff-jitter seed (not a secret): 53 random bits, unless a test gives one.
+  const seedOf = (seed) => {
+    if (seed !== undefined && seed !== null) return Number(seed);
+    const r = random(8);
+    if (r.length < 8) return 0;
+    const [hi, lo] = new Uint32Array(r.buffer);
+    return (hi & 0x1fffff) * 2 ** 32 + lo;
+  };
   const bytes = (body) =>
     body === undefined || body === null
       ? new Uint8Array()
@@ -258,7 +280,7 @@ export function fullApi(call) {
     return call(
       AUTHORIZATION_START,
       [config, String(options.redirectUri ?? config.redirectUri), time(options.now), given],
-      given ? bytes(options.entropy) : undefined,
+      given ? bytes(options.entropy) : random(96),
     );
   }
 
@@ -306,7 +328,7 @@ export function fullApi(call) {
   function startDeviceLogin(config, options = {}) {
     const controller = new AbortController();
     options.signal?.addEventListener('abort', () => controller.abort(), { once: true });
-    const flow = new Flow(call(DEVICE_LOGIN, [config, null]));
+    const flow = new Flow(call(DEVICE_LOGIN, [config, seedOf()]));
     return new Promise((resolve, reject) => {
       const done = run(flow, {
         store: storeOf(options),
@@ -433,11 +455,11 @@ export function fullApi(call) {
 
   return {
     ...page,
-    createPkce: () => call(PKCE_CREATE, []),
+    createPkce: () => call(PKCE_CREATE, [], random(32)),
     pkceFromEntropy: (entropy) => call(PKCE_FROM_ENTROPY, [], bytes(entropy)),
     pkceChallenge: (verifier, method) => call(PKCE_CHALLENGE, [String(verifier), optional(method)]),
     negotiatePkceMethod: (methods, allowPlain = false) => call(PKCE_NEGOTIATE, [methods ?? null, Boolean(allowPlain)]),
-    createState: () => call(STATE_CREATE, []),
+    createState: () => call(STATE_CREATE, [], random(32)),
     checkState: (value) => {
       call(STATE_CHECK, [String(value)]);
     },

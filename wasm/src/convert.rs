@@ -1,5 +1,5 @@
 //! Moving values across the JS boundary: JSON text out (a tiny writer), requests and
-//! responses, and entropy from `crypto.getRandomValues`. JSON in is read with core's
+//! responses, and entropy (drawn by JS from `crypto.getRandomValues`). JSON in is read with core's
 //! reader ([`crate::plain`]); times come from JS as `Date.now()` milliseconds.
 //!
 //! The JS side calls `JSON.parse` / `JSON.stringify`. Results are written with
@@ -139,21 +139,12 @@ pub(crate) fn response(status: u16, headers: &str, body: Vec<u8>) -> HttpRespons
     r
 }
 
-/// Random bytes from `crypto.getRandomValues`.
+/// `N` random bytes the JS layer drew from `crypto.getRandomValues` (it hands them
+/// over with the call: the module imports nothing from JS). Any other length means
+/// the environment had no secure random source.
 #[cfg(feature = "full")]
-pub(crate) fn entropy<const N: usize>() -> Result<[u8; N], Error> {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).map_err(|_| {
+pub(crate) fn entropy<const N: usize>(random: &[u8]) -> Result<[u8; N], Error> {
+    random.try_into().map_err(|_| {
         Error::invalid_config("no secure random source (crypto.getRandomValues) is available")
-    })?;
-    Ok(bytes)
-}
-
-/// A random seed for backoff jitter, unless the caller gives one (tests).
-#[cfg(feature = "full")]
-pub(crate) fn seed(given: Option<u64>) -> Result<u64, Error> {
-    match given {
-        Some(s) => Ok(s),
-        None => Ok(u64::from_le_bytes(entropy::<8>()?)),
-    }
+    })
 }

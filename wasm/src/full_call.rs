@@ -10,17 +10,19 @@
 //! [`page::call`]; `npm/src/full.js` binds the page helpers' loader to `fullCall`,
 //! so one loader serves both builds.
 //!
-//! Times are `Date.now()` milliseconds passed by JS; seeds are whole numbers (tests)
-//! or absent (random). A machine is a number: `machine*` operations create one
+//! Times are `Date.now()` milliseconds passed by JS; random bytes are drawn by JS
+//! (`crypto.getRandomValues`) and passed as the body, and backoff seeds as whole
+//! numbers (JS draws one unless a test gives it): the module imports nothing from
+//! JS, so it is instantiated without wasm-bindgen's glue. A machine is a number: `machine*` operations create one
 //! (reply: its number), the others take it first (the `machine` module).
 //!
 //! | op | operation | arguments | reply |
 //! |---|---|---|---|
-//! | 32 | `createPkce` | `[]` | `{verifier, challenge, method}` |
+//! | 32 | `createPkce` | `[]` + 32 random bytes | `{verifier, challenge, method}` |
 //! | 33 | `pkceFromEntropy` | `[]` + the entropy | as 32 |
 //! | 34 | `pkceChallenge` | `[verifier, method?]` | the challenge |
 //! | 35 | `negotiatePkceMethod` | `[methods?, allowPlain]` | the method |
-//! | 36 | `createState` | `[]` | the state |
+//! | 36 | `createState` | `[]` + 32 random bytes | the state |
 //! | 37 | `checkState` | `[value]` | `null` |
 //! | 38 | `stateMatches` | `[expected, received]` | a boolean |
 //! | 39 | `new KeyRegistry` | `[formats]` | `null` (the formats are valid) |
@@ -29,7 +31,7 @@
 //! | 42 | `KeyRegistry.mask` | `[formats, foreign, key]` | the masked key |
 //! | 43 | `decodeJwt` | `[token]` | `{header, claims, extra}` |
 //! | 44 | `parseTokenResponse` | `[status, headers, now]` + body | `{tokens}` or `{oauthError}` |
-//! | 45 | `startAuthorization` | `[config, redirectUri, now, entropyGiven]` + entropy | `{url, state, redirectUri, pending}` |
+//! | 45 | `startAuthorization` | `[config, redirectUri, now, entropyGiven]` + the caller's entropy or 96 random bytes | `{url, state, redirectUri, pending}` |
 //! | 46 | `completeAuthorization` | `[config, pending, query, now]` | `{code, verifier, redirectUri, nonce?}` |
 //! | 47 | `credentials.status` | `[document?, profile?, now]` | the status report |
 //! | 48 | `credentials.statusText` | `[document?, profile?, now]` | the text |
@@ -144,11 +146,11 @@ fn run(op: u32, a: &Args<'_>, body: &[u8]) -> Result<String, Error> {
     let http =
         |status: usize, headers: usize| response(a.status(status), a.text(headers), body.to_vec());
     Ok(match op {
-        op::PKCE_CREATE => pkce::pkce_create()?,
+        op::PKCE_CREATE => pkce::pkce_create(body)?,
         op::PKCE_FROM_ENTROPY => pkce::pkce_from_entropy(body)?,
         op::PKCE_CHALLENGE => pkce::pkce_challenge(a.text(0), a.opt(1))?,
         op::PKCE_NEGOTIATE => pkce::pkce_negotiate(a.get(0), a.flag(1))?,
-        op::STATE_CREATE => pkce::state_create()?,
+        op::STATE_CREATE => pkce::state_create(body)?,
         op::STATE_CHECK => pkce::state_check(a.text(0))?,
         op::STATE_MATCHES => pkce::state_matches(a.text(0), a.text(1))?,
         op::KEYS_CHECK => registry().map(|_| null())?,
@@ -157,12 +159,9 @@ fn run(op: u32, a: &Args<'_>, body: &[u8]) -> Result<String, Error> {
         op::KEYS_MASK => keys::mask(&registry()?, a.text(2)),
         op::JWT_DECODE => jwt::jwt_decode(a.text(0))?,
         op::TOKEN_PARSE => tokens::token_parse(&http(0, 1), a.time(2))?,
-        op::AUTHORIZATION_START => tokens::authorization_start(
-            a.value(0),
-            a.text(1),
-            a.flag(3).then_some(body),
-            a.time(2),
-        )?,
+        op::AUTHORIZATION_START => {
+            tokens::authorization_start(a.value(0), a.text(1), body, a.flag(3), a.time(2))?
+        }
         op::AUTHORIZATION_COMPLETE => {
             tokens::authorization_complete(a.value(0), a.text(1), a.text(2), a.time(3))?
         }

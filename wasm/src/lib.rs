@@ -90,10 +90,34 @@
 //! and no gzip change; the page module embedded (base64) in its entry script, one
 //! file of 98 KB raw: the handoff latency within noise of the two preloaded files.
 //!
+//! ### The full module
+//!
+//! No budget yet (the goal is 40 KB gzip, issue 12; BENCHMARKS.md §"Full module"
+//! has the path). What it does for size, measured with `cargo xtask size` (wasm +
+//! `full.js`, gzip -9, on a loaded machine):
+//!
+//! - **the full boundary** ([`full_call`]): every function of the full API is an
+//!   operation of the page boundary's framing, not a wasm-bindgen export; machines
+//!   are numbers in a table, released by a `FinalizationRegistry`; arguments are
+//!   read with core's JSON reader. 153.1 → 144.9 KB gzip (wasm 340.1 → 327.7 KB raw,
+//!   its script 25.8 → 13.4 KB raw). Less than the shims' 58.8 KB raw suggested: most
+//!   of a shim was the export's own body, inlined; that code moved into `fullCall`;
+//! - the credentials document's known fields, `credentialsStatus` and the JWT's
+//!   other claims written with core's string writer, not serde_json's serializer
+//!   and `Value`s: 144.9 → 140.1 KB (wasm 327.7 → 314.8 KB raw);
+//! - time and entropy from JS with each call (`Date.now()`,
+//!   `crypto.getRandomValues`), so the module imports nothing and is instantiated
+//!   by `npm/src/full.js` itself, like the page module (no getrandom, js-sys or
+//!   wasm-bindgen glue): 140.1 → 139.1 KB (wasm 314.8 → 312.6 KB raw, script 13.4 →
+//!   12.0 KB raw).
+//!
 //! ### serde-wasm-bindgen and web-sys
 //!
 //! The design names both for the wasm shell; measured here, neither makes the
-//! bytes or the API better, so neither is used:
+//! bytes or the API better, so neither is used (and since the full boundary neither
+//! module imports anything from JS: any JS-object or web-sys binding would also bring
+//! back wasm-bindgen's generated glue — for the full module's two imports, time and
+//! entropy, that was 2.2 KB raw of wasm and 1.4 KB raw of script, 1.0 KB gzip):
 //!
 //! - **serde-wasm-bindgen** (`Serializer::json_compatible()`) for one export,
 //!   `handoffRead`, returning a JS object from a `#[derive(Serialize)]` struct instead
@@ -113,8 +137,9 @@
 //!
 //! - **No logic of its own.** Every check and decision is core's; this crate converts
 //!   arguments and results. If a page needs a new decision, it goes into core.
-//! - **No IO.** Requests are handed to JS as values (`Machine` in the full build); time comes
-//!   from `Date.now()` and entropy from `crypto.getRandomValues` at the boundary.
+//! - **No IO.** Requests are handed to JS as values (the machines of the full build); time comes
+//!   from `Date.now()` and entropy from `crypto.getRandomValues`, both drawn by the npm
+//!   layer and passed with each call.
 //! - **No secrets in errors.** Messages and hints come from core, which never puts a
 //!   secret in them.
 

@@ -38,7 +38,7 @@ use cliauth_core::token::RefreshPolicy;
 use cliauth_core::{Error, HttpResponse, Now, Timestamp};
 use core::time::Duration;
 
-use crate::convert::{Obj, request_json, seed};
+use crate::convert::{Obj, request_json};
 use crate::credentials::{doc_text, parse_doc};
 use crate::plain::{flag, opt_str, opt_u64, req_str, str_list};
 use crate::tokens::{complete, token_endpoint, token_view};
@@ -69,7 +69,7 @@ pub(crate) struct Machine {
 /// A login's configuration from JSON `{clientId, tokenEndpoint?, store?, profile?,
 /// issuer?, apiBase?}`: the profile the user named (default: the active one, else
 /// `default`), decided by core like the CLI's.
-fn login_config(v: &Value, jitter_seed: Option<u64>) -> Result<LoginConfig, Error> {
+fn login_config(v: &Value, jitter_seed: u64) -> Result<LoginConfig, Error> {
     let mut c = LoginConfig::new(Client::new(req_str(v, "clientId")?));
     c.token_endpoint = owned(opt_str(v, "tokenEndpoint")?);
     c.store = v.get("store").and_then(Value::as_bool) != Some(false);
@@ -79,7 +79,7 @@ fn login_config(v: &Value, jitter_seed: Option<u64>) -> Result<LoginConfig, Erro
     }
     c.issuer = owned(opt_str(v, "issuer")?);
     c.api_base = owned(opt_str(v, "apiBase")?);
-    c.seed = seed(jitter_seed)?;
+    c.seed = jitter_seed;
     Ok(c)
 }
 
@@ -179,7 +179,7 @@ impl Machine {
     /// A device login (RFC 8628): config `{deviceAuthorizationEndpoint,
     /// tokenEndpoint, clientId, scopes?, store?, profile?, issuer?, apiBase?}`. Emits
     /// `prompt` once the server has issued the code; done: the token view.
-    pub(crate) fn device_login(v: &Value, jitter_seed: Option<u64>) -> Result<Machine, Error> {
+    pub(crate) fn device_login(v: &Value, jitter_seed: u64) -> Result<Machine, Error> {
         let endpoint = req_str(v, "deviceAuthorizationEndpoint")?;
         let mut c = login_config(v, jitter_seed)?;
         c.token_endpoint = Some(token_endpoint(v)?);
@@ -195,14 +195,14 @@ impl Machine {
         token_endpoint: &str,
         client_id: &str,
         at: Timestamp,
-        jitter_seed: Option<u64>,
+        jitter_seed: u64,
     ) -> Result<Machine, Error> {
         let at = Now::from_wall(at);
         let auth = parse_device_authorization(response, at.wall)?;
         let mut c = LoginConfig::new(Client::new(client_id));
         c.token_endpoint = Some(token_endpoint.to_string());
         c.store = false;
-        c.seed = seed(jitter_seed)?;
+        c.seed = jitter_seed;
         Ok(Machine::with(Kind::Device(DeviceLogin::started(
             auth, at, c,
         ))))
@@ -217,7 +217,7 @@ impl Machine {
         pending: &str,
         query: &str,
         at: Timestamp,
-        jitter_seed: Option<u64>,
+        jitter_seed: u64,
     ) -> Result<Machine, Error> {
         let grant = complete(v, pending, query, at)?;
         let mut c = login_config(v, jitter_seed)?;
@@ -230,7 +230,7 @@ impl Machine {
     /// `{tokenEndpoint, clientId, profile?, issuer?, apiBase?, force?, marginMs?,
     /// leewayMs?}`. Done: the token view with `refreshed` and `rotated`, or `{kind:
     /// "api_key", accessToken}` for a profile holding an API key.
-    pub(crate) fn access_token(v: &Value, jitter_seed: Option<u64>) -> Result<Machine, Error> {
+    pub(crate) fn access_token(v: &Value, jitter_seed: u64) -> Result<Machine, Error> {
         let mut policy = RefreshPolicy::default();
         if let Some(m) = opt_u64(v, "marginMs")? {
             policy.margin = Duration::from_millis(m);
@@ -255,7 +255,7 @@ impl Machine {
         };
         // The JS loop holds the page's Web Lock for the whole flow.
         c.locked = true;
-        c.seed = seed(jitter_seed)?;
+        c.seed = jitter_seed;
         Ok(Machine::with(Kind::Access(AccessToken::new(c))))
     }
 

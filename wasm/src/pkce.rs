@@ -1,4 +1,4 @@
-//! PKCE (RFC 7636) and `state` values, from `crypto.getRandomValues`. Each function
+//! PKCE (RFC 7636) and `state` values, from `crypto.getRandomValues` (drawn by JS). Each function
 //! answers JSON text for the full boundary ([`crate::full_call`]).
 
 use cliauth_core::Error;
@@ -17,10 +17,10 @@ fn pair(v: &PkceVerifier) -> String {
         .end()
 }
 
-/// A fresh verifier (32 random bytes, 43 characters) and its S256 challenge: JSON
-/// `{verifier, challenge, method}`.
-pub(crate) fn pkce_create() -> Result<String, Error> {
-    entropy::<32>().map(|e| pair(&PkceVerifier::from_entropy(&e)))
+/// A fresh verifier (from 32 random bytes, 43 characters) and its S256 challenge:
+/// JSON `{verifier, challenge, method}`.
+pub(crate) fn pkce_create(random: &[u8]) -> Result<String, Error> {
+    entropy::<32>(random).map(|e| pair(&PkceVerifier::from_entropy(&e)))
 }
 
 /// The verifier made from 32–96 bytes of caller-supplied entropy, with its S256
@@ -57,9 +57,9 @@ pub(crate) fn pkce_negotiate(server: Option<&Value>, allow_plain: bool) -> Resul
     ))
 }
 
-/// A fresh `state` (32 random bytes, 43 URL-safe characters).
-pub(crate) fn state_create() -> Result<String, Error> {
-    entropy::<32>().map(|e| string(StateToken::from_entropy(&e).expose_secret()))
+/// A fresh `state` (from 32 random bytes, 43 URL-safe characters).
+pub(crate) fn state_create(random: &[u8]) -> Result<String, Error> {
+    entropy::<32>(random).map(|e| string(StateToken::from_entropy(&e).expose_secret()))
 }
 
 /// `invalid_argument` unless `value` is 16–256 characters of `A-Z a-z 0-9 - . _ ~`.

@@ -123,9 +123,9 @@ impl Args<'_> {
         cliauth_core::Timestamp::from_unix_millis(self.get(i).map_or(0, millis))
     }
 
-    /// A seed for backoff jitter; `None` (absent): a random one.
-    pub(crate) fn seed(&self, i: usize) -> Option<u64> {
-        self.get(i).map(millis)
+    /// A seed for backoff jitter (JS draws one; absent reads as 0).
+    pub(crate) fn seed(&self, i: usize) -> u64 {
+        self.get(i).map_or(0, millis)
     }
 
     /// An item that must be present, of any JSON type (a configuration object).

@@ -173,20 +173,22 @@ fn restore(config: &AuthorizationConfig, saved: &str) -> Result<PendingAuthoriza
 
 /// Starts a browser login: JSON `{url, state, redirectUri, pending}` — navigate to
 /// `url`; keep `pending` (secret) for [`authorization_complete`]. `entropy` (96
-/// bytes: verifier, `state`, nonce) and `now_ms` are for tests; by default they come
-/// from `crypto.getRandomValues` and `Date.now()` (in the JS layer).
+/// bytes: verifier, `state`, nonce; `given`: the caller's, else drawn by JS from
+/// `crypto.getRandomValues`) and `started` (`Date.now()` unless a test says).
 pub(crate) fn authorization_start(
     config: &Value,
     redirect_uri: &str,
-    entropy_bytes: Option<&[u8]>,
+    bytes: &[u8],
+    given: bool,
     started: Timestamp,
 ) -> Result<String, Error> {
     let config = authorization_config(config)?;
-    let bytes: [u8; LOGIN_ENTROPY_LEN] = match entropy_bytes {
-        Some(b) => b
+    let bytes: [u8; LOGIN_ENTROPY_LEN] = if given {
+        bytes
             .try_into()
-            .map_err(|_| invalid("entropy", "must be 96 bytes"))?,
-        None => entropy::<LOGIN_ENTROPY_LEN>()?,
+            .map_err(|_| invalid("entropy", "must be 96 bytes"))?
+    } else {
+        entropy::<LOGIN_ENTROPY_LEN>(bytes)?
     };
     let p = PendingAuthorization::start_with_redirect(
         &config,

@@ -450,10 +450,16 @@ fn pkce_state_keys_jwt() {
         full_with(fop::PKCE_FROM_ENTROPY, json!([]), &rfc).unwrap(),
         json!({"verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", "challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "method": "S256"})
     );
-    let fresh = full(fop::PKCE_CREATE, json!([])).unwrap();
+    // Random bytes come from JS (crypto.getRandomValues) with the call; without them
+    // (no WebCrypto) the answer is `invalid_config`.
+    let fresh = full_with(fop::PKCE_CREATE, json!([]), &[1; 32]).unwrap();
     let verifier = fresh["verifier"].as_str().unwrap();
     assert_eq!(verifier.len(), 43);
-    assert_ne!(fresh, full(fop::PKCE_CREATE, json!([])).unwrap());
+    assert_ne!(fresh, full_with(fop::PKCE_CREATE, json!([]), &[2; 32]).unwrap());
+    for op in [fop::PKCE_CREATE, fop::STATE_CREATE] {
+        assert_eq!(code(full(op, json!([])).unwrap_err()), "invalid_config");
+        assert_eq!(code(full_with(op, json!([]), &[1; 31]).unwrap_err()), "invalid_config");
+    }
     assert_eq!(
         full(fop::PKCE_CHALLENGE, json!([verifier, null])).unwrap(),
         fresh["challenge"]
@@ -472,7 +478,7 @@ fn pkce_state_keys_jwt() {
         "invalid_config"
     );
 
-    let state = text(full(fop::STATE_CREATE, json!([])).unwrap());
+    let state = text(full_with(fop::STATE_CREATE, json!([]), &[3; 32]).unwrap());
     assert_eq!(state.len(), 43);
     assert_eq!(full(fop::STATE_CHECK, json!([state])).unwrap(), Value::Null);
     assert_eq!(full(fop::STATE_MATCHES, json!([state, state])).unwrap(), true);
@@ -778,13 +784,17 @@ fn browser_login_code_and_pkce() {
         "CwsLCwsLCwsLCwsLCwsLCwsLCwsLCwsLCwsLCwsLCws"
     )));
     assert_eq!(code(start_with(&[7; 64]).unwrap_err()), "invalid_argument");
-    // Without entropy given, it comes from crypto.getRandomValues.
-    let random = full(
-        fop::AUTHORIZATION_START,
-        json!([config, "https://app.example/callback", T, false]),
-    )
-    .unwrap();
-    assert_ne!(random["state"], start["state"]);
+    // Without entropy given, JS draws 96 bytes from crypto.getRandomValues; none
+    // (no WebCrypto) is `invalid_config`.
+    let drawn = |random: &[u8]| {
+        full_with(
+            fop::AUTHORIZATION_START,
+            json!([config, "https://app.example/callback", T, false]),
+            random,
+        )
+    };
+    assert_ne!(drawn(&[5; 96]).unwrap()["state"], start["state"]);
+    assert_eq!(code(drawn(&[]).unwrap_err()), "invalid_config");
     let pending = start["pending"].as_str().unwrap();
 
     // A forged callback, another issuer, an expired login: refused before any request.
