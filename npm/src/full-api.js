@@ -1,9 +1,27 @@
 // The full API: PKCE, state, keys, JWT, token responses, the browser and device
 // logins, access tokens with refresh, and credential storage — on top of the page
 // helpers. Core's machines decide every step; `run` below only executes them with
-// fetch, timers and a store.
+// fetch, timers and a store. Every function is one operation of the full boundary
+// (numbers: wasm/src/full_call.rs), through the page helpers' loader.
 
 import { headerLines, headerText, isAbort, pageApi, statusOf } from './page-api.js';
+import { use } from './page-wasm.js';
+
+/**
+ * What the full module imports: wasm-bindgen's start hook only (it takes nothing
+ * else from JS — time and entropy come with each call), so it is instantiated
+ * without wasm-bindgen's generated glue, like the page module.
+ */
+export const fullImports = { './cliauth_full_bg.js': { __wbindgen_init_externref_table() {} } };
+
+/**
+ * Binds the boundary's loader to a full module instance: its `fullCall` answers the
+ * page operations and the full ones (wasm/src/full_call.rs).
+ */
+export function useFull(exports) {
+  exports.__wbindgen_start();
+  use({ memory: exports.memory, pageInput: exports.pageInput, pageCall: exports.fullCall });
+}
 
 const PENDING_KEY = 'cliauth.pending';
 const DEFAULT_STORE_KEY = 'cliauth.credentials';
@@ -56,9 +74,61 @@ function errorMessage(e) {
   return e && typeof e.message === 'string' ? e.message : String(e);
 }
 
-export function fullApi(w, call) {
+// Full operations (wasm/src/full_call.rs).
+const PKCE_CREATE = 32;
+const PKCE_FROM_ENTROPY = 33;
+const PKCE_CHALLENGE = 34;
+const PKCE_NEGOTIATE = 35;
+const STATE_CREATE = 36;
+const STATE_CHECK = 37;
+const STATE_MATCHES = 38;
+const KEYS_CHECK = 39;
+const KEYS_VALIDATE = 40;
+const KEYS_DIAGNOSE = 41;
+const KEYS_MASK = 42;
+const JWT_DECODE = 43;
+const TOKEN_PARSE = 44;
+const AUTHORIZATION_START = 45;
+const AUTHORIZATION_COMPLETE = 46;
+const CREDENTIALS_STATUS = 47;
+const CREDENTIALS_STATUS_TEXT = 48;
+const CREDENTIALS_PROFILES = 49;
+const CREDENTIALS_REMOVE = 50;
+const CREDENTIALS_SWITCH = 51;
+const CREDENTIALS_ADD_API_KEY = 52;
+const DEVICE_LOGIN = 53;
+const DEVICE_FLOW = 54;
+const BROWSER_LOGIN = 55;
+const ACCESS_TOKEN = 56;
+const POLL = 57;
+const RESPONSE = 58;
+const TRANSPORT_ERROR = 59;
+const STORED = 60;
+const PERSISTED = 61;
+const STORAGE_ERROR = 62;
+const CANCEL = 63;
+const STATS = 64;
+const RELEASE = 65;
+
+export function fullApi(call) {
   const page = pageApi(call);
-  const json = (text) => JSON.parse(text);
+  const optional = (v) => (v === undefined || v === null ? null : String(v));
+  const time = (now) => (now === undefined || now === null ? Date.now() : Number(now));
+  // Entropy is drawn here and handed to wasm with the call (the module imports
+  // nothing from JS). Without WebCrypto no bytes go, and core's check answers
+  // `invalid_config`.
+  const random = (n) => {
+    const bytes = new Uint8Array(n);
+    return globalThis.crypto?.getRandomValues ? globalThis.crypto.getRandomValues(bytes) : new Uint8Array();
+  };
+  // A backoff-jitter seed (not a secret): 53 random bits, unless a test gives one.
+  const seedOf = (seed) => {
+    if (seed !== undefined && seed !== null) return Number(seed);
+    const r = random(8);
+    if (r.length < 8) return 0;
+    const [hi, lo] = new Uint32Array(r.buffer);
+    return (hi & 0x1fffff) * 2 ** 32 + lo;
+  };
   const bytes = (body) =>
     body === undefined || body === null
       ? new Uint8Array()
@@ -68,39 +138,42 @@ export function fullApi(w, call) {
           ? body
           : new Uint8Array(body);
 
-  /** One of core's machines, with parsed steps. */
+  // A machine lives in wasm until its Flow object is collected.
+  const machines = new FinalizationRegistry((id) => call(RELEASE, [id]));
+
+  /** One of core's machines (a number in wasm), with parsed steps. */
   class Flow {
-    constructor(machine) {
-      this.machine = machine;
+    #id;
+    constructor(id) {
+      this.#id = id;
+      machines.register(this, id);
     }
-    poll(now = Date.now()) {
-      return json(this.machine.poll(now));
+    poll(now) {
+      return call(POLL, [this.#id, time(now)]);
     }
     handleResponse(now, response) {
-      this.machine.handleResponse(
-        now,
-        Number(response.status),
-        headerText(response.headers),
-        bytes(response.body),
-      );
+      this.respond(time(now), Number(response.status), headerText(response.headers), bytes(response.body));
+    }
+    respond(now, status, headers, body) {
+      call(RESPONSE, [this.#id, now, status, headers], body);
     }
     handleTransportError(now, error = {}) {
-      this.machine.handleTransportError(now, Boolean(error.notSent), String(error.reason ?? 'request failed'));
+      call(TRANSPORT_ERROR, [this.#id, time(now), Boolean(error.notSent), String(error.reason ?? 'request failed')]);
     }
     handleStored(now, text) {
-      this.machine.handleStored(now, text ?? undefined);
+      call(STORED, [this.#id, time(now), optional(text)]);
     }
     handlePersisted() {
-      this.machine.handlePersisted();
+      call(PERSISTED, [this.#id, Date.now()]);
     }
     handleStorageError(reason) {
-      this.machine.handleStorageError(String(reason));
+      call(STORAGE_ERROR, [this.#id, Date.now(), String(reason)]);
     }
     cancel() {
-      this.machine.cancel();
+      call(CANCEL, [this.#id, Date.now()]);
     }
     stats() {
-      return json(this.machine.stats());
+      return call(STATS, [this.#id]);
     }
   }
 
@@ -132,7 +205,7 @@ export function fullApi(w, call) {
       if (isAbort(e, env.signal)) return flow.cancel();
       return flow.handleTransportError(Date.now(), { notSent: false, reason: 'the response was cut off' });
     }
-    flow.machine.handleResponse(Date.now(), statusOf(res), headerLines(res.headers), body);
+    flow.respond(Date.now(), statusOf(res), headerLines(res.headers), body);
   }
 
   /**
@@ -203,18 +276,16 @@ export function fullApi(w, call) {
   // ── browser login ──────────────────────────────────────────────────────
 
   function startAuthorization(config, options = {}) {
-    return json(
-      w.authorizationStart(
-        JSON.stringify(config),
-        String(options.redirectUri ?? config.redirectUri),
-        options.entropy,
-        options.now,
-      ),
+    const given = options.entropy !== undefined && options.entropy !== null;
+    return call(
+      AUTHORIZATION_START,
+      [config, String(options.redirectUri ?? config.redirectUri), time(options.now), given],
+      given ? bytes(options.entropy) : random(96),
     );
   }
 
   function completeAuthorization(config, pending, callback, options = {}) {
-    return json(w.authorizationComplete(JSON.stringify(config), pending, queryOf(callback), options.now));
+    return call(AUTHORIZATION_COMPLETE, [config, String(pending), queryOf(callback), time(options.now)]);
   }
 
   function queryOf(callback) {
@@ -248,7 +319,7 @@ export function fullApi(w, call) {
   /** The browser login's second half as a flow: checks `callback`, then exchanges and stores. */
   function browserLoginFlow(config, pending, callback, options = {}) {
     return new Flow(
-      w.Machine.browserLogin(JSON.stringify(config), pending, queryOf(callback), options.now ?? Date.now(), options.seed),
+      call(BROWSER_LOGIN, [config, String(pending), queryOf(callback), time(options.now), seedOf(options.seed)]),
     );
   }
 
@@ -257,7 +328,7 @@ export function fullApi(w, call) {
   function startDeviceLogin(config, options = {}) {
     const controller = new AbortController();
     options.signal?.addEventListener('abort', () => controller.abort(), { once: true });
-    const flow = new Flow(w.Machine.deviceLogin(JSON.stringify(config)));
+    const flow = new Flow(call(DEVICE_LOGIN, [config, seedOf()]));
     return new Promise((resolve, reject) => {
       const done = run(flow, {
         store: storeOf(options),
@@ -271,14 +342,17 @@ export function fullApi(w, call) {
 
   function deviceFlow(response, options) {
     return new Flow(
-      w.Machine.deviceFlow(
-        Number(response.status),
-        headerText(response.headers),
+      call(
+        DEVICE_FLOW,
+        [
+          Number(response.status),
+          headerText(response.headers),
+          String(options.tokenEndpoint),
+          String(options.clientId),
+          time(options.now),
+          seedOf(options.seed),
+        ],
         bytes(response.body),
-        String(options.tokenEndpoint),
-        String(options.clientId),
-        options.now,
-        options.seed,
       ),
     );
   }
@@ -310,78 +384,86 @@ export function fullApi(w, call) {
 
   /** The access-token flow (resolution, refresh when due or `force`d), for {@link run} or a custom loop. */
   function accessTokenFlow(config, options = {}) {
-    return new Flow(w.Machine.accessToken(JSON.stringify({ ...config, force: Boolean(options.force) }), options.seed));
+    return new Flow(call(ACCESS_TOKEN, [{ ...config, force: Boolean(options.force) }, seedOf(options.seed)]));
   }
 
   // ── credentials ────────────────────────────────────────────────────────
 
+  const read = async (store) => optional(await store.read());
   const credentials = {
     async status(store = defaultStore, options = {}) {
-      return json(w.credentialsStatus((await store.read()) ?? undefined, options.profile, options.now));
+      return call(CREDENTIALS_STATUS, [await read(store), optional(options.profile), time(options.now)]);
     },
     async statusText(store = defaultStore, options = {}) {
-      return w.credentialsStatusText((await store.read()) ?? undefined, options.profile, options.now);
+      return call(CREDENTIALS_STATUS_TEXT, [await read(store), optional(options.profile), time(options.now)]);
     },
     async profiles(store = defaultStore) {
-      return json(w.credentialsProfiles((await store.read()) ?? undefined));
+      return call(CREDENTIALS_PROFILES, [await read(store)]);
     },
     async logout(store = defaultStore, options = {}) {
-      await store.write(w.credentialsRemove((await store.read()) ?? undefined, options.profile));
+      await store.write(call(CREDENTIALS_REMOVE, [await read(store), optional(options.profile), Date.now()]));
     },
     async switchProfile(store, profile) {
-      await store.write(w.credentialsSwitch((await store.read()) ?? undefined, String(profile)));
+      await store.write(call(CREDENTIALS_SWITCH, [await read(store), String(profile)]));
     },
     async saveApiKey(store, profile, key, options = {}) {
       await store.write(
-        w.credentialsAddApiKey((await store.read()) ?? undefined, String(profile), String(key), options.now),
+        call(CREDENTIALS_ADD_API_KEY, [await read(store), String(profile), String(key), time(options.now)]),
       );
     },
   };
 
   // ── PKCE, state, keys, JWT, tokens ─────────────────────────────────────
 
+  // The formats are checked once here and handed to wasm with each call (core's
+  // registry is rebuilt per call: no wasm object to release).
   class KeyRegistry {
-    #inner;
+    #formats;
+    #foreign = [];
     constructor(formats = []) {
-      this.#inner = new w.KeyRegistry(JSON.stringify(formats));
+      call(KEYS_CHECK, [formats]);
+      this.#formats = formats;
     }
     addForeign(product, label, prefix) {
-      this.#inner.addForeign(String(product), String(label), String(prefix));
+      this.#foreign.push([String(product), String(label), String(prefix)]);
       return this;
     }
     validate(input) {
-      const { formatId, masked } = json(this.#inner.validate(String(input)));
+      const { formatId, masked } = call(KEYS_VALIDATE, [this.#formats, this.#foreign, String(input)]);
       return { formatId, masked };
     }
     diagnose(input) {
-      return json(this.#inner.diagnose(String(input)));
+      return call(KEYS_DIAGNOSE, [this.#formats, this.#foreign, String(input)]);
     }
     mask(key) {
-      return this.#inner.mask(String(key));
+      return call(KEYS_MASK, [this.#formats, this.#foreign, String(key)]);
     }
   }
 
   function decodeJwt(token) {
-    const d = json(w.jwtDecode(String(token)));
+    const d = call(JWT_DECODE, [String(token)]);
     return { header: d.header, claims: { ...d.extra, ...d.claims } };
   }
 
   function parseTokenResponse(response, now) {
-    return json(
-      w.tokenParse(Number(response.status), headerText(response.headers), bytes(response.body), now),
+    return call(
+      TOKEN_PARSE,
+      [Number(response.status), headerText(response.headers), time(now)],
+      bytes(response.body),
     );
   }
 
   return {
     ...page,
-    createPkce: () => json(w.pkceCreate()),
-    pkceFromEntropy: (entropy) => json(w.pkceFromEntropy(bytes(entropy))),
-    pkceChallenge: (verifier, method) => w.pkceChallenge(String(verifier), method),
-    negotiatePkceMethod: (methods, allowPlain = false) =>
-      w.pkceNegotiate(JSON.stringify(methods ?? null), Boolean(allowPlain)),
-    createState: () => w.stateCreate(),
-    checkState: (value) => w.stateCheck(String(value)),
-    stateMatches: (expected, received) => w.stateMatches(String(expected), String(received)),
+    createPkce: () => call(PKCE_CREATE, [], random(32)),
+    pkceFromEntropy: (entropy) => call(PKCE_FROM_ENTROPY, [], bytes(entropy)),
+    pkceChallenge: (verifier, method) => call(PKCE_CHALLENGE, [String(verifier), optional(method)]),
+    negotiatePkceMethod: (methods, allowPlain = false) => call(PKCE_NEGOTIATE, [methods ?? null, Boolean(allowPlain)]),
+    createState: () => call(STATE_CREATE, [], random(32)),
+    checkState: (value) => {
+      call(STATE_CHECK, [String(value)]);
+    },
+    stateMatches: (expected, received) => call(STATE_MATCHES, [String(expected), String(received)]),
     KeyRegistry,
     decodeJwt,
     parseTokenResponse,

@@ -1,7 +1,6 @@
 // The full API bound to the full wasm module: what `cliauth/full` exports, shared
 // by the browser entry (full.js) and the Node entry (full-node.js), which differ
 // only in how they load the module. Nothing here touches wasm before `init()`.
-import * as w from './cliauth_full.js';
 import { fullApi } from './full-api.js';
 import { call } from './page-wasm.js';
 
@@ -39,4 +38,4 @@ export const {
   accessTokenFlow,
   credentials,
   run,
-} = fullApi(w, call);
+} = fullApi(call);

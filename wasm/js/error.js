@@ -1,6 +1,6 @@
-// The error class every cliauth function throws. The full wasm module constructs it
-// (wasm/src/error.rs), the page boundary from the fields the module returns
-// (npm/src/page-wasm.js); the npm entries re-export it. Absent values are `undefined`
+// The error class every cliauth function throws. The boundaries' loader
+// (npm/src/page-wasm.js) constructs it from the fields the module returns
+// (wasm/src/error.rs); the npm entries re-export it. Absent values are `undefined`
 // or `null`.
 export class CliauthError extends Error {
   constructor(message, code, kind, exitCode, hint, retryAfterMs, problem) {

@@ -1,7 +1,6 @@
-//! Moving values across the JS boundary: JSON text out (a tiny writer), times as
-//! `Date.now()` milliseconds, entropy from `crypto.getRandomValues`, and (in the full
-//! build) JSON text in, read with serde_json. The page build reads its few inputs as
-//! plain JS objects instead ([`crate::plain`]), so serde_json is not linked into it.
+//! Moving values across the JS boundary: JSON text out (a tiny writer), requests and
+//! responses, and entropy (drawn by JS from `crypto.getRandomValues`). JSON in is read with core's
+//! reader ([`crate::plain`]); times come from JS as `Date.now()` milliseconds.
 //!
 //! The JS side calls `JSON.parse` / `JSON.stringify`. Results are written with
 //! [`Obj`] rather than `serde_json::json!`: the macro builds a `BTreeMap` per call
@@ -9,14 +8,7 @@
 
 #[cfg(feature = "full")]
 use cliauth_core::Error;
-#[cfg(feature = "full")]
-use cliauth_core::Timestamp;
 use cliauth_core::{HttpRequest, HttpResponse};
-#[cfg(feature = "full")]
-use serde_json::Value;
-
-#[cfg(feature = "full")]
-use crate::error::invalid;
 
 /// A JSON object written field by field.
 pub(crate) struct Obj(String);
@@ -102,82 +94,12 @@ impl Obj {
 /// Appends `s` as a JSON string literal (core's escaper, as serde_json escapes).
 pub(crate) use cliauth_core::json::push_string as push_str;
 
-/// Parses JSON handed over by the JS wrapper (full build: serde_json values), with
-/// core's one JSON reader: serde_json's parser is not linked.
+/// A JSON string literal.
 #[cfg(feature = "full")]
-pub(crate) fn parse_json(text: &str, what: &str) -> Result<Value, Error> {
-    cliauth_core::json::Value::parse(text.as_bytes())
-        .map(cliauth_core::json::Value::into_serde)
-        .ok_or_else(|| invalid(what, "is not valid JSON"))
-}
-
-/// An optional string field; any other type is an invalid argument.
-#[cfg(feature = "full")]
-pub(crate) fn opt_str(v: &Value, key: &str) -> Result<Option<String>, Error> {
-    match v.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(invalid(key, "must be a string")),
-    }
-}
-
-/// A required, non-empty string field.
-#[cfg(feature = "full")]
-pub(crate) fn req_str(v: &Value, key: &str) -> Result<String, Error> {
-    opt_str(v, key)?
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| invalid(key, "is required"))
-}
-
-/// An optional whole number (of milliseconds, a length, …).
-#[cfg(feature = "full")]
-pub(crate) fn opt_u64(v: &Value, key: &str) -> Result<Option<u64>, Error> {
-    match v.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(n) => n
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| invalid(key, "must be a whole non-negative number")),
-    }
-}
-
-/// An optional boolean.
-#[cfg(feature = "full")]
-pub(crate) fn flag(v: &Value, key: &str) -> bool {
-    v.get(key).and_then(Value::as_bool).unwrap_or(false)
-}
-
-/// A list of strings (`scopes`).
-#[cfg(feature = "full")]
-pub(crate) fn str_list(v: &Value, key: &str) -> Result<Vec<String>, Error> {
-    match v.get(key) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|x| {
-                x.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| invalid(key, "must be a list of strings"))
-            })
-            .collect(),
-        Some(_) => Err(invalid(key, "must be a list of strings")),
-    }
-}
-
-/// A time from JS (`Date.now()` scale); non-finite or negative reads as the epoch.
-#[cfg(feature = "full")]
-pub(crate) fn at(ms: f64) -> Timestamp {
-    Timestamp::from_unix_millis(if ms.is_finite() && ms > 0.0 {
-        ms as u64
-    } else {
-        0
-    })
-}
-
-/// `now` from JS (`Date.now()` scale) or the current time.
-#[cfg(feature = "full")]
-pub(crate) fn now(ms: Option<f64>) -> Timestamp {
-    at(ms.unwrap_or_else(js_sys::Date::now))
+pub(crate) fn string(s: &str) -> String {
+    let mut out = String::new();
+    push_str(&mut out, s);
+    out
 }
 
 /// A request for the JS executor: `{method, url, headers: [[name, value]], body?}`.
@@ -217,21 +139,12 @@ pub(crate) fn response(status: u16, headers: &str, body: Vec<u8>) -> HttpRespons
     r
 }
 
-/// Random bytes from `crypto.getRandomValues`.
+/// `N` random bytes the JS layer drew from `crypto.getRandomValues` (it hands them
+/// over with the call: the module imports nothing from JS). Any other length means
+/// the environment had no secure random source.
 #[cfg(feature = "full")]
-pub(crate) fn entropy<const N: usize>() -> Result<[u8; N], Error> {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).map_err(|_| {
+pub(crate) fn entropy<const N: usize>(random: &[u8]) -> Result<[u8; N], Error> {
+    random.try_into().map_err(|_| {
         Error::invalid_config("no secure random source (crypto.getRandomValues) is available")
-    })?;
-    Ok(bytes)
-}
-
-/// A random seed for backoff jitter, unless the caller gives one (tests).
-#[cfg(feature = "full")]
-pub(crate) fn seed(given: Option<f64>) -> Result<u64, Error> {
-    match given {
-        Some(s) if s.is_finite() && s >= 0.0 => Ok(s as u64),
-        _ => Ok(u64::from_le_bytes(entropy::<8>()?)),
-    }
+    })
 }

@@ -10,10 +10,8 @@ use cliauth_core::retry::RetryPolicy;
 use cliauth_core::time::Now;
 use cliauth_core::token::RefreshPolicy;
 use cliauth_core::{Error, Timestamp};
-use wasm_bindgen::prelude::*;
 
-use crate::convert::{Obj, now, push_str};
-use crate::error::{JsResult, js};
+use crate::convert::{Obj, push_str, string};
 
 /// Parses stored text; `None` (nothing stored) is an empty document. Stored text that
 /// is empty or damaged is `corrupt_credentials`, never silently reset (core's rule).
@@ -32,26 +30,22 @@ pub(crate) fn doc_text(doc: &CredentialsDocument) -> String {
 /// What `auth status --json` prints for the document at `now`: core's status report,
 /// field for field (snake_case, like the CLI's JSON). `profile`: a named profile
 /// instead of the active one.
-#[wasm_bindgen(js_name = credentialsStatus)]
-pub fn credentials_status(
-    document: Option<String>,
-    profile: Option<String>,
-    now_ms: Option<f64>,
-) -> JsResult<String> {
-    js(report(document.as_deref(), profile.as_deref(), now(now_ms))
-        .map(|r| serde_json::to_string(&r).unwrap_or_default()))
+pub(crate) fn credentials_status(
+    document: Option<&str>,
+    profile: Option<&str>,
+    at: Timestamp,
+) -> Result<String, Error> {
+    report(document, profile, at).map(|r| r.to_json())
 }
 
 /// The status block the CLI prints (`✓ Logged in to Acme as …`), with the configured
-/// app names.
-#[wasm_bindgen(js_name = credentialsStatusText)]
-pub fn credentials_status_text(
-    document: Option<String>,
-    profile: Option<String>,
-    now_ms: Option<f64>,
-) -> JsResult<String> {
-    js(report(document.as_deref(), profile.as_deref(), now(now_ms))
-        .map(|r| crate::config::with_app(|app| r.render(app))))
+/// app names, as a JSON string.
+pub(crate) fn credentials_status_text(
+    document: Option<&str>,
+    profile: Option<&str>,
+    at: Timestamp,
+) -> Result<String, Error> {
+    report(document, profile, at).map(|r| string(&crate::config::with_app(|app| r.render(app))))
 }
 
 fn report(
@@ -82,10 +76,9 @@ fn report(
 /// The profiles of a document: JSON `{activeProfile?, profiles: {name: {method,
 /// credentialType, issuer?}}, skipped?: {name: notice}}` — `skipped`: the profiles a
 /// newer version stored, kept unchanged and not used, with core's notice for each.
-/// Throws `corrupt_credentials` or `unsupported_version`.
-#[wasm_bindgen(js_name = credentialsProfiles)]
-pub fn credentials_profiles(document: Option<String>) -> JsResult<String> {
-    js(parse_doc(document.as_deref()).map(|doc| {
+/// Fails with `corrupt_credentials` or `unsupported_version`.
+pub(crate) fn credentials_profiles(document: Option<&str>) -> Result<String, Error> {
+    parse_doc(document).map(|doc| {
         let mut profiles = String::from("{");
         for (i, (name, p)) in doc.profiles.iter().enumerate() {
             if i > 0 {
@@ -117,18 +110,21 @@ pub fn credentials_profiles(document: Option<String>) -> JsResult<String> {
             skipped = skipped.str(name, &unknown.notice(name));
         }
         obj.raw("skipped", &skipped.end()).end()
-    }))
+    })
 }
 
 /// The document without `profile` (default: the active one) — a local sign-out.
-/// Returns the new text.
-#[wasm_bindgen(js_name = credentialsRemove)]
-pub fn credentials_remove(document: Option<String>, profile: Option<String>) -> JsResult<String> {
-    js((|| {
-        let doc = parse_doc(document.as_deref())?;
+/// Returns the new text (a JSON string), at `at`.
+pub(crate) fn credentials_remove(
+    document: Option<&str>,
+    profile: Option<&str>,
+    at: Timestamp,
+) -> Result<String, Error> {
+    {
+        let doc = parse_doc(document)?;
         // Core's logout decides which profile goes; no server, so nothing is revoked.
         let mut flow = Logout::new(
-            profile,
+            profile.map(str::to_string),
             None,
             Client::new(String::new()),
             ServerEndpoints::Missing(Error::NotAuthenticated),
@@ -137,42 +133,40 @@ pub fn credentials_remove(document: Option<String>, profile: Option<String>) -> 
             RetryPolicy::default(),
             0,
         );
-        let (_, written) = run_offline(&mut flow, Some(doc), Now::from_wall(now(None)))?;
+        let (_, written) = run_offline(&mut flow, Some(doc), Now::from_wall(at))?;
         written
-            .map(|d| doc_text(&d))
+            .map(|d| string(&doc_text(&d)))
             .ok_or(Error::Misuse("a logout wrote nothing"))
-    })())
+    }
 }
 
-/// The document with `profile` active. Throws `profile_not_found`.
-#[wasm_bindgen(js_name = credentialsSwitch)]
-pub fn credentials_switch(document: Option<String>, profile: &str) -> JsResult<String> {
-    js(parse_doc(document.as_deref()).and_then(|mut doc| {
+/// The document with `profile` active. Fails with `profile_not_found`.
+pub(crate) fn credentials_switch(document: Option<&str>, profile: &str) -> Result<String, Error> {
+    parse_doc(document).and_then(|mut doc| {
         doc.switch(profile)?;
-        Ok(doc_text(&doc))
-    }))
+        Ok(string(&doc_text(&doc)))
+    })
 }
 
 /// The document with an API key stored in `profile` (made active), after validating
-/// it with the configured key formats (throws `invalid_key` with `problem`).
-#[wasm_bindgen(js_name = credentialsAddApiKey)]
-pub fn credentials_add_api_key(
-    document: Option<String>,
+/// it with the configured key formats (fails with `invalid_key` and `problem`).
+pub(crate) fn credentials_add_api_key(
+    document: Option<&str>,
     profile: &str,
     key: &str,
-    now_ms: Option<f64>,
-) -> JsResult<String> {
-    js((|| {
-        let doc = parse_doc(document.as_deref())?;
+    at: Timestamp,
+) -> Result<String, Error> {
+    {
+        let doc = parse_doc(document)?;
         // Core's key login validates the key and decides the profile's fields (the
         // fields a newer version stored are kept); switching to it is this call's.
         let mut config = LoginConfig::new(Client::new(String::new()));
         config.keys = crate::config::with_keys(KeyRegistry::clone);
         config.profile = Some(profile.to_string());
         let mut flow = KeyLogin::new(key, LoginMethod::ApiKey, config);
-        let (_, written) = run_offline(&mut flow, Some(doc), Now::from_wall(now(now_ms)))?;
+        let (_, written) = run_offline(&mut flow, Some(doc), Now::from_wall(at))?;
         let mut doc = written.ok_or(Error::Misuse("a key login wrote nothing"))?;
         doc.switch(profile)?;
-        Ok(doc_text(&doc))
-    })())
+        Ok(string(&doc_text(&doc)))
+    }
 }

@@ -9,9 +9,9 @@
 //! over this crate that adds what only JS can do: `fetch`, timers, Web Storage,
 //! navigation. The page helpers cross the boundary as bytes ([`page`]: JSON arguments
 //! in, a tagged JSON reply out, through one export and a hand-written loader); the
-//! full build's other exports are wasm-bindgen functions taking and returning JSON
-//! text. Times are `Date.now()` milliseconds, and every failure becomes a
-//! `CliauthError` (`code`, `kind`, `exitCode`, `hint`).
+//! full build extends that boundary with its own operations ([`full_call`]: one more
+//! export, no wasm-bindgen shim per function). Times are `Date.now()` milliseconds,
+//! and every failure becomes a `CliauthError` (`code`, `kind`, `exitCode`, `hint`).
 //!
 //! ## Modules
 //!
@@ -19,10 +19,11 @@
 //! |---|---|
 //! | `context`, `config` | what a page configured (`configure`): app names, key formats, user codes |
 //! | [`page`] | the page boundary: one export for every page helper, bytes in and out |
-//! | [`error`] | core's errors for JS: the boundary's JSON, the full build's `CliauthError` objects |
+//! | [`error`] | core's errors for JS: the boundaries' JSON |
+//! | [`full_call`] (full) | the full boundary: the page's operations and the full module's, bytes in and out |
 //! | `convert`, `plain` | values across the boundary: JSON text, times, entropy |
 //! | `handoff`, `device_page` | the cli-auth page and the device-verification page |
-//! | [`machine`] (full) | core's flows — device login, browser login, access token, approval — for the npm `run()` loop |
+//! | `machine` (full) | core's flows — device login, browser login, access token — held by number for the npm `run()` loop |
 //! | `pkce`, `keys`, `jwt`, `tokens`, `credentials` (full) | PKCE and `state`, key validation, JWT claims, token responses, the credentials document |
 //!
 //! Files stay under 500 lines, and no module imports one that imports it back
@@ -89,10 +90,37 @@
 //! and no gzip change; the page module embedded (base64) in its entry script, one
 //! file of 98 KB raw: the handoff latency within noise of the two preloaded files.
 //!
+//! ### The full module
+//!
+//! No budget yet (the goal is 40 KB gzip, issue 12; BENCHMARKS.md §"Full module"
+//! has the path). What it does for size, measured with `cargo xtask size` (wasm +
+//! `full.js`, gzip -9, on a loaded machine):
+//!
+//! - **the full boundary** ([`full_call`]): every function of the full API is an
+//!   operation of the page boundary's framing, not a wasm-bindgen export; machines
+//!   are numbers in a table, released by a `FinalizationRegistry`; arguments are
+//!   read with core's JSON reader. 153.1 → 144.9 KB gzip (wasm 340.1 → 327.7 KB raw,
+//!   its script 25.8 → 13.4 KB raw). Less than the shims' 58.8 KB raw suggested: most
+//!   of a shim was the export's own body, inlined; that code moved into `fullCall`;
+//! - the credentials document's known fields, `credentialsStatus` and the JWT's
+//!   other claims written with core's string writer, not serde_json's serializer
+//!   and `Value`s: 144.9 → 140.1 KB (wasm 327.7 → 314.8 KB raw);
+//! - time and entropy from JS with each call (`Date.now()`,
+//!   `crypto.getRandomValues`), so the module imports nothing and is instantiated
+//!   by `npm/src/full.js` itself, like the page module (no getrandom, js-sys or
+//!   wasm-bindgen glue): 140.1 → 139.1 KB (wasm 314.8 → 312.6 KB raw, script 13.4 →
+//!   12.0 KB raw);
+//! - core's `CredentialsDocument::clone_secret` without `collect` into a `BTreeMap`
+//!   (which sorts first: the module's only stable sort): 139.1 → 136.3 KB (wasm
+//!   312.4 → 306.5 KB raw).
+//!
 //! ### serde-wasm-bindgen and web-sys
 //!
 //! The design names both for the wasm shell; measured here, neither makes the
-//! bytes or the API better, so neither is used:
+//! bytes or the API better, so neither is used (and since the full boundary neither
+//! module imports anything from JS: any JS-object or web-sys binding would also bring
+//! back wasm-bindgen's generated glue — for the full module's two imports, time and
+//! entropy, that was 2.2 KB raw of wasm and 1.4 KB raw of script, 1.0 KB gzip):
 //!
 //! - **serde-wasm-bindgen** (`Serializer::json_compatible()`) for one export,
 //!   `handoffRead`, returning a JS object from a `#[derive(Serialize)]` struct instead
@@ -112,8 +140,9 @@
 //!
 //! - **No logic of its own.** Every check and decision is core's; this crate converts
 //!   arguments and results. If a page needs a new decision, it goes into core.
-//! - **No IO.** Requests are handed to JS as values (`Machine` in the full build); time comes
-//!   from `Date.now()` and entropy from `crypto.getRandomValues` at the boundary.
+//! - **No IO.** Requests are handed to JS as values (the machines of the full build); time comes
+//!   from `Date.now()` and entropy from `crypto.getRandomValues`, both drawn by the npm
+//!   layer and passed with each call.
 //! - **No secrets in errors.** Messages and hints come from core, which never puts a
 //!   secret in them.
 
@@ -145,37 +174,18 @@ mod convert;
 mod credentials;
 mod device_page;
 pub mod error;
+#[cfg(feature = "full")]
+pub mod full_call;
 mod handoff;
 #[cfg(feature = "full")]
 mod jwt;
 #[cfg(feature = "full")]
 mod keys;
 #[cfg(feature = "full")]
-pub mod machine;
+mod machine;
 pub mod page;
 #[cfg(feature = "full")]
 mod pkce;
 mod plain;
 #[cfg(feature = "full")]
 mod tokens;
-
-#[cfg(feature = "full")]
-pub use credentials::{
-    credentials_add_api_key, credentials_profiles, credentials_remove, credentials_status,
-    credentials_status_text, credentials_switch,
-};
-#[cfg(feature = "full")]
-pub use error::storage_error;
-#[cfg(feature = "full")]
-pub use jwt::jwt_decode;
-#[cfg(feature = "full")]
-pub use keys::KeyRegistry;
-#[cfg(feature = "full")]
-pub use machine::Machine;
-#[cfg(feature = "full")]
-pub use pkce::{
-    pkce_challenge, pkce_create, pkce_from_entropy, pkce_negotiate, state_check, state_create,
-    state_matches,
-};
-#[cfg(feature = "full")]
-pub use tokens::{authorization_complete, authorization_start, token_parse};

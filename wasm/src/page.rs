@@ -178,7 +178,7 @@ fn run(op: u32, a: &Args<'_>, body: &[u8]) -> Result<Reply, Error> {
 thread_local! {
     // The input, then the reply: one buffer, owned here, written by JS between
     // `pageInput` and `pageCall` (JS reads the reply before its next call).
-    static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    pub(crate) static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Reserves `len` bytes of input and returns their address in the module's memory,

@@ -48,6 +48,93 @@ pub(crate) fn opt_u64(v: &Value, key: &str) -> Result<Option<u64>, Error> {
         .transpose()
 }
 
+/// An optional boolean field; anything else reads as `false`.
+#[cfg(feature = "full")]
+pub(crate) fn flag(v: &Value, key: &str) -> bool {
+    field(v, key).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// A list of strings (`scopes`); absent or `null` is empty.
+#[cfg(feature = "full")]
+pub(crate) fn str_list(v: &Value, key: &str) -> Result<Vec<String>, Error> {
+    let Some(f) = field(v, key) else {
+        return Ok(Vec::new());
+    };
+    let bad = || invalid(key, "must be a list of strings");
+    f.as_array()
+        .ok_or_else(bad)?
+        .iter()
+        .map(|x| x.as_str().map(str::to_string).ok_or_else(bad))
+        .collect()
+}
+
+/// A time or a seed from JS (`Date.now()` scale): the whole part of a non-negative
+/// number; anything else (negative, an exponent, not a number) reads as 0 — the
+/// epoch, as the earlier `f64` reading did for non-finite and negative values.
+#[cfg(feature = "full")]
+pub(crate) fn millis(v: &Value) -> u64 {
+    let text = v.number_text().unwrap_or_default();
+    let whole = text.split('.').next().unwrap_or_default();
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return 0;
+    }
+    whole.parse().unwrap_or(u64::MAX)
+}
+
+/// The arguments of an operation of the full boundary (`crate::full_call`): the
+/// items of a JSON array, read by position. `null` and missing items are absent.
+#[cfg(feature = "full")]
+pub(crate) struct Args<'a>(pub(crate) &'a [Value]);
+
+#[cfg(feature = "full")]
+impl Args<'_> {
+    /// An item; `None` when absent or `null`.
+    pub(crate) fn get(&self, i: usize) -> Option<&Value> {
+        self.0.get(i).filter(|v| !v.is_null())
+    }
+
+    /// A string item; anything else reads as empty (and fails validation).
+    pub(crate) fn text(&self, i: usize) -> &str {
+        self.opt(i).unwrap_or_default()
+    }
+
+    /// An optional string item: `None` unless it is a string.
+    pub(crate) fn opt(&self, i: usize) -> Option<&str> {
+        self.get(i).and_then(Value::as_str)
+    }
+
+    /// A boolean item; anything else reads as `false`.
+    pub(crate) fn flag(&self, i: usize) -> bool {
+        self.get(i).and_then(Value::as_bool).unwrap_or(false)
+    }
+
+    /// A whole non-negative number (a handle, a status); anything else reads as 0.
+    pub(crate) fn num(&self, i: usize) -> u64 {
+        self.get(i).and_then(Value::as_u64).unwrap_or(0)
+    }
+
+    /// An HTTP status; anything outside `u16` reads as 0 (not a status).
+    pub(crate) fn status(&self, i: usize) -> u16 {
+        u16::try_from(self.num(i)).unwrap_or(0)
+    }
+
+    /// A time (`Date.now()` milliseconds; the JS layer always passes one).
+    pub(crate) fn time(&self, i: usize) -> cliauth_core::Timestamp {
+        cliauth_core::Timestamp::from_unix_millis(self.get(i).map_or(0, millis))
+    }
+
+    /// A seed for backoff jitter (JS draws one; absent reads as 0).
+    pub(crate) fn seed(&self, i: usize) -> u64 {
+        self.get(i).map_or(0, millis)
+    }
+
+    /// An item that must be present, of any JSON type (a configuration object).
+    pub(crate) fn value(&self, i: usize) -> &Value {
+        const NULL: &Value = &Value::Null;
+        self.get(i).unwrap_or(NULL)
+    }
+}
+
 /// Key formats: `{id, product, label, prefix, charset, minLen, maxLen}` or `{id,
 /// product, label, jwt: true, minLen}`. `charset` is `base62`, `base62_underscore`,
 /// `base64url`, `hex_lower` or a string of allowed characters.

@@ -7,15 +7,13 @@ use cliauth_core::authorize::{
     AuthorizationConfig, AuthorizationGrant, CallbackParams, LOGIN_ENTROPY_LEN,
     PendingAuthorization,
 };
+use cliauth_core::json::Value;
 use cliauth_core::token::{TokenEndpointResponse, TokenSet, parse_token_response};
-use cliauth_core::{Error, Timestamp};
-use serde_json::Value;
-use wasm_bindgen::prelude::*;
+use cliauth_core::{Error, HttpResponse, Timestamp};
 
-use crate::convert::{
-    Obj, entropy, flag, now, opt_str, opt_u64, parse_json, req_str, response, str_list,
-};
-use crate::error::{JsResult, invalid, js};
+use crate::convert::{Obj, entropy};
+use crate::error::invalid;
+use crate::plain::{field, flag, opt_str, opt_u64, parse_json, req_str, str_list};
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
@@ -23,41 +21,32 @@ fn millis(d: Duration) -> u64 {
 
 /// Parses a token endpoint response: JSON `{tokens: {accessToken, tokenType,
 /// expiresInMs?, refreshToken?, scope?, idToken?}}` or `{oauthError: {error,
-/// description?, uri?}}`; throws for HTTP failures that are not OAuth errors.
-#[wasm_bindgen(js_name = tokenParse)]
-pub fn token_parse(
-    status: u16,
-    headers: &str,
-    body: Vec<u8>,
-    now_ms: Option<f64>,
-) -> JsResult<String> {
-    let r = response(status, headers, body);
-    js(
-        parse_token_response(&r, now(now_ms)).map(|parsed| match parsed {
-            TokenEndpointResponse::Tokens(t) => {
-                let tokens = Obj::new()
-                    .str("accessToken", t.access_token.expose_secret())
-                    .str("tokenType", &t.token_type)
-                    .opt_num("expiresInMs", t.expires_in.map(millis))
-                    .opt(
-                        "refreshToken",
-                        t.refresh_token.as_ref().map(|r| r.expose_secret()),
-                    )
-                    .opt("scope", t.scope.as_deref())
-                    .opt("idToken", t.id_token.as_ref().map(|r| r.expose_secret()))
-                    .end();
-                Obj::new().raw("tokens", &tokens).end()
-            }
-            TokenEndpointResponse::Error(e) => {
-                let error = Obj::new()
-                    .str("error", &e.error)
-                    .opt("description", e.description.as_deref())
-                    .opt("uri", e.uri.as_deref())
-                    .end();
-                Obj::new().raw("oauthError", &error).end()
-            }
-        }),
-    )
+/// description?, uri?}}`; fails for HTTP failures that are not OAuth errors.
+pub(crate) fn token_parse(r: &HttpResponse, at: Timestamp) -> Result<String, Error> {
+    parse_token_response(r, at).map(|parsed| match parsed {
+        TokenEndpointResponse::Tokens(t) => {
+            let tokens = Obj::new()
+                .str("accessToken", t.access_token.expose_secret())
+                .str("tokenType", &t.token_type)
+                .opt_num("expiresInMs", t.expires_in.map(millis))
+                .opt(
+                    "refreshToken",
+                    t.refresh_token.as_ref().map(|r| r.expose_secret()),
+                )
+                .opt("scope", t.scope.as_deref())
+                .opt("idToken", t.id_token.as_ref().map(|r| r.expose_secret()))
+                .end();
+            Obj::new().raw("tokens", &tokens).end()
+        }
+        TokenEndpointResponse::Error(e) => {
+            let error = Obj::new()
+                .str("error", &e.error)
+                .opt("description", e.description.as_deref())
+                .opt("uri", e.uri.as_deref())
+                .end();
+            Obj::new().raw("oauthError", &error).end()
+        }
+    })
 }
 
 /// What JS sees of a token set: `{kind: "oauth", accessToken, tokenType, expiresAt?,
@@ -84,25 +73,36 @@ pub(crate) fn authorization_config(v: &Value) -> Result<AuthorizationConfig, Err
         opt_str(v, "clientId")?.unwrap_or_default(),
     )
     .scopes(str_list(v, "scopes")?);
-    match v.get("params") {
-        None | Some(Value::Null) => {}
+    match field(v, "params") {
+        None => {}
         Some(Value::Array(pairs)) => {
             for p in pairs {
+                let pair = p.as_array().unwrap_or_default();
                 match (
-                    p.get(0).and_then(Value::as_str),
-                    p.get(1).and_then(Value::as_str),
+                    pair.first().and_then(Value::as_str),
+                    pair.get(1).and_then(Value::as_str),
                 ) {
                     (Some(k), Some(val)) => c = c.param(k, val),
                     _ => return Err(invalid("params", "must be [name, value] string pairs")),
                 }
             }
         }
-        Some(Value::Object(map)) => {
-            for (k, val) in map {
+        Some(Value::Object(members)) => {
+            // In key order, a repeated key once (its last value): as the serde_json
+            // map this was read into before did. Inserted in place: a handful of
+            // parameters, and no sort routine linked for them.
+            let mut pairs: Vec<(&str, &str)> = Vec::new();
+            for (i, (k, val)) in members.iter().enumerate() {
                 let val = val
                     .as_str()
                     .ok_or_else(|| invalid("params", "values must be strings"))?;
-                c = c.param(k.as_str(), val);
+                if !members[i + 1..].iter().any(|(later, _)| later == k) {
+                    let at = pairs.iter().position(|p| p.0 > k.as_str());
+                    pairs.insert(at.unwrap_or(pairs.len()), (k, val));
+                }
+            }
+            for (k, val) in pairs {
+                c = c.param(k, val);
             }
         }
         Some(_) => return Err(invalid("params", "must be a list of pairs or an object")),
@@ -111,7 +111,7 @@ pub(crate) fn authorization_config(v: &Value) -> Result<AuthorizationConfig, Err
         c = c.issuer(iss, flag(v, "requireIss"));
     }
     // Sent by default with `openid` (core's `scopes`); `nonce: true|false` decides.
-    if let Some(n) = v.get("nonce").and_then(Value::as_bool) {
+    if let Some(n) = field(v, "nonce").and_then(Value::as_bool) {
         c.send_nonce = n;
     }
     if let Some(t) = opt_u64(v, "timeoutMs")? {
@@ -165,7 +165,7 @@ fn restore(config: &AuthorizationConfig, saved: &str) -> Result<PendingAuthoriza
     }
     PendingAuthorization::start_with_redirect(
         config,
-        redirect_uri,
+        redirect_uri.to_string(),
         &bytes,
         Timestamp::from_unix_millis(started),
     )
@@ -173,32 +173,35 @@ fn restore(config: &AuthorizationConfig, saved: &str) -> Result<PendingAuthoriza
 
 /// Starts a browser login: JSON `{url, state, redirectUri, pending}` — navigate to
 /// `url`; keep `pending` (secret) for [`authorization_complete`]. `entropy` (96
-/// bytes: verifier, `state`, nonce) and `now_ms` are for tests; by default they come
-/// from `crypto.getRandomValues` and `Date.now()`.
-#[wasm_bindgen(js_name = authorizationStart)]
-pub fn authorization_start(
-    config: &str,
-    redirect_uri: String,
-    entropy_bytes: Option<Vec<u8>>,
-    now_ms: Option<f64>,
-) -> JsResult<String> {
-    js((|| {
-        let config = authorization_config(&parse_json(config, "config")?)?;
-        let bytes: [u8; LOGIN_ENTROPY_LEN] = match entropy_bytes {
-            Some(b) => b
-                .try_into()
-                .map_err(|_| invalid("entropy", "must be 96 bytes"))?,
-            None => entropy::<LOGIN_ENTROPY_LEN>()?,
-        };
-        let started = now(now_ms);
-        let p = PendingAuthorization::start_with_redirect(&config, redirect_uri, &bytes, started)?;
-        Ok(Obj::new()
-            .str("url", p.url())
-            .str("state", p.state().expose_secret())
-            .str("redirectUri", p.redirect_uri())
-            .str("pending", &saved_login(&bytes, started, p.redirect_uri()))
-            .end())
-    })())
+/// bytes: verifier, `state`, nonce; `given`: the caller's, else drawn by JS from
+/// `crypto.getRandomValues`) and `started` (`Date.now()` unless a test says).
+pub(crate) fn authorization_start(
+    config: &Value,
+    redirect_uri: &str,
+    bytes: &[u8],
+    given: bool,
+    started: Timestamp,
+) -> Result<String, Error> {
+    let config = authorization_config(config)?;
+    let bytes: [u8; LOGIN_ENTROPY_LEN] = if given {
+        bytes
+            .try_into()
+            .map_err(|_| invalid("entropy", "must be 96 bytes"))?
+    } else {
+        entropy::<LOGIN_ENTROPY_LEN>(bytes)?
+    };
+    let p = PendingAuthorization::start_with_redirect(
+        &config,
+        redirect_uri.to_string(),
+        &bytes,
+        started,
+    )?;
+    Ok(Obj::new()
+        .str("url", p.url())
+        .str("state", p.state().expose_secret())
+        .str("redirectUri", p.redirect_uri())
+        .str("pending", &saved_login(&bytes, started, p.redirect_uri()))
+        .end())
 }
 
 /// Checks the callback (`query`: the callback URL's query string) against the saved
@@ -220,25 +223,22 @@ pub(crate) fn complete(
 /// nonce?}` (secret: for a token request the page sends itself). `nonce` is there when
 /// one was sent: the ID token of that exchange must carry it (OpenID Connect Core
 /// §3.1.3.7; `browserLogin` checks it itself).
-#[wasm_bindgen(js_name = authorizationComplete)]
-pub fn authorization_complete(
-    config: &str,
+pub(crate) fn authorization_complete(
+    config: &Value,
     pending: &str,
     query: &str,
-    now_ms: Option<f64>,
-) -> JsResult<String> {
-    js((|| {
-        let g = complete(&parse_json(config, "config")?, pending, query, now(now_ms))?;
-        Ok(Obj::new()
-            .str("code", g.code.expose_secret())
-            .str("verifier", g.verifier.expose_secret())
-            .str("redirectUri", &g.redirect_uri)
-            .opt("nonce", g.nonce.as_ref().map(|n| n.expose_secret()))
-            .end())
-    })())
+    at: Timestamp,
+) -> Result<String, Error> {
+    let g = complete(config, pending, query, at)?;
+    Ok(Obj::new()
+        .str("code", g.code.expose_secret())
+        .str("verifier", g.verifier.expose_secret())
+        .str("redirectUri", &g.redirect_uri)
+        .opt("nonce", g.nonce.as_ref().map(|n| n.expose_secret()))
+        .end())
 }
 
 /// The token endpoint of a login configuration.
 pub(crate) fn token_endpoint(v: &Value) -> Result<String, Error> {
-    req_str(v, "tokenEndpoint")
+    req_str(v, "tokenEndpoint").map(str::to_string)
 }

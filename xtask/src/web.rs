@@ -167,20 +167,10 @@ fn build_package() -> Result<(), String> {
             std::fs::copy(&path, to.join(name)).map_err(|e| format!("{}: {e}", path.display()))?;
         }
     }
-    // Both glue files import the error class from the snippet wasm-bindgen copied;
-    // the entries re-export it from this stable path.
-    let snippet = find_file(&stage.join("snippets"), "error.js")
-        .ok_or("wasm-bindgen did not copy js/error.js into snippets/")?;
-    let relative = snippet
-        .strip_prefix(&stage)
-        .map_err(|e| e.to_string())?
-        .to_string_lossy()
-        .replace('\\', "/");
-    std::fs::write(
-        stage.join("error.js"),
-        format!("export {{ CliauthError }} from './{relative}';\n"),
-    )
-    .map_err(|e| e.to_string())?;
+    // The error class every entry re-exports and the boundary's loader constructs.
+    let class = root().join("wasm").join("js").join("error.js");
+    std::fs::copy(&class, stage.join("error.js"))
+        .map_err(|e| format!("{}: {e}", class.display()))?;
     // One minified ESM file per entry. Export names, the wasm imports' names and the
     // `new URL('…_bg.wasm', import.meta.url)` that bundlers look for are kept; the
     // source map carries the readable sources.
@@ -209,7 +199,12 @@ fn build_package() -> Result<(), String> {
 /// drops the formatting they alone reached — what nightly's `panic_immediate_abort`
 /// does, on stable. A panic still traps at the same point (`RuntimeError:
 /// unreachable`); only the message nobody could see is gone.
+///
+/// Names are matched without their crate disambiguators: std's symbols come
+/// v0-mangled (`std[a543996e6e7dbf1e]::panicking::…`), which the prefixes missed.
 fn is_panic_path(name: &str) -> bool {
+    let name = without_disambiguators(name);
+    let name = name.as_str();
     const PREFIXES: &[&str] = &[
         "core::panicking::",
         "std::panicking::",
@@ -228,6 +223,11 @@ fn is_panic_path(name: &str) -> bool {
         // panic is handled (which keeps them in the function table).
         "<std::panicking::",
         "core::ptr::drop_in_place::<std::panicking::",
+        // Errors formatted only by the panics above (a `RefCell` borrowed twice, a
+        // thread-local used after its destruction), kept by their vtables.
+        "<core::cell::BorrowError as ",
+        "<core::cell::BorrowMutError as ",
+        "<std::thread::local::AccessError as ",
     ];
     const NAMES: &[&str] = &[
         "rust_begin_unwind",
@@ -239,6 +239,27 @@ fn is_panic_path(name: &str) -> bool {
     PREFIXES.iter().any(|p| name.starts_with(p)) || NAMES.contains(&name)
 }
 
+/// `name` without v0 mangling's crate disambiguators (`[` hex digits `]`).
+fn without_disambiguators(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(i) = rest.find('[') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i + 1..];
+        match tail.find(']') {
+            Some(j) if j > 0 && tail[..j].bytes().all(|b| b.is_ascii_hexdigit()) => {
+                rest = &tail[j + 1..];
+            }
+            _ => {
+                out.push('[');
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A tool from npm/'s devDependencies.
 fn npm_bin(name: &str) -> PathBuf {
     root()
@@ -246,20 +267,6 @@ fn npm_bin(name: &str) -> PathBuf {
         .join("node_modules")
         .join(".bin")
         .join(name)
-}
-
-fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            if let Some(found) = find_file(&path, name) {
-                return Some(found);
-            }
-        } else if path.file_name().is_some_and(|n| n == name) {
-            return Some(path);
-        }
-    }
-    None
 }
 
 /// Suite `wasm`: the wasm-bindgen tests (shared vectors + bindings) in Node and in
@@ -474,4 +481,27 @@ pub fn contributors() -> Result<String, String> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_paths_are_matched_in_both_manglings() {
+        assert_eq!(
+            without_disambiguators("<std[a543996e6e7dbf1e]::x as core[c59]::fmt::Debug>::fmt"),
+            "<std::x as core::fmt::Debug>::fmt"
+        );
+        // Slices and arrays keep their brackets.
+        assert_eq!(without_disambiguators("<[u8]>::len[x]"), "<[u8]>::len[x]");
+        assert!(is_panic_path(
+            "std[a543996e6e7dbf1e]::panicking::panic_handler::{closure#0}"
+        ));
+        assert!(is_panic_path("core::panicking::panic_fmt"));
+        assert!(is_panic_path(
+            "<std[a5]::thread::local::AccessError as core[c5]::fmt::Debug>::fmt"
+        ));
+        assert!(!is_panic_path("cliauth_core::json::Parser<F>::value"));
+    }
 }

@@ -1,7 +1,7 @@
 //! The document's text: what this version does not know, kept verbatim, and the
 //! profiles read from and written to JSON.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{Credential, LoginMethod, Profile};
 use crate::error::sanitize_server_text;
@@ -115,8 +115,12 @@ impl core::fmt::Debug for UnknownProfile {
 }
 
 /// The document as written: known parts as values, unknown parts as their stored text.
+/// The known values are strings and whole numbers (or `null`), written here directly:
+/// no serde_json value is built (nor its map, nor its number printing), which keeps the
+/// web module that stores this document small.
 pub(super) enum Out<'a> {
-    Json(Value),
+    Str(Option<&'a str>),
+    Num(Option<u64>),
     Raw(&'a str),
     Map(Sorted<Out<'a>>),
 }
@@ -125,7 +129,9 @@ pub(super) enum Out<'a> {
 /// `indent` levels deep; a raw part as its text, exactly.
 pub(super) fn write_out(out: &mut String, v: &Out<'_>, indent: usize) {
     match v {
-        Out::Json(v) => write_json(out, v, indent, true),
+        Out::Str(Some(s)) => crate::json::push_string(out, s),
+        Out::Num(Some(n)) => out.push_str(&crate::encoding::decimal(*n)),
+        Out::Str(None) | Out::Num(None) => out.push_str("null"),
         Out::Raw(text) => out.push_str(text),
         Out::Map(m) => write_members(out, indent, true, m.iter(), |out, v, depth| {
             write_out(out, v, depth)
@@ -403,23 +409,36 @@ pub(super) fn parse_profile(value: String) -> Result<Parsed, String> {
 }
 
 pub(super) fn profile_out(p: &Profile) -> Out<'_> {
+    let secs = |t: Option<Timestamp>| Out::Num(t.map(Timestamp::unix_secs));
     let (known, credential) = match &p.credential {
         Credential::ApiKey(k) => (
             API_KEY_FIELDS,
-            json!({ "type": "api_key", "key": k.expose_secret() }),
+            vec![
+                ("type", Out::Str(Some("api_key"))),
+                ("key", Out::Str(Some(k.expose_secret()))),
+            ],
         ),
         Credential::OAuth(t) => (
             OAUTH_FIELDS,
-            json!({
-                "type": "oauth",
-                "access_token": t.access_token.expose_secret(),
-                "token_type": t.token_type,
-                "expires_at": t.expires_at.map(Timestamp::unix_secs),
-                "refresh_token": t.refresh_token.as_ref().map(RefreshToken::expose_secret),
-                "scope": t.scope,
-                "id_token": t.id_token.as_ref().map(IdToken::expose_secret),
-                "obtained_at": t.obtained_at.unix_secs(),
-            }),
+            vec![
+                ("type", Out::Str(Some("oauth"))),
+                (
+                    "access_token",
+                    Out::Str(Some(t.access_token.expose_secret())),
+                ),
+                ("token_type", Out::Str(Some(t.token_type.as_str()))),
+                ("expires_at", secs(t.expires_at)),
+                (
+                    "refresh_token",
+                    Out::Str(t.refresh_token.as_ref().map(RefreshToken::expose_secret)),
+                ),
+                ("scope", Out::Str(t.scope.as_deref())),
+                (
+                    "id_token",
+                    Out::Str(t.id_token.as_ref().map(IdToken::expose_secret)),
+                ),
+                ("obtained_at", secs(Some(t.obtained_at))),
+            ],
         ),
     };
     let mut cred: Sorted<Out<'_>> = p
@@ -427,23 +446,79 @@ pub(super) fn profile_out(p: &Profile) -> Out<'_> {
         .as_out()
         .filter(|(k, _)| k != "type" && !known.contains(&k.as_str()))
         .collect();
-    if let Value::Object(fields) = credential {
-        cred.extend(fields.into_iter().map(|(k, v)| (k, Out::Json(v))));
-    }
+    cred.extend(credential.into_iter().map(|(k, v)| (k.to_string(), v)));
     let mut map: Sorted<Out<'_>> = p.extra.as_out().collect();
     for (k, v) in [
-        ("method", json!(p.method.as_str())),
-        ("issuer", json!(p.issuer)),
-        ("api_base", json!(p.api_base)),
-        ("subject", json!(p.subject)),
-        ("created_at", json!(p.created_at.unix_secs())),
-        (
-            "verified_at",
-            json!(p.verified_at.map(Timestamp::unix_secs)),
-        ),
+        ("method", Out::Str(Some(p.method.as_str()))),
+        ("issuer", Out::Str(p.issuer.as_deref())),
+        ("api_base", Out::Str(p.api_base.as_deref())),
+        ("subject", Out::Str(p.subject.as_deref())),
+        ("created_at", secs(Some(p.created_at))),
+        ("verified_at", secs(p.verified_at)),
     ] {
-        map.insert(k.into(), Out::Json(v));
+        map.insert(k.into(), v);
     }
     map.insert("credential".into(), Out::Map(cred));
     Out::Map(map)
+}
+
+impl super::StatusReport {
+    /// The report as compact JSON, field for field as its `Serialize` writes it
+    /// (`serde_json::to_string`: declaration order, absent values `null`) — with core's
+    /// string writer, so that the web module need not link serde_json's serializer.
+    pub fn to_json(&self) -> String {
+        fn field(out: &mut String, name: &str) {
+            out.push(if out.is_empty() { '{' } else { ',' });
+            crate::json::push_string(out, name);
+            out.push(':');
+        }
+        fn text(out: &mut String, name: &str, v: Option<&str>) {
+            field(out, name);
+            match v {
+                Some(s) => crate::json::push_string(out, s),
+                None => out.push_str("null"),
+            }
+        }
+        fn list(out: &mut String, name: &str, items: &[String]) {
+            field(out, name);
+            out.push('[');
+            for (i, s) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                crate::json::push_string(out, s);
+            }
+            out.push(']');
+        }
+        let flag = |b: bool| if b { "true" } else { "false" };
+        let mut out = String::new();
+        field(&mut out, "authenticated");
+        out.push_str(flag(self.authenticated));
+        text(&mut out, "source", self.source.as_deref());
+        text(&mut out, "profile", self.profile.as_deref());
+        text(&mut out, "credential_type", self.credential_type);
+        text(
+            &mut out,
+            "method",
+            self.method.map(super::LoginMethod::as_str),
+        );
+        text(&mut out, "subject", self.subject.as_deref());
+        text(&mut out, "issuer", self.issuer.as_deref());
+        text(&mut out, "api_base", self.api_base.as_deref());
+        text(&mut out, "masked_key", self.masked_key.as_deref());
+        text(&mut out, "expires_at", self.expires_at.as_deref());
+        field(&mut out, "expires_in_secs");
+        match self.expires_in_secs {
+            Some(n) => out.push_str(&crate::encoding::decimal(n)),
+            None => out.push_str("null"),
+        }
+        text(&mut out, "token_status", self.token_status);
+        field(&mut out, "refreshable");
+        out.push_str(flag(self.refreshable));
+        list(&mut out, "scopes", &self.scopes);
+        text(&mut out, "verified_at", self.verified_at.as_deref());
+        list(&mut out, "other_profiles", &self.other_profiles);
+        out.push('}');
+        out
+    }
 }

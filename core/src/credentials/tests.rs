@@ -1,6 +1,6 @@
 //! The credentials document's unit tests.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::format::write_json;
 use super::*;
@@ -420,4 +420,21 @@ fn status_reports() {
     assert!(!json.contains("0123456789"), "{json}");
     let none = StatusReport::new(None, None, &keys, NOW, &RefreshPolicy::default());
     assert!(none.render(&app).starts_with("✗ Not authenticated"));
+    // `to_json` (the web module's) writes what `Serialize` writes, for every field.
+    let mut full = s.clone();
+    full.profile = Some("w\"o\\rk\u{1}é".into());
+    full.method = Some(LoginMethod::Handoff);
+    full.subject = Some("user-42".into());
+    full.issuer = Some("https://as.example".into());
+    full.api_base = Some("https://api.example".into());
+    full.expires_at = Some("2026-11-22T11:00:00Z".into());
+    full.expires_in_secs = Some(u64::MAX);
+    full.token_status = Some("refresh_due");
+    full.refreshable = true;
+    full.scopes = vec!["read".into(), "write".into()];
+    full.verified_at = Some("2026-11-22T10:00:00Z".into());
+    full.other_profiles = vec!["a".into(), "b\n".into()];
+    for report in [&s, &none, &full, &StatusReport::default()] {
+        assert_eq!(report.to_json(), serde_json::to_string(report).unwrap());
+    }
 }

@@ -1,11 +1,11 @@
 // The tests shared by `node.rs` (Node.js) and `browser.rs` (headless Chromium): the
-// vectors every target runs, then the bindings themselves — JS errors, the handoff,
-// the device page, and core's machines driven through the step protocol with a
-// virtual clock.
+// vectors every target runs, then the boundaries themselves — errors, the handoff,
+// the device page, the full build's operations, and core's machines driven through
+// the step protocol with a virtual clock — called as the npm loader calls them.
 
+use cliauth_wasm::full_call::{self, op as fop};
 use cliauth_wasm::*;
 use serde_json::{Value, json};
-use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::{console_log, wasm_bindgen_test};
 
 // ── vectors ────────────────────────────────────────────────────────────────
@@ -80,6 +80,88 @@ impl PageError {
     fn retry_after_ms(&self) -> Option<u64> {
         self.0[5].as_u64()
     }
+    fn problem(&self) -> Option<&str> {
+        self.0[6].as_str()
+    }
+}
+
+/// Full operation `op` with `args` (and a body) through the full boundary: the value,
+/// or the error it throws.
+fn full_with(op: u32, args: Value, body: &[u8]) -> Result<Value, PageError> {
+    let mut input = args.to_string().into_bytes();
+    if !body.is_empty() {
+        input.push(0);
+        input.extend_from_slice(body);
+    }
+    let reply = full_call::call(op, &input);
+    let value = parse(String::from_utf8(reply[1..].to_vec()).unwrap());
+    match reply[0] {
+        b'v' => Ok(value),
+        b'e' => Err(PageError(value)),
+        tag => panic!("{op} {args}: tag {tag}"),
+    }
+}
+
+fn full(op: u32, args: Value) -> Result<Value, PageError> {
+    full_with(op, args, &[])
+}
+
+/// One of core's machines, by its number in the full boundary.
+struct Machine(u64);
+
+impl Machine {
+    fn made(r: Result<Value, PageError>) -> Result<Machine, PageError> {
+        r.map(|id| Machine(id.as_u64().unwrap()))
+    }
+    fn device_login(config: &Value, seed: Option<u64>) -> Result<Machine, PageError> {
+        Machine::made(full(fop::DEVICE_LOGIN, json!([config, seed])))
+    }
+    fn access_token(config: &str, seed: Option<u64>) -> Result<Machine, PageError> {
+        let config: Value = serde_json::from_str(config).unwrap();
+        Machine::made(full(fop::ACCESS_TOKEN, json!([config, seed])))
+    }
+    fn browser_login(config: &Value, pending: &str, query: &str, now: f64, seed: Option<u64>) -> Result<Machine, PageError> {
+        Machine::made(full(fop::BROWSER_LOGIN, json!([config, pending, query, now as u64, seed])))
+    }
+    fn device_flow(body: &[u8], token_endpoint: &str, client_id: &str, now: f64, seed: Option<u64>) -> Result<Machine, PageError> {
+        Machine::made(full_with(
+            fop::DEVICE_FLOW,
+            json!([200, JSON, token_endpoint, client_id, now as u64, seed]),
+            body,
+        ))
+    }
+    fn poll(&mut self, now: Option<f64>) -> Result<Value, PageError> {
+        full(fop::POLL, json!([self.0, now.unwrap() as u64]))
+    }
+    fn handle_response(&mut self, now: Option<f64>, status: u16, headers: &str, body: Vec<u8>) {
+        full_with(fop::RESPONSE, json!([self.0, now.unwrap() as u64, status, headers]), &body).unwrap();
+    }
+    fn handle_transport_error(&mut self, now: Option<f64>, not_sent: bool, reason: &str) {
+        full(fop::TRANSPORT_ERROR, json!([self.0, now.unwrap() as u64, not_sent, reason])).unwrap();
+    }
+    fn handle_stored(&mut self, now: Option<f64>, text: Option<String>) {
+        full(fop::STORED, json!([self.0, now.unwrap() as u64, text])).unwrap();
+    }
+    fn handle_persisted(&mut self) {
+        full(fop::PERSISTED, json!([self.0, T])).unwrap();
+    }
+    fn cancel(&mut self) {
+        full(fop::CANCEL, json!([self.0, T])).unwrap();
+    }
+    fn stats(&self) -> Value {
+        full(fop::STATS, json!([self.0])).unwrap()
+    }
+}
+
+impl Drop for Machine {
+    fn drop(&mut self) {
+        full(fop::RELEASE, json!([self.0])).unwrap();
+    }
+}
+
+/// A full operation's JSON-string reply.
+fn text(v: Value) -> String {
+    v.as_str().unwrap().to_string()
 }
 
 /// `apiError` for a response: `None` for 2xx.
@@ -103,12 +185,8 @@ fn configure(options: Value) {
     assert_eq!(page_ok(page::op::CONFIGURE, json!([options])), Value::Null);
 }
 
-fn prop(v: &JsValue, name: &str) -> JsValue {
-    js_sys::Reflect::get(v, &name.into()).unwrap()
-}
-
-fn code(e: JsValue) -> String {
-    prop(&e, "code").as_string().unwrap()
+fn code(e: PageError) -> String {
+    e.code().to_string()
 }
 
 fn parse(s: String) -> Value {
@@ -116,7 +194,7 @@ fn parse(s: String) -> Value {
 }
 
 fn step(m: &mut Machine, now: f64) -> Value {
-    parse(m.poll(Some(now)).unwrap())
+    m.poll(Some(now)).unwrap()
 }
 
 fn body(b: &Value) -> Vec<u8> {
@@ -195,16 +273,22 @@ fn errors_are_typed() {
     assert_eq!(page_err(99, json!([])).code(), "invalid_argument");
 }
 
-/// The full build's exports throw `CliauthError` objects.
+/// The full boundary: its errors are typed like the page's, and it answers the page
+/// operations too (one loader binds both).
 #[wasm_bindgen_test]
-fn full_build_errors_are_js_errors() {
-    let e = pkce_challenge("short".into(), None).unwrap_err();
-    assert!(e.is_instance_of::<js_sys::Error>());
-    assert_eq!(prop(&e, "name").as_string().unwrap(), "CliauthError");
-    assert_eq!(prop(&e, "kind").as_string().unwrap(), "usage");
-    assert_eq!(prop(&e, "exitCode").as_f64(), Some(1.0));
-    assert_eq!(code(e), "invalid_argument");
-    assert!(prop(&storage_error(&JsValue::from_str("quota")), "hint").is_string());
+fn full_boundary_errors_and_page_operations() {
+    let e = full(fop::PKCE_CHALLENGE, json!(["short"])).unwrap_err();
+    assert_eq!((e.code(), e.kind(), e.exit_code()), ("invalid_argument", "usage", 1));
+    assert_eq!(e.hint(), Some("See `cli --help`."));
+    assert_eq!(full(fop::STATE_CHECK, json!([5])).unwrap_err().code(), "invalid_argument");
+    // Not an array, an unknown operation, a machine that is not there.
+    assert_eq!(full_call::call(fop::PKCE_CREATE, b"{}")[0], b'e');
+    assert_eq!(full(99, json!([])).unwrap_err().code(), "invalid_argument");
+    assert_eq!(full(fop::POLL, json!([12345, T])).unwrap_err().code(), "misuse");
+    // Page operations through the full boundary.
+    assert_eq!(full(page::op::NORMALIZE_USER_CODE, json!(["wdjb mjht"])).unwrap(), "WDJB-MJHT");
+    let reply = full_call::call(page::op::NETWORK_ERROR, br#"["refused"]"#);
+    assert_eq!(reply[0], b'E');
 }
 
 // ── the cli-auth page ──────────────────────────────────────────────────────
@@ -363,54 +447,86 @@ fn pkce_state_keys_jwt() {
         77, 105, 214, 191, 240, 91, 88, 5, 88, 83, 132, 141, 121,
     ];
     assert_eq!(
-        parse(pkce_from_entropy(&rfc).unwrap()),
+        full_with(fop::PKCE_FROM_ENTROPY, json!([]), &rfc).unwrap(),
         json!({"verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", "challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "method": "S256"})
     );
-    let fresh = parse(pkce_create().unwrap());
+    // Random bytes come from JS (crypto.getRandomValues) with the call; without them
+    // (no WebCrypto) the answer is `invalid_config`.
+    let fresh = full_with(fop::PKCE_CREATE, json!([]), &[1; 32]).unwrap();
     let verifier = fresh["verifier"].as_str().unwrap();
     assert_eq!(verifier.len(), 43);
-    assert_ne!(fresh, parse(pkce_create().unwrap()));
+    assert_ne!(fresh, full_with(fop::PKCE_CREATE, json!([]), &[2; 32]).unwrap());
+    for op in [fop::PKCE_CREATE, fop::STATE_CREATE] {
+        assert_eq!(code(full(op, json!([])).unwrap_err()), "invalid_config");
+        assert_eq!(code(full_with(op, json!([]), &[1; 31]).unwrap_err()), "invalid_config");
+    }
     assert_eq!(
-        pkce_challenge(verifier.into(), None).unwrap(),
-        fresh["challenge"].as_str().unwrap()
+        full(fop::PKCE_CHALLENGE, json!([verifier, null])).unwrap(),
+        fresh["challenge"]
     );
     assert_eq!(
-        code(pkce_challenge("short".into(), None).unwrap_err()),
+        full(fop::PKCE_CHALLENGE, json!([verifier, "plain"])).unwrap(),
+        verifier
+    );
+    assert_eq!(
+        code(full(fop::PKCE_CHALLENGE, json!([verifier, "S512"])).unwrap_err()),
         "invalid_argument"
     );
-    assert_eq!(pkce_negotiate("null", false).unwrap(), "S256");
-
-    let state = state_create().unwrap();
-    assert_eq!(state.len(), 43);
-    state_check(&state).unwrap();
-    assert!(state_matches(state.clone(), &state).unwrap());
-    assert!(!state_matches(state.clone(), STATE).unwrap());
-    assert!(state_check("<script>alert(1)</script>").is_err());
-
-    let keys = KeyRegistry::new(r#"[{"id": "acme", "product": "Acme", "label": "API key", "prefix": "acme_", "charset": "base62", "minLen": 20, "maxLen": 64}]"#).unwrap();
+    assert_eq!(full(fop::PKCE_NEGOTIATE, json!([null, false])).unwrap(), "S256");
     assert_eq!(
-        parse(keys.validate(" acme_0123456789abcdefghij\n").unwrap()),
+        code(full(fop::PKCE_NEGOTIATE, json!([["plain"], false])).unwrap_err()),
+        "invalid_config"
+    );
+
+    let state = text(full_with(fop::STATE_CREATE, json!([]), &[3; 32]).unwrap());
+    assert_eq!(state.len(), 43);
+    assert_eq!(full(fop::STATE_CHECK, json!([state])).unwrap(), Value::Null);
+    assert_eq!(full(fop::STATE_MATCHES, json!([state, state])).unwrap(), true);
+    assert_eq!(full(fop::STATE_MATCHES, json!([state, STATE])).unwrap(), false);
+    assert!(full(fop::STATE_CHECK, json!(["<script>alert(1)</script>"])).is_err());
+
+    let formats = json!([{"id": "acme", "product": "Acme", "label": "API key", "prefix": "acme_", "charset": "base62", "minLen": 20, "maxLen": 64}]);
+    assert_eq!(full(fop::KEYS_CHECK, json!([formats])).unwrap(), Value::Null);
+    assert_eq!(
+        code(full(fop::KEYS_CHECK, json!([[{"id": "a"}]])).unwrap_err()),
+        "invalid_argument"
+    );
+    let keys = |op: u32, input: &str| full(op, json!([formats, [], input]));
+    assert_eq!(
+        keys(fop::KEYS_VALIDATE, " acme_0123456789abcdefghij\n").unwrap(),
         json!({"ok": true, "formatId": "acme", "masked": "acme_…ghij"})
     );
-    let e = keys
-        .validate("Bearer acme_0123456789abcdefghij")
-        .unwrap_err();
-    assert_eq!(prop(&e, "problem").as_string().unwrap(), "bearer_prefix");
+    let e = keys(fop::KEYS_VALIDATE, "Bearer acme_0123456789abcdefghij").unwrap_err();
+    assert_eq!(e.problem(), Some("bearer_prefix"));
     assert_eq!(code(e), "invalid_key");
-    let d = parse(keys.diagnose("ghp_0123456789abcdefghijklmnopqrstuvwxyz"));
+    let d = keys(fop::KEYS_DIAGNOSE, "ghp_0123456789abcdefghijklmnopqrstuvwxyz").unwrap();
     assert_eq!(
         (d["ok"].clone(), d["problem"].clone()),
         (json!(false), json!("foreign_key"))
     );
-    assert_eq!(keys.mask("acme_0123456789abcdefghij"), "acme_…ghij");
+    assert_eq!(keys(fop::KEYS_MASK, "acme_0123456789abcdefghij").unwrap(), "acme_…ghij");
+    // A foreign prefix added by the app is named.
+    let d = full(
+        fop::KEYS_DIAGNOSE,
+        json!([formats, [["Other", "token", "oth_"]], "oth_0123456789abcdefghij"]),
+    )
+    .unwrap();
+    assert_eq!(d["problem"], "foreign_key", "{d}");
 
     // {"alg":"none"}.{"sub":"u","email":"e@x","exp":1700000000}.
     let jwt = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1IiwiZW1haWwiOiJlQHgiLCJleHAiOjE3MDAwMDAwMDB9.";
     assert_eq!(
-        parse(jwt_decode(jwt).unwrap()),
+        full(fop::JWT_DECODE, json!([jwt])).unwrap(),
         json!({"header": {"alg": "none"}, "claims": {"sub": "u", "aud": [], "exp": 1_700_000_000u64}, "extra": {"email": "e@x"}})
     );
-    assert_eq!(code(jwt_decode("a.b").unwrap_err()), "invalid_jwt");
+    assert_eq!(code(full(fop::JWT_DECODE, json!(["a.b"])).unwrap_err()), "invalid_jwt");
+    // The other claims as the token wrote them, by name, a repeated one's last value.
+    let b64 = cliauth_core::encoding::b64url_encode;
+    let payload = br#"{"z": 1.5e3, "sub": "u", "a": [1, {"b": null}], "scp": ["r", "w"], "a": true, "m": "\u00e9\n"}"#;
+    let jwt = format!("{}.{}.", b64(br#"{"alg":"none"}"#), b64(payload));
+    let d = full(fop::JWT_DECODE, json!([jwt])).unwrap();
+    assert_eq!(d["extra"], json!({"a": true, "m": "é\n", "z": 1500.0}));
+    assert_eq!(d["claims"]["scope"], "r w");
 }
 
 // ── machines ───────────────────────────────────────────────────────────────
@@ -433,7 +549,7 @@ fn device_login_document() -> String {
         "scopes": ["read", "write"],
         "issuer": "https://as.example",
     });
-    let mut m = Machine::device_login(&config.to_string(), Some(7.0)).unwrap();
+    let mut m = Machine::device_login(&config, Some(7)).unwrap();
     let s = step(&mut m, T0);
     assert_eq!(s["type"], "send");
     assert_eq!(s["request"]["url"], "https://as.example/device");
@@ -469,7 +585,7 @@ fn device_login_document() -> String {
     assert_eq!(step(&mut m, T0 + 15_000.0)["type"], "send");
     m.handle_response(Some(T0 + 15_000.0), 200, JSON, token_body("at-1", "rt-1"));
     assert_eq!(
-        parse(m.stats()),
+        m.stats(),
         json!({"polls": 2, "pending": 0, "slowDowns": 1, "failures": 0})
     );
     assert_eq!(step(&mut m, T0 + 15_000.0), json!({"type": "read_storage"}));
@@ -495,7 +611,7 @@ fn device_login_document() -> String {
     assert_eq!(step(&mut m, T0 + 15_000.0), json!({"type": "finished"}));
     // The counters outlive the polling.
     assert_eq!(
-        parse(m.stats()),
+        m.stats(),
         json!({"polls": 2, "pending": 0, "slowDowns": 1, "failures": 0})
     );
     document
@@ -507,7 +623,7 @@ fn device_login_then_refresh_with_rotation() {
     let later = T0 + 15_000.0;
 
     // Still valid: no request, the stored token is returned.
-    let mut m = Machine::access_token(TOKEN_CONFIG, Some(1.0)).unwrap();
+    let mut m = Machine::access_token(TOKEN_CONFIG, Some(1)).unwrap();
     assert_eq!(step(&mut m, later), json!({"type": "read_storage"}));
     m.handle_stored(Some(later), Some(document.clone()));
     let done = step(&mut m, later);
@@ -521,7 +637,7 @@ fn device_login_then_refresh_with_rotation() {
 
     // Within the refresh margin: refresh, persist the rotated token, then hand it out.
     let due = later + 3_600_000.0 - 60_000.0;
-    let mut m = Machine::access_token(TOKEN_CONFIG, Some(1.0)).unwrap();
+    let mut m = Machine::access_token(TOKEN_CONFIG, Some(1)).unwrap();
     assert_eq!(step(&mut m, due)["type"], "read_storage");
     m.handle_stored(Some(due), Some(document.clone()));
     let s = step(&mut m, due);
@@ -551,7 +667,7 @@ fn device_login_then_refresh_with_rotation() {
     );
 
     // invalid_grant: storage is re-read; the same refused token means the session ended.
-    let mut m = Machine::access_token(TOKEN_CONFIG, Some(1.0)).unwrap();
+    let mut m = Machine::access_token(TOKEN_CONFIG, Some(1)).unwrap();
     step(&mut m, due);
     m.handle_stored(Some(due), Some(document.clone()));
     step(&mut m, due);
@@ -588,10 +704,10 @@ fn device_login_then_refresh_with_rotation() {
 #[wasm_bindgen_test]
 fn api_key_profiles_and_status() {
     configure(json!({"cli": "acme", "product": "Acme", "keyFormats": [{"id": "acme", "product": "Acme", "label": "API key", "prefix": "acme_", "charset": "base62", "minLen": 20, "maxLen": 64}]}));
-    let e = credentials_add_api_key(None, "ci", "Bearer acme_0123456789abcdefghij", Some(T0))
-        .unwrap_err();
-    assert_eq!(prop(&e, "problem").as_string().unwrap(), "bearer_prefix");
-    let doc = credentials_add_api_key(None, "ci", "acme_0123456789abcdefghij", Some(T0)).unwrap();
+    let add = |doc: Option<&str>, key: &str| full(fop::CREDENTIALS_ADD_API_KEY, json!([doc, "ci", key, T]));
+    let e = add(None, "Bearer acme_0123456789abcdefghij").unwrap_err();
+    assert_eq!(e.problem(), Some("bearer_prefix"));
+    let doc = text(add(None, "acme_0123456789abcdefghij").unwrap());
     let mut m = Machine::access_token(TOKEN_CONFIG, None).unwrap();
     step(&mut m, T0);
     m.handle_stored(Some(T0), Some(doc.clone()));
@@ -599,46 +715,44 @@ fn api_key_profiles_and_status() {
         step(&mut m, T0),
         json!({"type": "done", "value": {"kind": "api_key", "accessToken": "acme_0123456789abcdefghij"}})
     );
-    let status = parse(credentials_status(Some(doc.clone()), None, Some(T0)).unwrap());
+    let status = full(fop::CREDENTIALS_STATUS, json!([doc, null, T])).unwrap();
     assert_eq!(status["masked_key"], "acme_…ghij");
     assert_eq!(status["source"], "profile:ci");
     assert!(
-        credentials_status_text(Some(doc.clone()), None, Some(T0))
-            .unwrap()
+        text(full(fop::CREDENTIALS_STATUS_TEXT, json!([doc, null, T])).unwrap())
             .starts_with("✓ Logged in to Acme")
     );
+    let profiles = |doc: &str| full(fop::CREDENTIALS_PROFILES, json!([doc]));
     assert_eq!(
-        parse(credentials_profiles(Some(doc.clone())).unwrap()),
+        profiles(&doc).unwrap(),
         json!({"activeProfile": "ci", "profiles": {"ci": {"method": "api_key", "credentialType": "api_key"}}})
     );
-    let empty = credentials_remove(Some(doc.clone()), None).unwrap();
+    let empty = text(full(fop::CREDENTIALS_REMOVE, json!([doc, null, T])).unwrap());
+    assert_eq!(profiles(&empty).unwrap(), json!({"profiles": {}}));
+    let switch = |doc: &str, profile: &str| full(fop::CREDENTIALS_SWITCH, json!([doc, profile]));
+    assert_eq!(code(switch(&doc, "nope").unwrap_err()), "profile_not_found");
+    assert_eq!(code(profiles("{\"version\": 99}").unwrap_err()), "unsupported_version");
+    assert_eq!(code(profiles("").unwrap_err()), "corrupt_credentials");
+    // Nothing stored is an empty document.
     assert_eq!(
-        parse(credentials_profiles(Some(empty)).unwrap()),
+        full(fop::CREDENTIALS_PROFILES, json!([null])).unwrap(),
         json!({"profiles": {}})
-    );
-    assert_eq!(
-        code(credentials_switch(Some(doc), "nope").unwrap_err()),
-        "profile_not_found"
-    );
-    assert_eq!(
-        code(credentials_profiles(Some("{\"version\": 99}".into())).unwrap_err()),
-        "unsupported_version"
     );
     // A document a newer release wrote: its profiles of an unknown type are listed as
     // skipped, kept byte for byte by every change, and removed only when named.
     let newer = include_str!("../../../tests/fixtures/credentials-1.1.json").to_string();
-    let listed = parse(credentials_profiles(Some(newer.clone())).unwrap());
+    let listed = profiles(&newer).unwrap();
     assert_eq!(
         listed["skipped"]["next"],
         "Profile `next` was stored by a newer version (credential type `passkey`); it is kept unchanged and not used."
     );
     assert_eq!(listed["profiles"].as_object().unwrap().len(), 2, "{listed}");
-    let switched = credentials_switch(Some(newer.clone()), "work").unwrap();
+    let switched = text(switch(&newer, "work").unwrap());
     let next = "\"next\": {";
     let raw_next = &newer[newer.find(next).unwrap()..];
     let raw_next = &raw_next[..raw_next.find("\n    }").unwrap()];
     assert!(switched.contains(raw_next), "the unknown profile changed");
-    let removed = credentials_remove(Some(switched), Some("next".into())).unwrap();
+    let removed = text(full(fop::CREDENTIALS_REMOVE, json!([switched, "next", T])).unwrap());
     assert!(!removed.contains("passkey") && removed.contains("\"hw\""));
     configure(json!({"cli": "cli", "product": "service", "keyFormats": []}));
 }
@@ -652,17 +766,15 @@ fn browser_login_code_and_pkce() {
         "scopes": ["openid"],
         "params": [["prompt", "consent"], ["state", "ignored"]],
         "issuer": "https://as.example",
-    })
-    .to_string();
-    let start = parse(
-        authorization_start(
-            &config,
-            "https://app.example/callback".into(),
-            Some([vec![7; 64], vec![11; 32]].concat()),
-            Some(T0),
+    });
+    let start_with = |entropy: &[u8]| {
+        full_with(
+            fop::AUTHORIZATION_START,
+            json!([config, "https://app.example/callback", T, true]),
+            entropy,
         )
-        .unwrap(),
-    );
+    };
+    let start = start_with(&[vec![7; 64], vec![11; 32]].concat()).unwrap();
     let state = start["state"].as_str().unwrap();
     let url = start["url"].as_str().unwrap();
     assert!(url.starts_with("https://as.example/authorize?response_type=code&client_id=web&redirect_uri=https%3A%2F%2Fapp.example%2Fcallback&scope=openid&state="));
@@ -671,23 +783,28 @@ fn browser_login_code_and_pkce() {
         "&code_challenge_method=S256&nonce={}&prompt=consent",
         "CwsLCwsLCwsLCwsLCwsLCwsLCwsLCwsLCwsLCwsLCws"
     )));
-    assert_eq!(
-        code(
-            authorization_start(&config, "https://app.example/callback".into(), Some(vec![7; 64]), Some(T0))
-                .unwrap_err()
-        ),
-        "invalid_argument"
-    );
+    assert_eq!(code(start_with(&[7; 64]).unwrap_err()), "invalid_argument");
+    // Without entropy given, JS draws 96 bytes from crypto.getRandomValues; none
+    // (no WebCrypto) is `invalid_config`.
+    let drawn = |random: &[u8]| {
+        full_with(
+            fop::AUTHORIZATION_START,
+            json!([config, "https://app.example/callback", T, false]),
+            random,
+        )
+    };
+    assert_ne!(drawn(&[5; 96]).unwrap()["state"], start["state"]);
+    assert_eq!(code(drawn(&[]).unwrap_err()), "invalid_config");
     let pending = start["pending"].as_str().unwrap();
 
     // A forged callback, another issuer, an expired login: refused before any request.
-    let forged = Machine::browser_login(&config, pending, "code=abc&state=forged", Some(T0), None);
+    let forged = Machine::browser_login(&config, pending, "code=abc&state=forged", T0, None);
     assert_eq!(code(forged.err().unwrap()), "state_mismatch");
     let mixed = Machine::browser_login(
         &config,
         pending,
         &format!("code=abc&state={state}&iss=https%3A%2F%2Fevil.example"),
-        Some(T0),
+        T0,
         None,
     );
     assert_eq!(code(mixed.err().unwrap()), "issuer_mismatch");
@@ -695,7 +812,7 @@ fn browser_login_code_and_pkce() {
         &config,
         pending,
         &format!("code=abc&state={state}"),
-        Some(T0 + 301_000.0),
+        T0 + 301_000.0,
         None,
     );
     assert_eq!(code(late.err().unwrap()), "authorization_expired");
@@ -703,13 +820,13 @@ fn browser_login_code_and_pkce() {
         &config,
         pending,
         &format!("error=access_denied&state={state}"),
-        Some(T0),
+        T0,
         None,
     );
     assert_eq!(code(denied.err().unwrap()), "access_denied");
     assert_eq!(
         code(
-            Machine::browser_login(&config, "{}", "code=abc", Some(T0), None)
+            Machine::browser_login(&config, "{}", "code=abc", T0, None)
                 .err()
                 .unwrap()
         ),
@@ -717,9 +834,9 @@ fn browser_login_code_and_pkce() {
     );
 
     let query = format!("code=abc&state={state}&iss=https%3A%2F%2Fas.example");
-    let grant = parse(authorization_complete(&config, pending, &query, Some(T0)).unwrap());
+    let grant = full(fop::AUTHORIZATION_COMPLETE, json!([config, pending, query, T])).unwrap();
     let mut m =
-        Machine::browser_login(&config, pending, &query, Some(T0 + 1000.0), Some(3.0)).unwrap();
+        Machine::browser_login(&config, pending, &query, T0 + 1000.0, Some(3)).unwrap();
     let s = step(&mut m, T0 + 1000.0);
     assert_eq!(
         s["request"]["body"],
@@ -736,7 +853,7 @@ fn browser_login_code_and_pkce() {
     );
     // …but it is when it provably was not sent.
     let mut m =
-        Machine::browser_login(&config, pending, &query, Some(T0 + 1000.0), Some(3.0)).unwrap();
+        Machine::browser_login(&config, pending, &query, T0 + 1000.0, Some(3)).unwrap();
     step(&mut m, T0 + 1000.0);
     m.handle_transport_error(Some(T0 + 1000.0), true, "connection refused");
     let s = step(&mut m, T0 + 1000.0);
@@ -763,7 +880,7 @@ fn browser_login_code_and_pkce() {
         (json!({"sub": "u", "nonce": "another-logins-nonce-0123456789abcdefghijkl"}), false),
         (json!({"sub": "u"}), false),
     ] {
-        let mut m = Machine::browser_login(&config, pending, &query, Some(T0), None).unwrap();
+        let mut m = Machine::browser_login(&config, pending, &query, T0, None).unwrap();
         step(&mut m, T0);
         m.handle_response(
             Some(T0),
@@ -772,14 +889,14 @@ fn browser_login_code_and_pkce() {
             body(&json!({"access_token": "at-oidc", "token_type": "Bearer", "id_token": id_token(claims.clone())})),
         );
         match m.poll(Some(T0)) {
-            Ok(s) if accepted => assert_eq!(parse(s)["type"], "read_storage", "{claims}"),
+            Ok(s) if accepted => assert_eq!(s["type"], "read_storage", "{claims}"),
             Err(e) if !accepted => assert_eq!(code(e), "nonce_mismatch", "{claims}"),
             other => panic!("{claims}: {:?}", other.map_err(code)),
         }
     }
 
     // An OAuth error from the token endpoint.
-    let mut m = Machine::browser_login(&config, pending, &query, Some(T0), None).unwrap();
+    let mut m = Machine::browser_login(&config, pending, &query, T0, None).unwrap();
     step(&mut m, T0);
     m.handle_response(
         Some(T0),
@@ -789,10 +906,10 @@ fn browser_login_code_and_pkce() {
     );
     let e = m.poll(Some(T0)).unwrap_err();
     assert_eq!(
-        (code(e.clone()), prop(&e, "message").as_string().unwrap()),
+        (e.code(), e.message()),
         (
-            "authorization_failed".into(),
-            "Authorization failed: invalid_grant: code used".into()
+            "authorization_failed",
+            "Authorization failed: invalid_grant: code used"
         )
     );
 }
@@ -800,13 +917,11 @@ fn browser_login_code_and_pkce() {
 #[wasm_bindgen_test]
 fn machines_report_misuse_and_cancellation() {
     let mut m = Machine::device_flow(
-        200,
-        JSON,
-        body(&json!({"device_code": "dc", "user_code": "WDJB-MJHT", "verification_uri": "https://as.example/device", "expires_in": 600, "interval": 1})),
+        &body(&json!({"device_code": "dc", "user_code": "WDJB-MJHT", "verification_uri": "https://as.example/device", "expires_in": 600, "interval": 1})),
         "https://as.example/token",
         "cli",
-        Some(T0),
-        Some(0.0),
+        T0,
+        Some(0),
     )
     .unwrap();
     assert_eq!(step(&mut m, T0)["type"], "prompt");
@@ -815,13 +930,11 @@ fn machines_report_misuse_and_cancellation() {
     assert_eq!(code(m.poll(Some(T0)).unwrap_err()), "misuse");
 
     let mut m = Machine::device_flow(
-        200,
-        JSON,
-        body(&json!({"device_code": "dc", "user_code": "WDJB-MJHT", "verification_uri": "https://as.example/device", "expires_in": 600})),
+        &body(&json!({"device_code": "dc", "user_code": "WDJB-MJHT", "verification_uri": "https://as.example/device", "expires_in": 600})),
         "https://as.example/token",
         "cli",
-        Some(T0),
-        Some(0.0),
+        T0,
+        Some(0),
     )
     .unwrap();
     step(&mut m, T0);
@@ -831,52 +944,30 @@ fn machines_report_misuse_and_cancellation() {
 
     // An insecure verification URI is refused.
     let bad = Machine::device_flow(
-        200,
-        JSON,
-        body(
+        &body(
             &json!({"device_code": "dc", "user_code": "X", "verification_uri": "http://evil.example/device", "expires_in": 600}),
         ),
         "https://as.example/token",
         "cli",
-        Some(T0),
+        T0,
         None,
     );
     assert_eq!(code(bad.err().unwrap()), "protocol_error");
-
-    // The approval request: an error status throws, 2xx is done.
-    let mut m = Machine::device_approval("/api/approve", "WDJB-MJHT", true).unwrap();
-    assert_eq!(step(&mut m, T0)["request"]["url"], "/api/approve");
-    m.handle_response(
-        Some(T0),
-        404,
-        JSON,
-        body(&json!({"detail": "unknown code"})),
-    );
-    let e = m.poll(Some(T0)).unwrap_err();
-    assert_eq!(
-        (code(e.clone()), prop(&e, "exitCode").as_f64()),
-        ("not_found".into(), Some(5.0))
-    );
 }
 
 #[wasm_bindgen_test]
 fn token_responses_parse() {
+    let token_parse = |status: u16, headers: &str, body: Vec<u8>| {
+        full_with(fop::TOKEN_PARSE, json!([status, headers, T]), &body)
+    };
     assert_eq!(
-        parse(token_parse(200, JSON, token_body("a", "r"), Some(T0)).unwrap()),
+        token_parse(200, JSON, token_body("a", "r")).unwrap(),
         json!({"tokens": {"accessToken": "a", "tokenType": "Bearer", "expiresInMs": 3_600_000u64, "refreshToken": "r"}})
     );
     assert_eq!(
-        parse(
-            token_parse(
-                400,
-                JSON,
-                body(&json!({"error": "authorization_pending"})),
-                Some(T0)
-            )
-            .unwrap()
-        ),
+        token_parse(400, JSON, body(&json!({"error": "authorization_pending"}))).unwrap(),
         json!({"oauthError": {"error": "authorization_pending"}})
     );
-    let e = token_parse(200, "content-type: text/html", b"<html>".to_vec(), Some(T0)).unwrap_err();
+    let e = token_parse(200, "content-type: text/html", b"<html>".to_vec()).unwrap_err();
     assert_eq!(code(e), "protocol_error");
 }
