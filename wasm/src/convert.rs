@@ -117,7 +117,7 @@ pub(crate) fn request_json(r: &HttpRequest) -> String {
         headers.push(']');
     }
     headers.push(']');
-    let body = (!r.body.is_empty()).then(|| String::from_utf8_lossy(&r.body));
+    let body = (!r.body.is_empty()).then(|| cliauth_core::encoding::utf8_lossy(&r.body));
     Obj::new()
         .str("method", r.method.as_str())
         .str("url", &r.url)

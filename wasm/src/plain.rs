@@ -142,7 +142,11 @@ pub(crate) fn key_formats(v: &Value) -> Result<Vec<KeyFormat>, Error> {
     let list = v
         .as_array()
         .ok_or_else(|| invalid("keyFormats", "must be a list"))?;
-    list.iter().map(key_format).collect()
+    let mut out = Vec::new();
+    for f in list {
+        out.push(key_format(f)?);
+    }
+    Ok(out)
 }
 
 /// One key format. Every field is read (borrowed) and checked, in a fixed order,
