@@ -12,6 +12,22 @@ let wasm;
 /** What the page module imports (wasm-bindgen's start hook, unused by it). */
 export const imports = { './cliauth_page_bg.js': { __wbindgen_init_externref_table() {} } };
 
+/** Fetches (streaming when it can), compiles and instantiates a module with `imports`. */
+export async function instantiate(imports, input) {
+  if (typeof input === 'string' || input instanceof URL || (typeof Request === 'function' && input instanceof Request)) {
+    input = fetch(input);
+  }
+  input = await input;
+  if (typeof Response === 'function' && input instanceof Response) {
+    if (!input.ok) throw new Error(`cliauth: the wasm module could not be fetched (HTTP ${input.status})`);
+    // Streaming compiles while the bytes arrive; it needs the right content type.
+    return input.headers.get('Content-Type')?.startsWith('application/wasm')
+      ? WebAssembly.instantiateStreaming(input, imports)
+      : WebAssembly.instantiate(await input.arrayBuffer(), imports);
+  }
+  return WebAssembly.instantiate(input, imports);
+}
+
 /** Binds the boundary to an instance's exports (the page module or the full one). */
 export function use(exports) {
   wasm = exports;

@@ -54,7 +54,6 @@
 //! | 65 | release | `[machine]` | `null` |
 
 use cliauth_core::Error;
-use cliauth_core::json::Value;
 use wasm_bindgen::prelude::*;
 
 use crate::convert::response;
@@ -111,23 +110,10 @@ pub fn call(op: u32, input: &[u8]) -> Vec<u8> {
     if op < op::FIRST {
         return page::call(op, input);
     }
-    let (json, body) = match input.iter().position(|&b| b == 0) {
-        Some(i) => (&input[..i], &input[i + 1..]),
-        None => (input, &[][..]),
-    };
-    let parsed = Value::parse(json);
-    let result = match parsed.as_ref().and_then(Value::as_array) {
-        Some(args) => run(op, &Args(args), body),
-        None => Err(invalid("arguments", "must be a JSON array")),
-    };
-    let (tag, payload) = match result {
-        Ok(text) => (b'v', text),
-        Err(e) => (b'e', error_json(&e)),
-    };
-    let mut out = Vec::with_capacity(payload.len() + 1);
-    out.push(tag);
-    out.extend_from_slice(payload.as_bytes());
-    out
+    match page::with_args(input, |a, body| run(op, a, body)) {
+        Ok(text) => page::tagged(b'v', text.as_bytes()),
+        Err(e) => page::tagged(b'e', error_json(&e).as_bytes()),
+    }
 }
 
 /// A machine's number as JSON.

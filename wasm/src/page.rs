@@ -44,6 +44,7 @@ use cliauth_core::json::Value;
 use wasm_bindgen::prelude::*;
 
 use crate::error::{error_json, invalid};
+use crate::plain::Args;
 
 /// Operation numbers (see the table above).
 pub mod op {
@@ -81,66 +82,41 @@ enum Reply {
     Error(Error),
 }
 
-/// The arguments of an operation: the items of a JSON array.
-struct Args<'a>(&'a [Value]);
-
-impl Args<'_> {
-    fn get(&self, i: usize) -> Option<&Value> {
-        self.0.get(i).filter(|v| !v.is_null())
-    }
-
-    /// A string argument; anything else reads as empty.
-    fn text(&self, i: usize) -> &str {
-        self.opt(i).unwrap_or_default()
-    }
-
-    /// An optional string argument: `None` unless it is a string.
-    fn opt(&self, i: usize) -> Option<&str> {
-        self.get(i).and_then(Value::as_str)
-    }
-
-    /// A whole non-negative number; anything else reads as 0.
-    fn num(&self, i: usize) -> u64 {
-        self.get(i).and_then(Value::as_u64).unwrap_or(0)
-    }
-
-    /// A boolean; anything else reads as `false`.
-    fn flag(&self, i: usize) -> bool {
-        self.get(i).and_then(Value::as_bool).unwrap_or(false)
-    }
-
-    /// An HTTP status; anything outside `u16` reads as 0 (not a status).
-    fn status(&self, i: usize) -> u16 {
-        u16::try_from(self.num(i)).unwrap_or(0)
-    }
-
-    /// A JSON value argument.
-    fn value(&self, i: usize) -> Option<&Value> {
-        self.get(i)
-    }
-}
-
 /// Runs operation `op` on `input` (the JSON arguments, then optionally `0` and the
 /// body bytes) and returns the tagged reply (see the module docs).
 pub fn call(op: u32, input: &[u8]) -> Vec<u8> {
-    let (json, body) = match input.iter().position(|&b| b == 0) {
-        Some(i) => (&input[..i], &input[i + 1..]),
-        None => (input, &[][..]),
-    };
-    let parsed = Value::parse(json);
-    let result = match parsed.as_ref().and_then(Value::as_array) {
-        Some(args) => run(op, &Args(args), body),
-        None => Err(invalid("arguments", "must be a JSON array")),
-    };
-    let (tag, payload) = match result {
+    let (tag, payload) = match with_args(input, |a, body| run(op, a, body)) {
         Ok(Reply::Json(text)) => (b'v', text.into_bytes()),
         Ok(Reply::Raw(bytes)) => (b'r', bytes),
         Ok(Reply::Error(e)) => (b'E', error_json(&e).into_bytes()),
         Err(e) => (b'e', error_json(&e).into_bytes()),
     };
+    tagged(tag, &payload)
+}
+
+/// Splits a boundary input into its JSON arguments and body bytes (see the module
+/// docs) and runs `run` on them; the framing of both boundaries (this one and the
+/// full build's, `crate::full_call`).
+pub(crate) fn with_args<T>(
+    input: &[u8],
+    run: impl FnOnce(&Args<'_>, &[u8]) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let (json, body) = match input.iter().position(|&b| b == 0) {
+        Some(i) => (&input[..i], &input[i + 1..]),
+        None => (input, &[][..]),
+    };
+    let parsed = Value::parse(json);
+    match parsed.as_ref().and_then(Value::as_array) {
+        Some(args) => run(&Args(args), body),
+        None => Err(invalid("arguments", "must be a JSON array")),
+    }
+}
+
+/// A reply: its tag byte, then the payload.
+pub(crate) fn tagged(tag: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + 1);
     out.push(tag);
-    out.extend_from_slice(&payload);
+    out.extend_from_slice(payload);
     out
 }
 
@@ -148,7 +124,7 @@ fn run(op: u32, a: &Args<'_>, body: &[u8]) -> Result<Reply, Error> {
     use crate::{config, device_page, handoff};
     let json = Reply::Json;
     Ok(match op {
-        op::CONFIGURE => json(config::configure(a.value(0))?),
+        op::CONFIGURE => json(config::configure(a.get(0))?),
         op::HANDOFF_READ => json(handoff::handoff_read(a.text(0))?),
         op::HANDOFF_DELIVERY => json(handoff::handoff_delivery(
             [a.text(0), a.text(1)],

@@ -81,12 +81,11 @@ pub(crate) fn millis(v: &Value) -> u64 {
     whole.parse().unwrap_or(u64::MAX)
 }
 
-/// The arguments of an operation of the full boundary (`crate::full_call`): the
-/// items of a JSON array, read by position. `null` and missing items are absent.
-#[cfg(feature = "full")]
+/// The arguments of an operation of the page and full boundaries (`crate::page`,
+/// `crate::full_call`): the items of a JSON array, read by position. `null` and
+/// missing items are absent.
 pub(crate) struct Args<'a>(pub(crate) &'a [Value]);
 
-#[cfg(feature = "full")]
 impl Args<'_> {
     /// An item; `None` when absent or `null`.
     pub(crate) fn get(&self, i: usize) -> Option<&Value> {
@@ -118,16 +117,19 @@ impl Args<'_> {
         u16::try_from(self.num(i)).unwrap_or(0)
     }
 
+    #[cfg(feature = "full")]
     /// A time (`Date.now()` milliseconds; the JS layer always passes one).
     pub(crate) fn time(&self, i: usize) -> cliauth_core::Timestamp {
         cliauth_core::Timestamp::from_unix_millis(self.get(i).map_or(0, millis))
     }
 
+    #[cfg(feature = "full")]
     /// A seed for backoff jitter (JS draws one; absent reads as 0).
     pub(crate) fn seed(&self, i: usize) -> u64 {
         self.get(i).map_or(0, millis)
     }
 
+    #[cfg(feature = "full")]
     /// An item that must be present, of any JSON type (a configuration object).
     pub(crate) fn value(&self, i: usize) -> &Value {
         const NULL: &Value = &Value::Null;

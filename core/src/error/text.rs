@@ -12,6 +12,25 @@ use super::{AppContext, Error, detail_suffix, rate_suffix};
 use crate::encoding::decimal;
 use crate::time::human_duration;
 
+/// The variants `web_message` and `web_hint` answer, as one pattern: the other
+/// matches name them once (and stay exhaustive) through it.
+macro_rules! web_variants {
+    () => {
+        Error::InvalidArgument { .. }
+            | Error::Rejected { .. }
+            | Error::Misuse(_)
+            | Error::Unauthorized { .. }
+            | Error::StateMismatch
+            | Error::InsufficientPermissions { .. }
+            | Error::RateLimited { .. }
+            | Error::Server { .. }
+            | Error::Network { .. }
+            | Error::Protocol { .. }
+            | Error::NotFound { .. }
+            | Error::Cancelled
+    };
+}
+
 impl Error {
     /// The one-line message (what `Display` prints), e.g. `Not authenticated`.
     pub fn message(&self) -> String {
@@ -83,18 +102,7 @@ impl Error {
             Error::DeviceCodeExpired => "Device code expired".into(),
             Error::AuthorizationExpired => "Login session expired".into(),
             // Answered by `web_message`.
-            Error::InvalidArgument { .. }
-            | Error::Rejected { .. }
-            | Error::Misuse(_)
-            | Error::Unauthorized { .. }
-            | Error::StateMismatch
-            | Error::InsufficientPermissions { .. }
-            | Error::RateLimited { .. }
-            | Error::Server { .. }
-            | Error::Network { .. }
-            | Error::Protocol { .. }
-            | Error::NotFound { .. }
-            | Error::Cancelled => String::new(),
+            web_variants!() => String::new(),
         }
     }
 
@@ -292,18 +300,7 @@ impl Error {
             .concat(),
             Error::AuthorizationExpired => ["Run ", login, " again."].concat(),
             // Answered by `web_hint`.
-            Error::InvalidArgument { .. }
-            | Error::Rejected { .. }
-            | Error::Misuse(_)
-            | Error::Unauthorized { .. }
-            | Error::StateMismatch
-            | Error::InsufficientPermissions { .. }
-            | Error::RateLimited { .. }
-            | Error::Server { .. }
-            | Error::Network { .. }
-            | Error::Protocol { .. }
-            | Error::NotFound { .. }
-            | Error::Cancelled => return None,
+            web_variants!() => return None,
         })
     }
 
