@@ -422,15 +422,26 @@ async fn attack(uid: u32, gid: u32, handoff: bool) -> Attack {
     let acme = common::example("acme");
 
     let (_intruder_dir, intruder_exe) = reachable_copy_of_this_binary();
-    let intruder = role(&intruder_exe, "intruder")
+    let mut intruder_cmd = role(&intruder_exe, "intruder");
+    intruder_cmd
         .env("CLIAUTH_INTERCEPT_DEV", &url)
         .env("CLIAUTH_INTERCEPT_MARKER", &marker)
         .uid(uid)
         .gid(gid)
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::inherit());
+    // ETXTBSY: the other test's fork may still hold the copy's write descriptor
+    // between its fork and exec; that window closes within milliseconds.
+    let mut tries = 0;
+    let intruder = loop {
+        match intruder_cmd.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => break other.unwrap(),
+        }
+    };
 
     let mut cmd = Command::new(acme);
     cmd.env_clear()
