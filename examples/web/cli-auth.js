@@ -26,7 +26,7 @@ main().catch((error) => showError('Something went wrong', error));
 
 async function main() {
   // The link is validated as soon as the package is ready, before the session answer.
-  const started = await start((mod) => {
+  const started = await start('/pkg/handoff.js', (mod) => {
     try {
       return { request: mod.readHandoffRequest(window.location.href) };
     } catch (error) {

@@ -2,7 +2,7 @@
 //
 // The pages are plain ES modules. Everything about the handoff and user codes comes
 // from the `cliauth` npm package, served by the dev server at /pkg/ (entry
-// /pkg/index.js, built from wasm/ into npm/dist). The dev server's own endpoints used
+// /pkg/handoff.js and /pkg/device.js, built from wasm/ into npm/dist). The dev server's own endpoints used
 // here: GET /api/session, POST /login (JSON {"username"}), POST /cli-auth/mint,
 // POST /device/approve.
 
@@ -22,12 +22,14 @@ export function status(text) {
 }
 
 /**
- * Loads the npm package and initialises its wasm module.
+ * Loads an entry of the npm package (`/pkg/handoff.js` for the cli-auth page,
+ * `/pkg/device.js` for the device page: each loads only its own page's module) and
+ * initialises its wasm module.
  * Resolves to `{ ok: true, mod }` or `{ ok: false, error }`; never throws.
  */
-export async function loadCliauth() {
+export async function loadCliauth(entry) {
   try {
-    const mod = await import('/pkg/index.js');
+    const mod = await import(entry);
     if (typeof mod.default === 'function') {
       await mod.default();
     }
@@ -47,19 +49,19 @@ export async function getSession() {
 }
 
 /**
- * What both pages do first: ask for the session state and load the package at the
- * same time (the HTML preloads the package's script and wasm). `check(cliauth)` runs
+ * What both pages do first: ask for the session state and load the package's
+ * `entry` at the same time (the HTML preloads the package's script and wasm). `check(cliauth)` runs
  * as soon as the package is ready — before the page waits on the session — so a bad
  * link is refused without waiting on the network. Shows the error and resolves to
  * null when the session or the package is missing; otherwise `{ session, cliauth,
  * checked }` (`checked`: what `check` returned).
  */
-export async function start(check = () => undefined) {
+export async function start(entry, check = () => undefined) {
   const session = getSession().then(
     (value) => ({ value }),
     (error) => ({ error }),
   );
-  const loaded = await loadCliauth();
+  const loaded = await loadCliauth(entry);
   const checked = loaded.ok ? check(loaded.mod) : undefined;
   const got = await session;
   if (got.error) {
@@ -148,7 +150,7 @@ export function showPackageMissing(session, error) {
   const dir = session && session.pkg_dir ? session.pkg_dir : 'npm/dist';
   showError(
     'The cliauth npm package is not built yet',
-    `This page needs /pkg/index.js, which the dev server serves from ${dir}.`,
+    `This page needs the package under /pkg/, which the dev server serves from ${dir}.`,
     'Build the npm package (from wasm/ into npm/dist), or start the dev server with ' +
       '--pkg-dir pointing at a built package, then reload this page. ' +
       `(${describe(error).message})`,

@@ -21,7 +21,7 @@ let autoApproved = false;
 main().catch((error) => showError('Something went wrong', error));
 
 async function main() {
-  const started = await start();
+  const started = await start('/pkg/device.js');
   if (!started) {
     return;
   }

@@ -46,18 +46,28 @@ const NETWORK_ERROR = 8;
 const CANCELLED_ERROR = 9;
 const ARGUMENT_ERROR = 10;
 
-/** The page helpers over `call`, the page boundary of a wasm instance (page-wasm.js). */
-export function pageApi(call) {
-  const optional = (v) => (v === undefined || v === null ? null : String(v));
-  const argumentError = (name, reason) => call(ARGUMENT_ERROR, [name, reason]);
-  const cancelledError = () => call(CANCELLED_ERROR, []);
-  const networkError = (reason) => call(NETWORK_ERROR, [reason]);
-  const errorOf = async (res) =>
-    call(API_ERROR, [statusOf(res), headerLines(res.headers), Date.now()], new Uint8Array(await res.arrayBuffer()));
+/** The errors and `configure`, over `call` (both pages' modules have them). */
+function baseApi(call) {
+  return {
+    configure(options = {}) {
+      call(CONFIGURE, [options ?? {}]);
+    },
+    argumentError: (name, reason) => call(ARGUMENT_ERROR, [name, reason]),
+    cancelledError: () => call(CANCELLED_ERROR, []),
+    networkError: (reason) => call(NETWORK_ERROR, [reason]),
+  };
+}
 
-  function configure(options = {}) {
-    call(CONFIGURE, [options ?? {}]);
-  }
+const optional = (v) => (v === undefined || v === null ? null : String(v));
+
+/**
+ * The cli-auth page's helpers over `call`: `configure`, `readHandoffRequest`,
+ * `deliverHandoff`, `handoffRedirectUrl` (the `cliauth/handoff` module has only
+ * these operations).
+ */
+export function handoffApi(call) {
+  const base = baseApi(call);
+  const { argumentError, cancelledError, networkError } = base;
 
   function readHandoffRequest(href) {
     const url = href ?? globalThis.location?.href;
@@ -135,6 +145,20 @@ export function pageApi(call) {
     return JSON.parse(call(HANDOFF_POST_OUTCOME, [res.status, headerLines(res.headers)], body));
   }
 
+  return { ...base, readHandoffRequest, deliverHandoff, handoffRedirectUrl };
+}
+
+/**
+ * The device-verification page's helpers over `call`: `configure`, `userCodeInput`,
+ * `normalizeUserCode`, `approveDevice`, and the API error readers `apiError` and
+ * `checkResponse` (the `cliauth/device` module has only these operations).
+ */
+export function deviceApi(call) {
+  const base = baseApi(call);
+  const { argumentError, cancelledError, networkError } = base;
+  const errorOf = async (res) =>
+    call(API_ERROR, [statusOf(res), headerLines(res.headers), Date.now()], new Uint8Array(await res.arrayBuffer()));
+
   function userCodeInput(text) {
     return call(USER_CODE_INPUT, [String(text ?? '')]);
   }
@@ -184,19 +208,12 @@ export function pageApi(call) {
     return res;
   }
 
-  return {
-    configure,
-    readHandoffRequest,
-    deliverHandoff,
-    handoffRedirectUrl,
-    userCodeInput,
-    normalizeUserCode,
-    approveDevice,
-    apiError,
-    checkResponse,
-    // For the full API's own checks (not exported by the package).
-    argumentError,
-  };
+  return { ...base, userCodeInput, normalizeUserCode, approveDevice, apiError, checkResponse };
+}
+
+/** Both pages' helpers over `call` (the `cliauth` module, and the full one's page part). */
+export function pageApi(call) {
+  return { ...handoffApi(call), ...deviceApi(call) };
 }
 
 /** Headers given as a `Headers`, a list of pairs or a plain object. */

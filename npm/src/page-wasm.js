@@ -28,6 +28,22 @@ export async function instantiate(imports, input) {
   return WebAssembly.instantiate(input, imports);
 }
 
+let ready;
+
+/**
+ * A page entry's `init`: instantiates the page module from `input` (the entry's own
+ * module by default) once and binds the boundary to it; later calls return the same
+ * promise.
+ */
+export function load(input) {
+  ready ??= instantiate(imports, input).then((r) => {
+    const { exports } = r.instance ?? r;
+    exports.__wbindgen_start();
+    use(exports);
+  });
+  return ready;
+}
+
 /** Binds the boundary to an instance's exports (the page module or the full one). */
 export function use(exports) {
   wasm = exports;

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 
 import { describeOutcome, vectorFiles } from './common.mjs';
 import { runVectors, VECTOR_FILES } from './vectors.mjs';
@@ -30,6 +31,62 @@ test('the page entry runs the page vectors (handoff, user codes, API errors)', a
   assert.deepEqual(outcome.failures, []);
   assert.deepEqual(Object.keys(outcome.perFile).sort(), [...page_files].sort());
   assert.ok(outcome.cases >= 50, `only ${outcome.cases} cases ran`);
+});
+
+// The per-page modules: the browser entries, instantiated from their wasm bytes (Node
+// has no fetch of file: URLs). Each is its own wasm build with only its page's
+// operations; the vectors of what it offers run through it.
+async function pageModule(entry, wasm) {
+  const mod = await import(`../../npm/dist/${entry}`);
+  await mod.default(readFileSync(new URL(`../../npm/dist/${wasm}`, import.meta.url)));
+  return mod;
+}
+
+test('cliauth/handoff: only the cli-auth page helpers, and its module runs the handoff vectors', async () => {
+  const handoff = await pageModule('handoff.js', 'cliauth_handoff_bg.wasm');
+  assert.deepEqual(Object.keys(handoff).sort(), [
+    'CliauthError',
+    'configure',
+    'default',
+    'deliverHandoff',
+    'handoffRedirectUrl',
+    'readHandoffRequest',
+  ]);
+  const outcome = await runVectors(handoff, vectorFiles(), { only: ['handoff'] });
+  describeOutcome('node (npm/dist, cliauth/handoff)', outcome);
+  assert.deepEqual(outcome.failures, []);
+  assert.deepEqual(Object.keys(outcome.perFile), ['handoff']);
+  assert.ok(outcome.cases >= 20, `only ${outcome.cases} cases ran`);
+  // Errors are typed by the same core as the CLI's.
+  assert.throws(
+    () => handoff.readHandoffRequest('https://app.example/cli-auth?port=80&state=x'),
+    (e) => e instanceof handoff.CliauthError && e.code === 'invalid_argument' && e.exitCode === 1,
+  );
+  assert.throws(() => handoff.configure({ cli: 7 }), (e) => e instanceof handoff.CliauthError);
+});
+
+test('cliauth/device: only the device page helpers, and its module runs the user-code and API-error vectors', async () => {
+  const device = await pageModule('device.js', 'cliauth_device_bg.wasm');
+  assert.deepEqual(Object.keys(device).sort(), [
+    'CliauthError',
+    'apiError',
+    'approveDevice',
+    'checkResponse',
+    'configure',
+    'default',
+    'normalizeUserCode',
+    'userCodeInput',
+  ]);
+  const files = ['http_errors', 'user_codes'];
+  const outcome = await runVectors(device, vectorFiles(), { only: files });
+  describeOutcome('node (npm/dist, cliauth/device)', outcome);
+  assert.deepEqual(outcome.failures, []);
+  assert.deepEqual(Object.keys(outcome.perFile).sort(), files);
+  assert.ok(outcome.cases >= 30, `only ${outcome.cases} cases ran`);
+  const limited = device.apiError({ status: 429, headers: { 'retry-after': '7' }, body: '{}' }, 0);
+  assert.equal(limited.code, 'rate_limited');
+  assert.equal(limited.exitCode, 4);
+  assert.equal(limited.retryAfterMs, 7000);
 });
 
 test('the page entry: options are checked, user codes are ASCII-only upper-cased', () => {

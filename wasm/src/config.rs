@@ -5,10 +5,13 @@ use cliauth_core::device::UserCodeFormat;
 use cliauth_core::json::Value;
 use cliauth_core::keys::KeyRegistry;
 
+#[cfg(feature = "device")]
+pub(crate) use crate::context::user_code_format;
 #[cfg(feature = "full")]
 pub(crate) use crate::context::with_app;
 use crate::context::with_config;
-pub(crate) use crate::context::{user_code_format, with_keys};
+#[cfg(feature = "handoff")]
+pub(crate) use crate::context::with_keys;
 use crate::error::invalid;
 use crate::plain::{field, key_formats, opt_str, opt_u64};
 

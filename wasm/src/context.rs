@@ -34,10 +34,12 @@ pub(crate) fn with_app<R>(f: impl FnOnce(&AppContext) -> R) -> R {
     with_config(|c| f(&c.app))
 }
 
+#[cfg(feature = "handoff")]
 pub(crate) fn with_keys<R>(f: impl FnOnce(&KeyRegistry) -> R) -> R {
     with_config(|c| f(&c.keys))
 }
 
+#[cfg(feature = "device")]
 pub(crate) fn user_code_format() -> UserCodeFormat {
     with_config(|c| c.user_code.clone())
 }

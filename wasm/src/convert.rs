@@ -42,6 +42,7 @@ impl Obj {
     }
 
     /// A whole-number field.
+    #[cfg(feature = "handoff")]
     pub(crate) fn num(mut self, k: &str, v: u64) -> Obj {
         let s = cliauth_core::encoding::decimal(v);
         self.key(k).push_str(&s);

@@ -77,6 +77,7 @@ enum Reply {
     /// JSON text.
     Json(String),
     /// Raw bytes.
+    #[cfg(feature = "handoff")]
     Raw(Vec<u8>),
     /// An error handed back as a value, not thrown.
     Error(Error),
@@ -87,6 +88,7 @@ enum Reply {
 pub fn call(op: u32, input: &[u8]) -> Vec<u8> {
     let (tag, payload) = match with_args(input, |a, body| run(op, a, body)) {
         Ok(Reply::Json(text)) => (b'v', text.into_bytes()),
+        #[cfg(feature = "handoff")]
         Ok(Reply::Raw(bytes)) => (b'r', bytes),
         Ok(Reply::Error(e)) => (b'E', error_json(&e).into_bytes()),
         Err(e) => (b'e', error_json(&e).into_bytes()),
@@ -121,25 +123,36 @@ pub(crate) fn tagged(tag: u8, payload: &[u8]) -> Vec<u8> {
 }
 
 fn run(op: u32, a: &Args<'_>, body: &[u8]) -> Result<Reply, Error> {
-    use crate::{config, device_page, handoff};
+    use crate::config;
+    #[cfg(feature = "device")]
+    use crate::device_page;
+    #[cfg(feature = "handoff")]
+    use crate::handoff;
     let json = Reply::Json;
     Ok(match op {
         op::CONFIGURE => json(config::configure(a.get(0))?),
+        #[cfg(feature = "handoff")]
         op::HANDOFF_READ => json(handoff::handoff_read(a.text(0))?),
+        #[cfg(feature = "handoff")]
         op::HANDOFF_DELIVERY => json(handoff::handoff_delivery(
             [a.text(0), a.text(1)],
             [a.opt(2), a.opt(3), a.opt(4), a.opt(5), a.opt(6), a.opt(7)],
         )?),
+        #[cfg(feature = "handoff")]
         op::HANDOFF_POST_OUTCOME => {
             Reply::Raw(handoff::handoff_post_outcome(a.status(0), a.text(1), body)?)
         }
+        #[cfg(feature = "device")]
         op::USER_CODE_INPUT => json(device_page::user_code_input(a.text(0))),
+        #[cfg(feature = "device")]
         op::NORMALIZE_USER_CODE => json(device_page::normalize_user_code(a.text(0))?),
+        #[cfg(feature = "device")]
         op::DEVICE_APPROVAL_REQUEST => json(device_page::device_approval_request(
             a.text(0),
             a.text(1),
             a.flag(2),
         )?),
+        #[cfg(feature = "device")]
         op::API_ERROR => match device_page::api_error(a.status(0), a.text(1), body, a.num(2)) {
             Some(e) => Reply::Error(e),
             None => json("null".into()),

@@ -103,6 +103,7 @@ impl Args<'_> {
     }
 
     /// A boolean item; anything else reads as `false`.
+    #[cfg(feature = "device")]
     pub(crate) fn flag(&self, i: usize) -> bool {
         self.get(i).and_then(Value::as_bool).unwrap_or(false)
     }

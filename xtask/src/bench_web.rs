@@ -57,8 +57,18 @@ pub fn web_bytes() -> Result<Vec<Row>, String> {
     let mut rows = Vec::new();
     for (module, label, entry) in [
         (
+            "cliauth_handoff",
+            "cli-auth page module (`cliauth/handoff`)",
+            "handoff.js",
+        ),
+        (
+            "cliauth_device",
+            "device page module (`cliauth/device`)",
+            "device.js",
+        ),
+        (
             "cliauth_page",
-            "page module (`cliauth`: cli-auth + device pages)",
+            "both pages' module (`cliauth`: cli-auth + device helpers)",
             "index.js",
         ),
         (
@@ -86,7 +96,7 @@ pub fn web_bytes() -> Result<Vec<Row>, String> {
             "bytes",
         )
         .method(how);
-        if module == "cliauth_page" {
+        if module != "cliauth_full" {
             row = row
                 .baseline(
                     &format!("oauth4webapi {version}, whole module (esbuild, minified)"),

@@ -21,11 +21,13 @@ use std::path::{Path, PathBuf};
 
 use crate::util::{cmd, root, run, tools_dir};
 
-/// The page module's budget: its wasm and entry script (all the JS), gzip -9. Lowered
-/// from 40 KB (then 36, 34) as the page boundary, the form codec, the allocator and the
-/// page-only error texts landed (29.8 KB measured; 0.2 KB of margin); the goal is 14 KB
-/// (issue 12), where the budget moves once it is met.
-const BUDGET_GZIP: u64 = 30 * 1024;
+/// The page module's budget: what a cli-auth or device page loads — the larger of the
+/// per-page modules (`cliauth/handoff`, `cliauth/device`) with its entry script, gzip
+/// -9. Lowered from 40 KB (then 36, 34, 30) as the page boundary, the form codec, the
+/// allocator, the page-only error texts and the per-page builds landed (23.7 KB
+/// measured; 0.3 KB of margin); the goal is 14 KB (issue 12), where the budget moves
+/// once it is met.
+const BUDGET_GZIP: u64 = 24 * 1024;
 
 const WASM_OPT_FEATURES: &[&str] = &[
     "--enable-bulk-memory",
@@ -58,16 +60,46 @@ struct Build {
     features: &'static [&'static str],
 }
 
-const BUILDS: [Build; 2] = [
+/// The page builds share one loader (`npm/src/page-wasm.js`), so their modules are
+/// run through wasm-bindgen under this one name (the name of the import module
+/// their start hook comes from) and renamed after.
+const PAGE_BINDGEN_NAME: &str = "cliauth_page";
+
+/// The builds: the two pages' helpers (`cliauth`), the cli-auth page's alone
+/// (`cliauth/handoff`), the device page's alone (`cliauth/device`), everything
+/// (`cliauth/full`).
+const BUILDS: [Build; 4] = [
     Build {
         out_name: "cliauth_page",
-        features: &["--no-default-features"],
+        features: &["--no-default-features", "--features", "handoff,device"],
+    },
+    Build {
+        out_name: "cliauth_handoff",
+        features: &["--no-default-features", "--features", "handoff"],
+    },
+    Build {
+        out_name: "cliauth_device",
+        features: &["--no-default-features", "--features", "device"],
     },
     Build {
         out_name: "cliauth_full",
         features: &[],
     },
 ];
+
+impl Build {
+    fn is_page(&self) -> bool {
+        self.out_name != "cliauth_full"
+    }
+
+    fn bindgen_name(&self) -> &'static str {
+        if self.is_page() {
+            PAGE_BINDGEN_NAME
+        } else {
+            self.out_name
+        }
+    }
+}
 
 /// `cargo xtask npm-build`: builds `npm/dist/`. Within one xtask run the package is
 /// built once: the suites that need it (wasm, npm, web-e2e, size, e2e, bench) share it.
@@ -79,8 +111,10 @@ pub fn npm_build() -> Result<(), String> {
 /// The entries of the package, each bundled into one file (with a source map) for
 /// its platform: a page fetches one script and its wasm module, not a waterfall of
 /// imports.
-const ENTRIES: [(&str, &str); 4] = [
+const ENTRIES: [(&str, &str); 6] = [
     ("index.js", "browser"),
+    ("handoff.js", "browser"),
+    ("device.js", "browser"),
     ("full.js", "browser"),
     ("node.js", "node"),
     ("full-node.js", "node"),
@@ -130,12 +164,12 @@ fn build_package() -> Result<(), String> {
                 "web",
                 "--no-typescript",
                 "--out-name",
-                build.out_name,
+                build.bindgen_name(),
                 "--out-dir",
             ])
             .arg(&stage)
             .arg(&artifact))?;
-        let bindgen_out = stage.join(format!("{}_bg.wasm", build.out_name));
+        let bindgen_out = stage.join(format!("{}_bg.wasm", build.bindgen_name()));
         // wasm-bindgen's output keeps (demangled) function names: keep a copy for
         // the size benchmark's attribution.
         let named = size_dir()?.join(format!("{}.wasm", build.out_name));
@@ -330,10 +364,11 @@ pub fn size(enforce: bool) -> Result<(), String> {
     let report = size_report()?;
     eprint!("{report}");
     let _ = std::io::stderr().flush();
-    let page = gz_total("cliauth_page")?;
+    let (name, page) = page_module_size()?;
     if page > BUDGET_GZIP {
         let msg = format!(
-            "the page module (wasm + index.js) is {} gzip, over the {} KB budget",
+            "the largest page module ({name} + {}) is {} gzip, over the {} KB budget",
+            entry_of(name),
             kb(page),
             BUDGET_GZIP / 1024
         );
@@ -343,7 +378,8 @@ pub fn size(enforce: bool) -> Result<(), String> {
         eprintln!("  ! {msg} (not enforced; `cargo xtask size --enforce` fails on it)");
     } else {
         eprintln!(
-            "  page module (wasm + index.js): {} gzip, within the {} KB budget ({} to spare)",
+            "  largest page module ({name} + {}): {} gzip, within the {} KB budget ({} to spare)",
+            entry_of(name),
             kb(page),
             BUDGET_GZIP / 1024,
             kb(BUDGET_GZIP - page)
@@ -352,18 +388,31 @@ pub fn size(enforce: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// The entry script of each build: the page module's `cliauth` and the full module's
-/// `cliauth/full` (browser builds).
-fn entry_of(module: &str) -> &'static str {
-    if module == "cliauth_page" {
-        "index.js"
+/// What a public page loads, the larger of the two: the cli-auth page's module
+/// (`cliauth/handoff`) or the device page's (`cliauth/device`), gzip -9 bytes with
+/// their entry scripts — the page module the budget holds.
+pub fn page_module_size() -> Result<(&'static str, u64), String> {
+    let handoff = gz_total("cliauth_handoff")?;
+    let device = gz_total("cliauth_device")?;
+    Ok(if handoff >= device {
+        ("cliauth_handoff", handoff)
     } else {
-        "full.js"
+        ("cliauth_device", device)
+    })
+}
+
+/// The entry script of each build (browser builds).
+fn entry_of(module: &str) -> &'static str {
+    match module {
+        "cliauth_page" => "index.js",
+        "cliauth_handoff" => "handoff.js",
+        "cliauth_device" => "device.js",
+        _ => "full.js",
     }
 }
 
 /// gzip -9 bytes of what a browser loads for a build: its wasm and its entry script
-/// (which holds the glue, the API layer and the error class).
+/// (which holds the loader, the API layer and the error class).
 pub fn gz_total(name: &str) -> Result<u64, String> {
     let d = dist();
     Ok(gzip_len(&read(&d.join(format!("{name}_bg.wasm")))?)?
@@ -402,7 +451,7 @@ fn size_report() -> Result<String, String> {
         let js = read(&d.join(entry_of(build.out_name)))?;
         let (wz, jz) = (gzip_len(&wasm)?, gzip_len(&js)?);
         out.push_str(&format!(
-            "  {:<13} wasm {:>9} raw {:>9} gzip | {:<8} {:>8} raw {:>8} gzip | total {:>9} gzip{}\n",
+            "  {:<15} wasm {:>9} raw {:>9} gzip | {:<8} {:>8} raw {:>8} gzip | total {:>9} gzip{}\n",
             build.out_name,
             kb(wasm.len() as u64),
             kb(wz),
@@ -410,7 +459,7 @@ fn size_report() -> Result<String, String> {
             kb(js.len() as u64),
             kb(jz),
             kb(wz + jz),
-            if build.out_name == "cliauth_page" {
+            if matches!(build.out_name, "cliauth_handoff" | "cliauth_device") {
                 format!(" (budget {} KB)", BUDGET_GZIP / 1024)
             } else {
                 String::new()
@@ -418,7 +467,7 @@ fn size_report() -> Result<String, String> {
         ));
     }
     out.push_str(
-        "  (a page importing `cliauth` loads index.js and cliauth_page_bg.wasm, nothing else)\n  reference: oauth4webapi, whole module: 14.5 KB gzip\n",
+        "  (a cli-auth page importing `cliauth/handoff` loads handoff.js and cliauth_handoff_bg.wasm, nothing else; a device page, device.js and cliauth_device_bg.wasm)\n  reference: oauth4webapi, whole module: 14.5 KB gzip\n",
     );
     // Contributors: function sizes from a build with names (the name section is
     // what wasm-opt strips from the shipped files).
