@@ -63,6 +63,8 @@ test('cliauth/handoff: only the cli-auth page helpers, and its module runs the h
     (e) => e instanceof handoff.CliauthError && e.code === 'invalid_argument' && e.exitCode === 1,
   );
   assert.throws(() => handoff.configure({ cli: 7 }), (e) => e instanceof handoff.CliauthError);
+  // The options every module checks, even those it does not keep (user codes here).
+  assert.throws(() => handoff.configure({ userCode: { length: 0 } }), (e) => e.code === 'invalid_argument');
 });
 
 test('cliauth/device: only the device page helpers, and its module runs the user-code and API-error vectors', async () => {
@@ -83,6 +85,11 @@ test('cliauth/device: only the device page helpers, and its module runs the user
   assert.deepEqual(outcome.failures, []);
   assert.deepEqual(Object.keys(outcome.perFile).sort(), files);
   assert.ok(outcome.cases >= 30, `only ${outcome.cases} cases ran`);
+  // The key formats are checked here too, though this module masks no key.
+  assert.throws(() => device.configure({ keyFormats: 'x' }), (e) => e.code === 'invalid_argument');
+  assert.throws(() => device.configure({ keyFormats: [{ id: 'a' }] }), (e) => e.code === 'invalid_argument');
+  device.configure({ userCode: { charset: 'ABC', length: 4, group: 2 } });
+  assert.deepEqual(device.userCodeInput('abca'), { display: 'AB-CA', complete: true });
   const limited = device.apiError({ status: 429, headers: { 'retry-after': '7' }, body: '{}' }, 0);
   assert.equal(limited.code, 'rate_limited');
   assert.equal(limited.exitCode, 4);

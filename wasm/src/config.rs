@@ -3,6 +3,7 @@
 use cliauth_core::AppContext;
 use cliauth_core::device::UserCodeFormat;
 use cliauth_core::json::Value;
+#[cfg(feature = "handoff")]
 use cliauth_core::keys::KeyRegistry;
 
 #[cfg(feature = "device")]
@@ -52,12 +53,21 @@ pub(crate) fn configure(options: Option<&Value>) -> Result<String, cliauth_core:
         if let Some(url) = status_url {
             c.app.status_url = Some(url.to_string());
         }
+        // Both options are checked by every page module; each keeps only what its
+        // operations use (the device page masks no key, the cli-auth page reads no
+        // user code).
+        #[cfg(feature = "handoff")]
         if let Some(k) = keys {
             c.keys = KeyRegistry::new(k);
         }
+        #[cfg(not(feature = "handoff"))]
+        drop(keys);
+        #[cfg(feature = "device")]
         if let Some(u) = user_code {
             c.user_code = u;
         }
+        #[cfg(not(feature = "device"))]
+        drop(user_code);
     });
     Ok("null".into())
 }

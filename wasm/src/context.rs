@@ -5,12 +5,18 @@
 use std::cell::RefCell;
 
 use cliauth_core::AppContext;
+#[cfg(feature = "device")]
 use cliauth_core::device::UserCodeFormat;
+#[cfg(feature = "handoff")]
 use cliauth_core::keys::KeyRegistry;
 
 pub(crate) struct Config {
     pub(crate) app: AppContext,
+    /// The key formats, for the manual handoff's masking (the cli-auth page's only).
+    #[cfg(feature = "handoff")]
     pub(crate) keys: KeyRegistry,
+    /// The user codes' shape (the device page's only).
+    #[cfg(feature = "device")]
     pub(crate) user_code: UserCodeFormat,
 }
 
@@ -24,7 +30,9 @@ pub(crate) fn with_config<R>(f: impl FnOnce(&mut Config) -> R) -> R {
         f(c.borrow_mut().get_or_insert_with(|| Config {
             // Neutral wording until the page names its CLI and product.
             app: AppContext::new("cli", "service"),
+            #[cfg(feature = "handoff")]
             keys: KeyRegistry::new(Vec::new()),
+            #[cfg(feature = "device")]
             user_code: UserCodeFormat::default(),
         }))
     })
