@@ -44,6 +44,38 @@ export function load(input) {
   return ready;
 }
 
+/** Decodes base64: the browser's own decoder where it has one (`Uint8Array.fromBase64`). */
+function base64Bytes(text) {
+  if (typeof Uint8Array.fromBase64 === 'function') return Uint8Array.fromBase64(text);
+  const raw = atob(text);
+  const out = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i += 1) out[i] = raw.charCodeAt(i);
+  return out;
+}
+
+/**
+ * A single-file entry's `init`: the module is inside the script (`base64`), so
+ * nothing is fetched; it is compiled synchronously (a page module is a few dozen KB,
+ * far below the size browsers compile on the main thread), or asynchronously where
+ * a browser refuses that (`RangeError`). Once, like `load`.
+ */
+export function loadEmbedded(base64) {
+  if (ready) return ready;
+  let module;
+  try {
+    const bytes = base64Bytes(base64);
+    try {
+      module = new WebAssembly.Module(bytes);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      module = WebAssembly.compile(bytes);
+    }
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return load(module);
+}
+
 /** Binds the boundary to an instance's exports (the page module or the full one). */
 export function use(exports) {
   wasm = exports;

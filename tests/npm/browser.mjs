@@ -9,6 +9,28 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
+/**
+ * A page in one file, the way an app's bundler builds it: `script` (a module script
+ * whose imports are resolved from `resolveDir`) bundled by esbuild into an inline
+ * `<script type="module">`. With `cliauth/handoff/inline` the page then fetches
+ * nothing but itself. Returns the HTML.
+ */
+export async function singleFilePage({ title, script, resolveDir, body = '' }) {
+  const { build } = await import('esbuild');
+  const out = await build({
+    stdin: { contents: script, resolveDir, sourcefile: 'page.js' },
+    bundle: true,
+    format: 'esm',
+    target: 'es2022',
+    minify: true,
+    write: false,
+    logLevel: 'silent',
+  });
+  // An inline script ends at the first `</script`: the bundle must not contain one.
+  const js = out.outputFiles[0].text.replace(/<\/(script)/gi, '<\\/$1');
+  return `<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><title>${title}</title></head>\n<body>\n${body}<script type="module">${js}</script>\n</body>\n</html>\n`;
+}
+
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',

@@ -7,16 +7,29 @@
 // core's handler, reporting every request it answered.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { dist, here } from './common.mjs';
-import { harness, launch, serve, watch } from './browser.mjs';
+import { harness, launch, serve, singleFilePage, watch } from './browser.mjs';
 
 let site;
 let browser;
 
 before(async () => {
-  site = await serve({ '/pkg': dist, '/pages': path.join(here, 'pages') });
+  // The same test page in one file: its script with `cliauth/handoff/inline` instead
+  // of `cliauth/handoff`, bundled inline the way an app's bundler builds a page.
+  const source = readFileSync(path.join(here, 'pages', 'cli-auth.html'), 'utf8');
+  const script = source.match(/<script type="module">([\s\S]*?)<\/script>/)[1].replace("'/pkg/handoff.js'", JSON.stringify(path.join(dist, 'handoff-inline.js')));
+  const inline = await singleFilePage({ title: 'cli-auth test page (one file)', resolveDir: here, body: '<p id="status">loading</p>\n', script });
+  site = await serve({
+    '/pkg': dist,
+    '/pages/cli-auth-inline.html': (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(inline);
+    },
+    '/pages': path.join(here, 'pages'),
+  });
   browser = await launch([`--ip-address-space-overrides=127.0.0.1:${site.port}=public`]);
 });
 
@@ -25,10 +38,10 @@ after(async () => {
   await site?.close();
 });
 
-async function openPage(query) {
+async function openPage(query, file = 'cli-auth.html') {
   const page = await browser.context.newPage();
   const seen = watch(page);
-  await page.goto(`${site.origin}/pages/cli-auth.html?${query}`);
+  await page.goto(`${site.origin}/pages/${file}?${query}`);
   await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
   return { page, seen };
 }
@@ -279,5 +292,40 @@ test('control: the same POST from a loopback (non-public) page needs no permissi
   } finally {
     await cli.stop();
     await local.close();
+  }
+});
+
+test('one file (cliauth/handoff/inline): the page fetches nothing else, refuses tampering and delivers by redirect and POST', async () => {
+  const cli = await harness(['--allow-origin', site.origin]);
+  try {
+    const tampered = await openPage(`port=${cli.port}&state=short${CH}`, 'cli-auth-inline.html');
+    const r0 = await tampered.page.evaluate(() => window.attempt({ code: 'otc-x' }));
+    assert.deepEqual([r0.ok, r0.isCliauthError, r0.code], [false, true, 'invalid_argument'], JSON.stringify(r0));
+    // The page itself was the only request: no script, no wasm module.
+    assert.deepEqual(tampered.seen.requests, [`GET ${site.origin}/pages/cli-auth-inline.html?port=${cli.port}&state=short${CH}`]);
+    await tampered.page.close();
+
+    const { page, seen } = await openPage(`port=${cli.port}&state=${cli.state}${CH}`, 'cli-auth-inline.html');
+    await Promise.all([page.waitForURL(`http://127.0.0.1:${cli.port}/callback?**`), page.evaluate(() => window.attempt({ code: 'otc-inline-1' }))]);
+    const callback = await cli.next('callback');
+    assert.deepEqual([callback.code, callback.state], ['otc-inline-1', cli.state]);
+    assert.deepEqual(seen.requests.filter((r) => !r.includes(`127.0.0.1:${cli.port}`)).length, 1);
+    await page.close();
+
+  } finally {
+    await cli.stop();
+  }
+  // A second login, delivered by the CORS POST (the first one is complete).
+  const second = await harness(['--allow-origin', site.origin]);
+  try {
+    await browser.context.grantPermissions(['local-network-access'], { origin: site.origin });
+    const post = await openPage(`port=${second.port}&state=${second.state}${CH}&mode=post`, 'cli-auth-inline.html');
+    const r2 = await post.page.evaluate(() => window.attempt({ code: 'otc-inline-post' }));
+    assert.deepEqual(r2, { ok: true, answer: { ok: true, code: 'ok' } });
+    assert.equal((await second.next('callback')).code, 'otc-inline-post');
+    await post.page.close();
+  } finally {
+    await browser.context.clearPermissions();
+    await second.stop();
   }
 });

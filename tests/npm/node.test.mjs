@@ -42,8 +42,27 @@ async function pageModule(entry, wasm) {
   return mod;
 }
 
-test('cliauth/handoff: only the cli-auth page helpers, and its module runs the handoff vectors', async () => {
-  const handoff = await pageModule('handoff.js', 'cliauth_handoff_bg.wasm');
+// cliauth/handoff/inline: the same helpers, the module inside the script. Its `init()`
+// fetches nothing (Node's fetch cannot read the file URL a fetch would use), decodes
+// the embedded module with the fallback decoder (Node 20 has no Uint8Array.fromBase64)
+// and returns one promise however often it is called.
+async function inlineModule() {
+  const mod = await import('../../npm/dist/handoff-inline.js');
+  const script = readFileSync(new URL('../../npm/dist/handoff-inline.js', import.meta.url), 'utf8');
+  const wasm = readFileSync(new URL('../../npm/dist/cliauth_handoff_bg.wasm', import.meta.url));
+  assert.ok(script.includes(wasm.toString('base64')), 'the script embeds the cli-auth page module as it is shipped');
+  const ready = mod.default();
+  assert.equal(mod.default(), ready);
+  await ready;
+  return mod;
+}
+
+for (const [name, load] of [
+  ['cliauth/handoff', () => pageModule('handoff.js', 'cliauth_handoff_bg.wasm')],
+  ['cliauth/handoff/inline', inlineModule],
+]) {
+test(`${name}: only the cli-auth page helpers, and its module runs the handoff vectors`, async () => {
+  const handoff = await load();
   assert.deepEqual(Object.keys(handoff).sort(), [
     'CliauthError',
     'configure',
@@ -53,7 +72,7 @@ test('cliauth/handoff: only the cli-auth page helpers, and its module runs the h
     'readHandoffRequest',
   ]);
   const outcome = await runVectors(handoff, vectorFiles(), { only: ['handoff'] });
-  describeOutcome('node (npm/dist, cliauth/handoff)', outcome);
+  describeOutcome(`node (npm/dist, ${name})`, outcome);
   assert.deepEqual(outcome.failures, []);
   assert.deepEqual(Object.keys(outcome.perFile), ['handoff']);
   assert.ok(outcome.cases >= 20, `only ${outcome.cases} cases ran`);
@@ -66,6 +85,7 @@ test('cliauth/handoff: only the cli-auth page helpers, and its module runs the h
   // The options every module checks, even those it does not keep (user codes here).
   assert.throws(() => handoff.configure({ userCode: { length: 0 } }), (e) => e.code === 'invalid_argument');
 });
+}
 
 test('cliauth/device: only the device page helpers, and its module runs the user-code and API-error vectors', async () => {
   const device = await pageModule('device.js', 'cliauth_device_bg.wasm');

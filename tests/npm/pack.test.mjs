@@ -20,7 +20,7 @@ test('the tarball holds only the whitelisted files', () => {
   for (const f of files) {
     assert.ok(f === 'package.json' || f === 'README.md' || f === 'LICENSE-MIT' || f === 'LICENSE-APACHE' || f.startsWith('dist/'), `unexpected file ${f}`);
   }
-  for (const f of ['LICENSE-MIT', 'LICENSE-APACHE', 'dist/index.js', 'dist/node.js', 'dist/full.js', 'dist/full-node.js', 'dist/index.d.ts', 'dist/full.d.ts', 'dist/cliauth_page_bg.wasm', 'dist/cliauth_full_bg.wasm', 'dist/handoff.js', 'dist/handoff.d.ts', 'dist/cliauth_handoff_bg.wasm', 'dist/device.js', 'dist/device.d.ts', 'dist/cliauth_device_bg.wasm']) {
+  for (const f of ['LICENSE-MIT', 'LICENSE-APACHE', 'dist/index.js', 'dist/node.js', 'dist/full.js', 'dist/full-node.js', 'dist/index.d.ts', 'dist/full.d.ts', 'dist/cliauth_page_bg.wasm', 'dist/cliauth_full_bg.wasm', 'dist/handoff.js', 'dist/handoff.d.ts', 'dist/cliauth_handoff_bg.wasm', 'dist/handoff-inline.js', 'dist/handoff-inline.d.ts', 'dist/device.js', 'dist/device.d.ts', 'dist/cliauth_device_bg.wasm']) {
     assert.ok(files.includes(f), `missing ${f}`);
   }
   const pkg = JSON.parse(readFileSync(path.join(installed.project, 'node_modules/cliauth/package.json'), 'utf8'));
@@ -28,7 +28,7 @@ test('the tarball holds only the whitelisted files', () => {
   assert.equal(pkg.engines.node, '>=20.19');
   // Only the Node entries do something at import (they load the wasm module).
   assert.deepEqual(pkg.sideEffects, ['./dist/node.js', './dist/full-node.js']);
-  for (const entry of ['index.js', 'handoff.js', 'device.js', 'full.js', 'node.js', 'full-node.js']) {
+  for (const entry of ['index.js', 'handoff.js', 'handoff-inline.js', 'device.js', 'full.js', 'node.js', 'full-node.js']) {
     const text = readFileSync(path.join(installed.project, 'node_modules/cliauth/dist', entry), 'utf8');
     assert.doesNotMatch(text, /globalThis\.crypto\s*(\?\?|\|\|)?=/, `${entry} must not patch globalThis.crypto`);
   }
@@ -44,6 +44,7 @@ test('ESM import from a fresh project: the shared vectors pass through the insta
     `import init, * as page from 'cliauth';
 import fullInit, * as full from 'cliauth/full';
 import handoffInit, * as handoff from 'cliauth/handoff';
+import inlineInit, * as inline from 'cliauth/handoff/inline';
 import deviceInit, * as device from 'cliauth/device';
 import { runVectors } from ${JSON.stringify(pathToFileURL(path.join(here, 'vectors.mjs')).href)};
 import { vectorFiles } from ${JSON.stringify(pathToFileURL(path.join(here, 'common.mjs')).href)};
@@ -51,6 +52,8 @@ await init();
 await fullInit();
 await handoffInit();
 await deviceInit();
+await inlineInit();
+if (typeof inline.readHandoffRequest !== 'function' || inline.handoffRedirectUrl !== handoff.handoffRedirectUrl) throw new Error('cliauth/handoff/inline (Node: the Node entry)');
 if (typeof handoff.readHandoffRequest !== 'function' || typeof device.userCodeInput !== 'function') throw new Error('per-page entries (Node)');
 if (device.normalizeUserCode('wdjb mjht') !== 'WDJB-MJHT') throw new Error('cliauth/device in Node');
 if (typeof page.readHandoffRequest !== 'function' || typeof page.createPkce !== 'undefined') throw new Error('page entry exports');
@@ -65,7 +68,7 @@ console.log(JSON.stringify({ cases: outcome.cases, failures: outcome.failures })
 });
 
 test('the declarations type-check a strict consumer and reject misuse (real unions, no any)', () => {
-  const dts = ['index.d.ts', 'full.d.ts', 'handoff.d.ts', 'device.d.ts'].map((f) => readFileSync(path.join(installed.project, 'node_modules/cliauth/dist', f), 'utf8'));
+  const dts = ['index.d.ts', 'full.d.ts', 'handoff.d.ts', 'handoff-inline.d.ts', 'device.d.ts'].map((f) => readFileSync(path.join(installed.project, 'node_modules/cliauth/dist', f), 'utf8'));
   for (const text of dts) {
     const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
     const hit = code.match(/.*\bany\b.*/);
@@ -76,11 +79,16 @@ test('the declarations type-check a strict consumer and reject misuse (real unio
     `import init, { CliauthError, readHandoffRequest, deliverHandoff, userCodeInput, type ErrorCode } from 'cliauth';
 import fullInit, { startDeviceLogin, KeyRegistry, getAccessToken, memoryStore, type Tokens } from 'cliauth/full';
 import handoffInit, * as handoff from 'cliauth/handoff';
+import inlineInit, * as inline from 'cliauth/handoff/inline';
 import deviceInit, * as device from 'cliauth/device';
 
 export async function perPage(): Promise<string> {
   await handoffInit();
+  await inlineInit();
   await deviceInit();
+  const same: handoff.HandoffRequest = inline.readHandoffRequest('https://app.example/cli-auth');
+  // @ts-expect-error — the single-file entry has no device helpers either
+  inline.userCodeInput('x');
   const request: handoff.HandoffRequest = handoff.readHandoffRequest();
   const url: string = handoff.handoffRedirectUrl(request, { code: 'c' });
   // @ts-expect-error — the cli-auth page's module has no device helpers
@@ -88,7 +96,7 @@ export async function perPage(): Promise<string> {
   // @ts-expect-error — the device page's module has no handoff helpers
   device.readHandoffRequest();
   const e: handoff.CliauthError | undefined = device.apiError({ status: 429, headers: {}, body: '' });
-  return url + device.userCodeInput('wdjb').display + (e?.code ?? '');
+  return url + same.state + device.userCodeInput('wdjb').display + (e?.code ?? '');
 }
 
 export async function page(): Promise<string> {

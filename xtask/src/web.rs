@@ -111,9 +111,11 @@ pub fn npm_build() -> Result<(), String> {
 /// The entries of the package, each bundled into one file (with a source map) for
 /// its platform: a page fetches one script and its wasm module, not a waterfall of
 /// imports.
-const ENTRIES: [(&str, &str); 6] = [
+const ENTRIES: [(&str, &str); 7] = [
     ("index.js", "browser"),
     ("handoff.js", "browser"),
+    // `cliauth/handoff/inline`: the cli-auth page's module inside its script.
+    ("handoff-inline.js", "browser"),
     ("device.js", "browser"),
     ("full.js", "browser"),
     ("node.js", "node"),
@@ -140,7 +142,14 @@ fn build_package() -> Result<(), String> {
             ));
         }
     }
-    for build in &BUILDS {
+    // `CLIAUTH_WASM_BUILDS=cliauth_handoff,…` builds only those modules (a quicker
+    // loop while measuring one; the package is then incomplete).
+    let only = std::env::var("CLIAUTH_WASM_BUILDS").ok();
+    let selected = BUILDS.iter().filter(|b| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|n| n == b.out_name))
+    });
+    for build in selected {
         run(cmd("cargo")
             .args([
                 "build",
@@ -205,10 +214,22 @@ fn build_package() -> Result<(), String> {
     let class = root().join("wasm").join("js").join("error.js");
     std::fs::copy(&class, stage.join("error.js"))
         .map_err(|e| format!("{}: {e}", class.display()))?;
+    // The single-file entries import their module: esbuild writes it into the
+    // script as a base64 string (`--loader:.wasm=base64`).
+    for build in &BUILDS {
+        let module = format!("{}_bg.wasm", build.out_name);
+        if dist.join(&module).exists() {
+            std::fs::copy(dist.join(&module), stage.join(&module))
+                .map_err(|e| format!("{module}: {e}"))?;
+        }
+    }
     // One minified ESM file per entry. Export names, the wasm imports' names and the
     // `new URL('…_bg.wasm', import.meta.url)` that bundlers look for are kept; the
     // source map carries the readable sources.
     for (entry, platform) in ENTRIES {
+        if entry == "handoff-inline.js" && !stage.join("cliauth_handoff_bg.wasm").exists() {
+            continue; // a partial build (CLIAUTH_WASM_BUILDS) without that module
+        }
         run(cmd(npm_bin("esbuild"))
             .arg(stage.join(entry))
             .args([
@@ -219,6 +240,7 @@ fn build_package() -> Result<(), String> {
                 "--sourcemap",
                 "--legal-comments=none",
                 "--external:node:*",
+                "--loader:.wasm=base64",
             ])
             .arg(format!("--platform={platform}"))
             .arg(format!("--outfile={}", dist.join(entry).display())))?;
