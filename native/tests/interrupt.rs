@@ -160,6 +160,33 @@ fn expire(dir: &Path) {
     store.write(&lock, &doc).unwrap();
 }
 
+/// The CLI as a user's shell starts it. A process started with SIGINT ignored —
+/// `nohup …` or `… &` from a non-interactive shell, as some CI runners launch their
+/// jobs — passes that on, and the CLI deliberately keeps an inherited ignore (see
+/// `drive::interrupt`), so every Ctrl-C of these tests would be a no-op. Then the CLI
+/// is started through coreutils' `env --default-signal`, which restores the default
+/// handling of SIGINT, SIGTERM and SIGHUP before it executes the CLI.
+fn acme_command(acme: &Path) -> Command {
+    let ignored = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let mask = s
+                .lines()
+                .find_map(|l| l.strip_prefix("SigIgn:"))?
+                .trim()
+                .to_string();
+            u64::from_str_radix(&mask, 16).ok()
+        })
+        .is_some_and(|mask| mask & (1 << (2 - 1)) != 0);
+    if ignored {
+        let mut cmd = Command::new("env");
+        cmd.arg("--default-signal=INT,TERM,HUP").arg(acme);
+        cmd
+    } else {
+        Command::new(acme)
+    }
+}
+
 fn sigint(pid: u32) {
     signal(pid, "INT");
 }
@@ -240,7 +267,7 @@ async fn interrupted_refreshes_never_lose_the_session(server: Server) {
         let before_token = stored_refresh_token(&dir);
         let before = server.refreshes().await;
         server.hold_next_refresh(HOLD_MS).await;
-        let child = Command::new(&acme)
+        let child = acme_command(&acme)
             .args(["--no-color", "auth", "token"])
             .env("ACME_ISSUER", server.issuer())
             .env("ACME_CLIENT_ID", server.client_id())
@@ -325,7 +352,7 @@ async fn interrupted_refreshes_never_lose_the_session(server: Server) {
     let mut window = Vec::new();
     for _ in 0..5 {
         expire(&dir);
-        let out = Command::new(&acme)
+        let out = acme_command(&acme)
             .args(["-v", "auth", "token"])
             .env("ACME_ISSUER", server.issuer())
             .env("ACME_CLIENT_ID", server.client_id())
@@ -383,7 +410,7 @@ async fn sigterm_is_held_too_and_ctrl_c_outside_the_window_acts_at_once() {
     let dev = logged_in_dev(&dir).await;
     let server = Server::Dev(dev);
     let run = |args: &[&str]| {
-        let mut cmd = Command::new(&acme);
+        let mut cmd = acme_command(&acme);
         cmd.args(args)
             .env("ACME_ISSUER", server.issuer())
             .env("ACME_CLIENT_ID", server.client_id())
