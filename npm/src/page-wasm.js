@@ -55,25 +55,23 @@ function base64Bytes(text) {
 
 /**
  * A single-file entry's `init`: the module is inside the script (`base64`), so
- * nothing is fetched; it is compiled synchronously (a page module is a few dozen KB,
- * far below the size browsers compile on the main thread), or asynchronously where
- * a browser refuses that (`RangeError`). Once, like `load`.
+ * nothing is fetched. Once, like `load`.
  */
 export function loadEmbedded(base64) {
-  if (ready) return ready;
-  let module;
+  return ready ?? load(compileEmbedded(base64));
+}
+
+// Compiled synchronously (an async function runs at once up to its first `await`): a
+// page module is a few dozen KB, far below what browsers compile on the main thread;
+// asynchronously where a browser refuses that (`RangeError`).
+async function compileEmbedded(base64) {
+  const bytes = base64Bytes(base64);
   try {
-    const bytes = base64Bytes(base64);
-    try {
-      module = new WebAssembly.Module(bytes);
-    } catch (e) {
-      if (!(e instanceof RangeError)) throw e;
-      module = WebAssembly.compile(bytes);
-    }
+    return new WebAssembly.Module(bytes);
   } catch (e) {
-    return Promise.reject(e);
+    if (!(e instanceof RangeError)) throw e;
+    return WebAssembly.compile(bytes);
   }
-  return load(module);
 }
 
 /** Binds the boundary to an instance's exports (the page module or the full one). */

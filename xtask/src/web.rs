@@ -214,21 +214,21 @@ fn build_package() -> Result<(), String> {
     let class = root().join("wasm").join("js").join("error.js");
     std::fs::copy(&class, stage.join("error.js"))
         .map_err(|e| format!("{}: {e}", class.display()))?;
-    // The single-file entries import their module: esbuild writes it into the
-    // script as a base64 string (`--loader:.wasm=base64`).
-    for build in &BUILDS {
-        let module = format!("{}_bg.wasm", build.out_name);
-        if dist.join(&module).exists() {
-            std::fs::copy(dist.join(&module), stage.join(&module))
-                .map_err(|e| format!("{module}: {e}"))?;
-        }
+    // The single-file entry imports its module: esbuild writes it into the script as
+    // a base64 string (`--loader:.wasm=base64`). A partial build
+    // (CLIAUTH_WASM_BUILDS) without that module leaves the entry out.
+    let inline_module = "cliauth_handoff_bg.wasm";
+    let with_inline = dist.join(inline_module).exists();
+    if with_inline {
+        std::fs::copy(dist.join(inline_module), stage.join(inline_module))
+            .map_err(|e| format!("{inline_module}: {e}"))?;
     }
     // One minified ESM file per entry. Export names, the wasm imports' names and the
     // `new URL('…_bg.wasm', import.meta.url)` that bundlers look for are kept; the
     // source map carries the readable sources.
     for (entry, platform) in ENTRIES {
-        if entry == "handoff-inline.js" && !stage.join("cliauth_handoff_bg.wasm").exists() {
-            continue; // a partial build (CLIAUTH_WASM_BUILDS) without that module
+        if entry == "handoff-inline.js" && !with_inline {
+            continue;
         }
         run(cmd(npm_bin("esbuild"))
             .arg(stage.join(entry))
