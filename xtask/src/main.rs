@@ -53,7 +53,7 @@ enum Need {
 impl Need {
     fn name(self) -> String {
         match self {
-            Need::WasmTarget => "rustup target wasm32-unknown-unknown".into(),
+            Need::WasmTarget => "rustup target wasm32-unknown-unknown + rust-src".into(),
             Need::WasmBindgen => "wasm-bindgen-cli (Cargo.lock version)".into(),
             Need::Chromium => "Chromium + ChromeDriver (Debian)".into(),
             Need::Npm(dir) => format!("npm ci in {dir}"),

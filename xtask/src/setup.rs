@@ -6,16 +6,21 @@ use std::path::Path;
 
 use crate::util::{cmd, locked_version, output, root, run, tools_dir};
 
-/// The wasm32 target for rustc.
+/// The wasm32 target for rustc, and the toolchain's std sources (`rust-src`) from
+/// which the web modules' std is built for size (`xtask/src/web.rs`).
 pub fn wasm_target() -> Result<(), String> {
     let installed = output(cmd("rustup").args(["target", "list", "--installed"]))?;
-    if installed
+    if !installed
         .lines()
         .any(|l| l.trim() == "wasm32-unknown-unknown")
     {
-        return Ok(());
+        run(cmd("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     }
-    run(cmd("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+    let components = output(cmd("rustup").args(["component", "list", "--installed"]))?;
+    if !components.lines().any(|l| l.trim().starts_with("rust-src")) {
+        run(cmd("rustup").args(["component", "add", "rust-src"]))?;
+    }
+    Ok(())
 }
 
 /// wasm-bindgen-cli at exactly the version of the `wasm-bindgen` crate in Cargo.lock,
