@@ -160,7 +160,7 @@ pub fn handoff_latency() -> Result<Vec<Row>, String> {
             .arg("bench/handoff-latency.mjs")
             .current_dir(root().join("tests").join("npm"))
             .env("CLIAUTH_HARNESS", &harness)
-            .env("RUNS", "25"),
+            .env("RUNS", "61"),
     )?;
     let v: Value =
         serde_json::from_str(text.lines().last().unwrap_or_default()).map_err(|e| e.to_string())?;

@@ -23,11 +23,11 @@ use crate::util::{cmd, root, run, tools_dir};
 
 /// The page module's budget: what a cli-auth or device page loads — the larger of the
 /// per-page modules (`cliauth/handoff`, `cliauth/device`) with its entry script, gzip
-/// -9. Lowered from 40 KB (then 36, 34, 30) as the page boundary, the form codec, the
-/// allocator, the page-only error texts and the per-page builds landed (22.9 KB
-/// measured); the goal is 14 KB (issue 12), where the budget moves
+/// -9. Lowered from 40 KB (then 36, 34, 30, 24) as the page boundary, the form codec, the
+/// allocator, the page-only error texts, the per-page builds and the std build for
+/// size landed (22.3 KB measured); the goal is 14 KB (issue 12), where the budget moves
 /// once it is met.
-const BUDGET_GZIP: u64 = 24 * 1024;
+const BUDGET_GZIP: u64 = 23 * 1024;
 
 const WASM_OPT_FEATURES: &[&str] = &[
     "--enable-bulk-memory",
