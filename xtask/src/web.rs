@@ -104,8 +104,8 @@ impl Build {
 /// The flags of the size build of std (see [`cargo_wasm`]): std, `core` and `alloc`
 /// compiled from the toolchain's own sources (the `rust-src` component) with the
 /// module's profile (`opt-level = "z"`) and std's `optimize_for_size` choices, a
-/// panic as an immediate trap (`-Cpanic=immediate-abort`: no panic message or
-/// formatting machinery is linked, where the prebuilt std keeps its panic runtime
+/// panic as an immediate trap (`-Cpanic=immediate-abort`: no panic message, nor
+/// the formatting that writes it, is linked, where the prebuilt std keeps its panic runtime
 /// even under `panic = "abort"`), and no file/line strings for `#[track_caller]`
 /// locations. Measured on the four builds (gzip -9, wasm): the full module −7.6 KB,
 /// the page modules −0.4 to −0.8 KB; of that, the panic strategy is nearly all,
@@ -125,7 +125,8 @@ const SIZE_STD_RUSTFLAGS: &str =
 /// nothing but the flags is unstable, and the package's code is unchanged. If a
 /// toolchain refuses them (a flag renamed: `panic_immediate_abort` became a panic
 /// strategy in 2025), the module is built with the prebuilt std instead, with a
-/// warning; it is then larger and the size suite's budgets say so.
+/// warning (once; the run's other modules follow it); it is then larger and the
+/// size suite's budget says so.
 /// `CLIAUTH_WASM_PREBUILT_STD=1` asks for that build directly.
 fn cargo_wasm(features: &[&str]) -> Result<(), String> {
     let build = |size_std: bool| {
@@ -150,7 +151,14 @@ fn cargo_wasm(features: &[&str]) -> Result<(), String> {
         }
         run(&mut c)
     };
+    // Decided once per run: after a refusal the other modules go straight to the
+    // prebuilt std instead of failing the same way again.
+    static PREBUILT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    use std::sync::atomic::Ordering::Relaxed;
     if std::env::var_os("CLIAUTH_WASM_PREBUILT_STD").is_some_and(|v| v == "1") {
+        PREBUILT.store(true, Relaxed);
+    }
+    if PREBUILT.load(Relaxed) {
         return build(false);
     }
     build(true).or_else(|e| {
@@ -158,6 +166,7 @@ fn cargo_wasm(features: &[&str]) -> Result<(), String> {
             "  ! the size build of std failed ({e}); building with the prebuilt std \
              (a larger module)"
         );
+        PREBUILT.store(true, Relaxed);
         build(false)
     })
 }
